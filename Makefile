@@ -1,0 +1,42 @@
+# Set-up and entry points. `make demo` and `make test` each do everything on a fresh Debian 12
+# machine: install the packages (scripts/install-deps), configure, build, run.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+CERVIRISK = $(BUILD)/bin/cervirisk
+
+.PHONY: all deps configure build test test-slow test-all demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit tests (label unit); the long ones have label slow: `make test-slow`.
+test: build
+	cd $(BUILD) && ctest -L unit -j $(JOBS) --output-on-failure --timeout 900
+
+test-slow: build
+	cd $(BUILD) && ctest -L slow --output-on-failure --timeout 3600
+
+test-all: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 3600
+
+demo: build
+	$(CERVIRISK) demo --out out/demo
+
+# Benchmarks need the reference tools (R, Python torch, nibabel): installed by --reference.
+bench: build
+	@scripts/install-deps --reference
+	@bench/run-all $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

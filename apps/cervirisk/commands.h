@@ -1,0 +1,37 @@
+// The subcommands of the cervirisk CLI: one file each (cmd_<name>.cpp), registered by main.
+// Callbacks throw cervirisk::Error; main() maps it to the documented exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cervirisk::cli {
+
+struct GlobalOptions {
+  bool verbose = false;
+  bool quiet = false;
+  int threads = 0;  // 0 = number of cores
+};
+
+// Applies --verbose/--quiet/--threads and seeds everything; call at the start of a command
+// that computes (returns the effective seed).
+void apply_globals(const GlobalOptions& g);
+
+// A subcommand that a later piece of work fills in: exits 1 with a message naming it.
+[[noreturn]] void not_implemented(const std::string& command, const std::string& what);
+
+void add_demo(CLI::App& app, GlobalOptions& g);
+void add_synth(CLI::App& app, GlobalOptions& g);
+void add_validate(CLI::App& app, GlobalOptions& g);
+void add_inspect(CLI::App& app, GlobalOptions& g);
+void add_study(CLI::App& app, GlobalOptions& g);
+void add_train(CLI::App& app, GlobalOptions& g);
+void add_evaluate(CLI::App& app, GlobalOptions& g);
+void add_explain(CLI::App& app, GlobalOptions& g);
+void add_report(CLI::App& app, GlobalOptions& g);
+void add_predict(CLI::App& app, GlobalOptions& g);
+void add_stats(CLI::App& app, GlobalOptions& g);
+void add_tokenize(CLI::App& app, GlobalOptions& g);
+void add_pretrain_text(CLI::App& app, GlobalOptions& g);
+void add_weights(CLI::App& app, GlobalOptions& g);
+
+}  // namespace cervirisk::cli

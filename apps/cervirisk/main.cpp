@@ -1,0 +1,93 @@
+// cervirisk: multicentre MRI + report + clinical recurrence-risk study tool.
+// Only this file catches: every error becomes "error: ..." on stderr and its documented exit
+// code (docs/exit-codes.md).
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "commands.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/torch/runtime.h"
+#include "core/version.h"
+
+namespace cervirisk::cli {
+
+void apply_globals(const GlobalOptions& g) {
+  log::configure(g.verbose, g.quiet);
+  set_threads(g.threads);
+}
+
+void not_implemented(const std::string& command, const std::string& what) {
+  throw Error(ExitCode::kFailure, "'cervirisk " + command + "' is not implemented yet (" + what + ")");
+}
+
+}  // namespace cervirisk::cli
+
+int main(int argc, char** argv) {
+  using namespace cervirisk;
+  CLI::App app{"cervirisk: postoperative recurrence risk in operable cervical cancer from MRI, "
+               "radiology reports and clinical data -- multicentre study, statistics, explanations, "
+               "report and model bundle.\nExit codes: 0 ok, 1 failure, 2 bad arguments/config, "
+               "3 input missing, 4 corrupt/unsupported file, 5 validation failed, 6 incompatible model, "
+               "7 output not writable.",
+               "cervirisk"};
+  app.require_subcommand(0, 1);
+  cli::GlobalOptions g;
+  bool show_version = false;
+  bool print_schema = false;
+  app.add_flag("--version", show_version, "Print version, git revision and torch version");
+  app.add_flag("--print-config-schema", print_schema, "Print every configuration key with its default (docs/config.md)");
+  app.add_flag("-v,--verbose", g.verbose, "Debug logging")->trigger_on_parse(false);
+  app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors");
+  app.add_option("--threads", g.threads, "Intra-op threads (0 = number of cores)")->check(CLI::NonNegativeNumber);
+  app.fallthrough();
+
+  cli::add_demo(app, g);
+  cli::add_synth(app, g);
+  cli::add_validate(app, g);
+  cli::add_inspect(app, g);
+  cli::add_study(app, g);
+  cli::add_train(app, g);
+  cli::add_evaluate(app, g);
+  cli::add_explain(app, g);
+  cli::add_report(app, g);
+  cli::add_predict(app, g);
+  cli::add_stats(app, g);
+  cli::add_tokenize(app, g);
+  cli::add_pretrain_text(app, g);
+  cli::add_weights(app, g);
+
+  try {
+    app.parse(argc, argv);
+    if (show_version) {
+      RuntimeInfo r = runtime_info();
+      std::cout << "cervirisk " << version() << " (git " << git_revision() << ", " << compiler()
+                << ", torch " << r.torch_version << ")\n";
+      return 0;
+    }
+    if (print_schema) {
+      std::cout << config::schema_markdown();
+      return 0;
+    }
+    if (app.get_subcommands().empty()) {
+      std::cout << app.help();
+      return 0;
+    }
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::kBadArguments);
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::cerr << "error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory\n";
+    return static_cast<int>(ExitCode::kFailure);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::kFailure);
+  }
+  return 0;
+}

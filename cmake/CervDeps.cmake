@@ -1,0 +1,35 @@
+# Every third-party dependency is found here, once (Debian packages: scripts/install-deps).
+find_package(Threads REQUIRED)
+find_package(Torch REQUIRED)
+# Torch's config adds its flags to CMAKE_CXX_FLAGS (the ABI define); keep them global so the
+# non-torch libraries agree on std::string's ABI.
+set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
+find_package(nlohmann_json REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 QUIET)
+find_package(Eigen3 REQUIRED NO_MODULE)
+find_package(Boost REQUIRED)
+find_package(ZLIB REQUIRED)
+# Debian's NIFTIConfig.cmake points at /usr/lib instead of the multiarch folder: find the
+# libraries directly.
+find_path(NIFTI_INCLUDE_DIR nifti2_io.h PATH_SUFFIXES nifti REQUIRED)
+find_library(NIFTI2_LIBRARY nifti2 REQUIRED)
+find_library(NIFTIIO_LIBRARY niftiio REQUIRED)
+find_library(ZNZ_LIBRARY znz REQUIRED)
+add_library(cerv_nifti INTERFACE)
+target_include_directories(cerv_nifti SYSTEM INTERFACE ${NIFTI_INCLUDE_DIR})
+target_link_libraries(cerv_nifti INTERFACE ${NIFTI2_LIBRARY} ${NIFTIIO_LIBRARY} ${ZNZ_LIBRARY} ZLIB::ZLIB m)
+find_package(GDCM REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+
+if(NOT TARGET CLI11::CLI11)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+endif()
+# torch as an interface target with SYSTEM includes (its headers are not ours to warn about)
+add_library(cerv_torch INTERFACE)
+target_include_directories(cerv_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_link_libraries(cerv_torch INTERFACE ${TORCH_LIBRARIES})

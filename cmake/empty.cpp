@@ -1,0 +1,1 @@
+// placeholder translation unit for libraries that have no sources yet

@@ -1,0 +1,117 @@
+// The one place where every configuration key is declared, with its default and meaning.
+// docs/config.md is generated from this table (`cervirisk validate --print-schema`).
+#include <cmath>
+
+#include "core/config.h"
+
+namespace cervirisk::config {
+namespace {
+using S = std::vector<std::string>;
+using D = std::vector<double>;
+const double kInf = std::numeric_limits<double>::infinity();
+
+std::vector<KeySpec> build() {
+  std::vector<KeySpec> k = {
+      // --- study -------------------------------------------------------------------------
+      {"study.name", Type::kString, std::string("cervirisk study"), "Title used in the report."},
+      {"study.seed", Type::kInt, std::int64_t{42}, "One seed for the whole run (splits, init, augmentation, bootstrap).", {}, 0, 4294967295.0},
+      {"study.out_dir", Type::kString, std::string("out/study"), "Run folder (relative to the config file)."},
+      {"study.threads", Type::kInt, std::int64_t{0}, "Intra-op threads; 0 = number of cores.", {}, 0, 1024},
+      {"study.deterministic", Type::kBool, false, "Deterministic kernels and single-threaded data loading, for bit-identical reruns."},
+      {"study.synthetic", Type::kBool, false, "The data are synthetic (said in the report and model card)."},
+      // --- data --------------------------------------------------------------------------
+      {"data.manifest", Type::kString, std::string("manifest.csv"), "Cohort manifest CSV (relative to the config file)."},
+      {"data.endpoint", Type::kString, std::string("event"), "Binary endpoint: 'event' (recurrence during follow-up) or 'horizon' (recurrence within data.horizon_months).", {"event", "horizon"}},
+      {"data.horizon_months", Type::kFloat, 24.0, "Horizon for the 'horizon' endpoint.", {}, 0.0, 600.0},
+      {"data.dicom_series", Type::kString, std::string(""), "Regular expression on SeriesDescription choosing the series when an image folder holds several."},
+      {"data.max_missing_fraction", Type::kFloat, 0.5, "Warn when a clinical column misses more than this fraction.", {}, 0.0, 1.0},
+      // --- clinical schema: [[clinical]] tables --------------------------------------------
+      {"clinical", Type::kTableArray, std::string(""), "Declared clinical columns, one [[clinical]] table each."},
+      {"clinical[].name", Type::kString, std::string(""), "Column name in the manifest.", {}, -kInf, kInf, true},
+      {"clinical[].type", Type::kString, std::string("numeric"), "numeric, categorical or ordinal.", {"numeric", "categorical", "ordinal"}},
+      {"clinical[].unit", Type::kString, std::string(""), "Unit of a numeric column (documentation)."},
+      {"clinical[].min", Type::kFloat, -kInf, "Smallest plausible value (numeric)."},
+      {"clinical[].max", Type::kFloat, kInf, "Largest plausible value (numeric)."},
+      {"clinical[].levels", Type::kStringList, S{}, "Allowed levels (categorical) or ordered levels (ordinal)."},
+      {"clinical[].log", Type::kBool, false, "Log-transform a positive numeric column before standardising."},
+      // --- split -------------------------------------------------------------------------
+      {"split.external_centers", Type::kStringList, S{}, "Centres held out as the external cohort (when the manifest has no cohort column)."},
+      {"split.internal_fraction", Type::kFloat, 0.3, "Fraction of the non-external patients put in internal validation.", {}, 0.0, 0.9},
+      {"split.stratify", Type::kBool, true, "Stratify the internal split by outcome."},
+      // --- preprocess --------------------------------------------------------------------
+      {"preprocess.spacing_mm", Type::kFloat, 0.8, "In-plane spacing the slices are resampled to.", {}, 0.05, 10.0},
+      {"preprocess.tumour_margin_mm", Type::kFloat, 5.0, "Margin around the mask's bounding box for the tumour crop.", {}, 0.0, 100.0},
+      {"preprocess.context_margin_mm", Type::kFloat, 15.0, "Extra peritumoral margin of the context crop.", {}, 0.0, 200.0},
+      {"preprocess.context_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the context crop (0 = box + context margin).", {}, 0.0, 500.0},
+      {"preprocess.neighbours", Type::kInt, std::int64_t{1}, "Slices each side of the largest-area slice (channels = 2k+1).", {}, 0, 5},
+      {"preprocess.tumour_size_px", Type::kInt, std::int64_t{64}, "Model input size of the tumour crop.", {}, 8, 1024},
+      {"preprocess.context_size_px", Type::kInt, std::int64_t{96}, "Model input size of the context crop.", {}, 8, 1024},
+      {"preprocess.clip_percentiles", Type::kFloatList, D{0.5, 99.5}, "Intensity percentiles (within the foreground) clipped before z-scoring."},
+      {"preprocess.normalise", Type::kString, std::string("zscore"), "Intensity normalisation.", {"zscore", "minmax", "none"}},
+      {"preprocess.cache_dir", Type::kString, std::string(""), "Preprocessing cache ('' = <out_dir>/cache)."},
+      {"preprocess.workers", Type::kInt, std::int64_t{0}, "Parallel patients; 0 = number of cores.", {}, 0, 256},
+      // --- augment -----------------------------------------------------------------------
+      {"augment.enabled", Type::kBool, true, "Training-time augmentation."},
+      {"augment.flip", Type::kBool, true, "Random left-right flips."},
+      {"augment.rotate_deg", Type::kFloat, 10.0, "Largest in-plane rotation.", {}, 0.0, 180.0},
+      {"augment.scale", Type::kFloat, 0.1, "Largest relative scaling.", {}, 0.0, 0.9},
+      {"augment.intensity", Type::kFloat, 0.1, "Intensity jitter (gain and offset, in SDs).", {}, 0.0, 2.0},
+      // --- text --------------------------------------------------------------------------
+      {"text.pretrained", Type::kString, std::string(""), "HuggingFace BERT folder (config.json, vocab.txt, model.safetensors); '' = build a vocabulary and pretrain on the training reports."},
+      {"text.vocab_size", Type::kInt, std::int64_t{2000}, "Size of a vocabulary built from the training reports.", {}, 50, 200000},
+      {"text.max_length", Type::kInt, std::int64_t{192}, "Token budget per report (with [CLS] and [SEP]).", {}, 8, 4096},
+      {"text.long_policy", Type::kString, std::string("head_tail"), "Reports longer than max_length: head+tail truncation or chunks with mean pooling.", {"head_tail", "chunks", "truncate"}},
+      {"text.lowercase", Type::kBool, true, "Lowercase before WordPiece (overridden by tokenizer_config.json)."},
+      {"text.embedding", Type::kString, std::string("cls"), "Report embedding: pooled [CLS] or token mean.", {"cls", "mean"}},
+      {"text.pretrain_epochs", Type::kInt, std::int64_t{8}, "Masked-language-model epochs on the training reports (0 = none).", {}, 0, 1000},
+      {"text.mask_probability", Type::kFloat, 0.15, "MLM masking rate.", {}, 0.01, 0.9},
+      {"text.whole_word_cjk", Type::kBool, false, "Whole-word masking for CJK runs."},
+      // --- model -------------------------------------------------------------------------
+      {"model.preset", Type::kString, std::string("cpu-small"), "Architecture preset.", {"cpu-small", "paper"}},
+      {"model.arch_file", Type::kString, std::string(""), "Architecture description (JSON/TOML) overriding the preset."},
+      {"model.convnext_weights", Type::kString, std::string(""), "Pretrained ConvNeXt weights (timm or torchvision safetensors)."},
+      {"model.vit_weights", Type::kString, std::string(""), "Pretrained CrossViT weights (timm safetensors)."},
+      {"model.fusion_dim", Type::kInt, std::int64_t{64}, "Per-modality projection width.", {}, 4, 4096},
+      {"model.modality_dropout", Type::kFloat, 0.15, "Probability of dropping a modality in training.", {}, 0.0, 0.9},
+      {"model.dropout", Type::kFloat, 0.2, "Dropout in the fusion head.", {}, 0.0, 0.9},
+      {"model.cox_head", Type::kBool, false, "Add a Cox partial-likelihood risk head."},
+      // --- train -------------------------------------------------------------------------
+      {"train.variants", Type::kStringList, S{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"}, "Variants trained by `study`."},
+      {"train.epochs", Type::kInt, std::int64_t{30}, "Maximum epochs.", {}, 1, 10000},
+      {"train.batch_size", Type::kInt, std::int64_t{32}, "Batch size.", {}, 1, 4096},
+      {"train.lr", Type::kFloat, 1e-3, "Learning rate of new layers.", {}, 0.0, 10.0},
+      {"train.backbone_lr", Type::kFloat, 3e-4, "Learning rate of pretrained backbones.", {}, 0.0, 10.0},
+      {"train.weight_decay", Type::kFloat, 0.05, "AdamW weight decay.", {}, 0.0, 10.0},
+      {"train.warmup_epochs", Type::kFloat, 2.0, "Linear warm-up before the cosine schedule.", {}, 0.0, 1000.0},
+      {"train.grad_clip", Type::kFloat, 1.0, "Gradient-norm clipping (0 = none).", {}, 0.0, 1e6},
+      {"train.loss", Type::kString, std::string("bce"), "Loss.", {"bce", "focal", "cox"}},
+      {"train.focal_gamma", Type::kFloat, 2.0, "Focal-loss gamma.", {}, 0.0, 10.0},
+      {"train.class_balance", Type::kString, std::string("weighted"), "Class imbalance: weighted loss, balanced sampler, or none.", {"weighted", "sampler", "none"}},
+      {"train.early_stop_patience", Type::kInt, std::int64_t{8}, "Epochs without improvement on internal validation before stopping.", {}, 0, 10000},
+      {"train.select_on", Type::kString, std::string("auc"), "Model selection on internal validation.", {"auc", "loss"}},
+      {"train.loader_workers", Type::kInt, std::int64_t{1}, "Background batch-assembly threads.", {}, 0, 64},
+      // --- eval --------------------------------------------------------------------------
+      {"eval.bootstrap", Type::kInt, std::int64_t{0}, "Bootstrap replicates for CIs (0 = DeLong only).", {}, 0, 100000},
+      {"eval.threshold", Type::kString, std::string("youden"), "Decision threshold fitted on the training cohort.", {"youden", "fixed"}},
+      {"eval.fixed_threshold", Type::kFloat, 0.5, "Threshold when eval.threshold = fixed.", {}, 0.0, 1.0},
+      {"eval.cutpoint", Type::kString, std::string("maxstat"), "Risk cut-point fitted on the training cohort.", {"maxstat", "median"}},
+      {"eval.km_times", Type::kFloatList, D{0, 12, 24, 36, 48, 60}, "Times (months) for numbers at risk."},
+      {"eval.tdauc_horizons", Type::kFloatList, D{12, 24, 36}, "Horizons (months) for time-dependent AUC."},
+      // --- explain -----------------------------------------------------------------------
+      {"explain.background", Type::kInt, std::int64_t{32}, "Training-cohort background sample for SHAP.", {}, 1, 10000},
+      {"explain.kernel_samples", Type::kInt, std::int64_t{2048}, "Extra KernelSHAP coalitions (beyond 2M).", {}, 0, 1000000},
+      {"explain.head_fusion", Type::kString, std::string("mean"), "Attention-rollout head fusion.", {"mean", "max", "min"}},
+      {"explain.discard_ratio", Type::kFloat, 0.0, "Attention-rollout discard ratio.", {}, 0.0, 0.99},
+      // --- report ------------------------------------------------------------------------
+      {"report.title", Type::kString, std::string(""), "Report title ('' = study.name)."},
+  };
+  return k;
+}
+}  // namespace
+
+const std::vector<KeySpec>& schema() {
+  static const std::vector<KeySpec> s = build();
+  return s;
+}
+
+}  // namespace cervirisk::config

@@ -1,0 +1,49 @@
+// A 3D image: float32 voxels (after any intensity scaling) + geometry in LPS millimetres.
+// Orientation is converted once, at the IO boundary (NIfTI stores RAS, DICOM/ITK use LPS).
+// index (i,j,k) -> world LPS: p = origin + D * diag(spacing) * (i,j,k), D's columns are the
+// unit direction cosines of the i, j, k axes (ITK convention).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cervirisk::io {
+
+using Vec3 = std::array<double, 3>;
+using Mat3 = std::array<std::array<double, 3>, 3>;  // m[row][col]
+using Mat4 = std::array<std::array<double, 4>, 4>;
+
+struct Geometry {
+  std::array<std::int64_t, 3> shape{0, 0, 0};  // voxels along i, j, k (i fastest in memory)
+  Vec3 spacing_mm{1, 1, 1};
+  Vec3 origin_lps_mm{0, 0, 0};
+  Mat3 direction_lps{{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
+
+  std::int64_t voxel_count() const { return shape[0] * shape[1] * shape[2]; }
+  Vec3 index_to_lps(const Vec3& ijk) const;
+  Vec3 lps_to_index(const Vec3& lps) const;
+  // The 4x4 voxel -> RAS mm matrix, exactly as nibabel's img.affine.
+  Mat4 affine_ras() const;
+  static Geometry from_affine_ras(const Mat4& affine, const std::array<std::int64_t, 3>& shape);
+  // Same shape and, within tol_mm, the same voxel-to-world mapping at the grid's corners.
+  bool same_grid(const Geometry& other, double tol_mm = 1e-3) const;
+};
+
+struct Volume {
+  Geometry geometry;
+  std::vector<float> voxels;  // size = geometry.voxel_count(), index i + ni*(j + nj*k)
+  // Provenance kept as metadata: "format", "qform_code", "sform_code", "datatype", "description", ...
+  std::map<std::string, std::string> metadata;
+
+  float& at(std::int64_t i, std::int64_t j, std::int64_t k) {
+    return voxels[static_cast<std::size_t>(i + geometry.shape[0] * (j + geometry.shape[1] * k))];
+  }
+  float at(std::int64_t i, std::int64_t j, std::int64_t k) const {
+    return voxels[static_cast<std::size_t>(i + geometry.shape[0] * (j + geometry.shape[1] * k))];
+  }
+};
+
+}  // namespace cervirisk::io

@@ -1,0 +1,257 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/random.h"
+#include "core/run_manifest.h"
+#include "core/torch/runtime.h"
+
+namespace fs = std::filesystem;
+using namespace cervirisk;
+
+namespace {
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("cerv_test_core_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+template <typename F>
+std::string error_message(F&& f, ExitCode expected) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), expected) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return "";
+}
+}  // namespace
+
+TEST(Hash, Sha256KnownVectors) {
+  // FIPS 180-2 appendix B test vectors.
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  std::string million(1000000, 'a');
+  EXPECT_EQ(sha256_hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Config, DefaultsAreValidAndRoundTrip) {
+  config::Config c;
+  EXPECT_EQ(c.get_int("study.seed"), 42);
+  EXPECT_DOUBLE_EQ(c.get_double("preprocess.context_margin_mm"), 15.0);
+  // the resolved TOML parses back to the same hash
+  config::Config back = config::Config::parse(c.to_toml(), "resolved.toml");
+  EXPECT_EQ(back.hash(), c.hash());
+}
+
+TEST(Config, ParsesValuesAndTableArrays) {
+  auto c = config::Config::parse(R"(
+[study]
+seed = 7
+[train]
+lr = 1      # an integer is accepted where a number is expected
+variants = ["msm", "msm_tc"]
+[[clinical]]
+name = "age"
+unit = "years"
+min = 18
+max = 95
+[[clinical]]
+name = "histology"
+type = "categorical"
+levels = ["SCC", "adeno"]
+)",
+                                 "x.toml");
+  EXPECT_EQ(c.get_int("study.seed"), 7);
+  EXPECT_DOUBLE_EQ(c.get_double("train.lr"), 1.0);
+  EXPECT_EQ(c.get_strings("train.variants").size(), 2u);
+  const auto& recs = c.get_records("clinical");
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(recs[0].at("type")), "numeric");  // default filled in
+  EXPECT_DOUBLE_EQ(std::get<double>(recs[0].at("max")), 95.0);
+  EXPECT_EQ(std::get<std::vector<std::string>>(recs[1].at("levels"))[1], "adeno");
+  EXPECT_TRUE(c.is_set("train.lr"));
+  EXPECT_FALSE(c.is_set("train.epochs"));
+  // resolved TOML keeps the records
+  auto back = config::Config::parse(c.to_toml(), "r.toml");
+  EXPECT_EQ(back.get_records("clinical").size(), 2u);
+  EXPECT_EQ(back.hash(), c.hash());
+}
+
+TEST(Config, MalformedTomlNamesFileAndLine) {
+  std::string msg = error_message([] { config::Config::parse("[study]\nseed = = 3\n", "bad.toml"); },
+                                  ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("bad.toml:2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("malformed TOML"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownKeySuggestsClosest) {
+  std::string msg = error_message([] { config::Config::parse("[train]\n\nlrr = 0.1\n", "s.toml"); },
+                                  ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("s.toml:3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown key 'train.lrr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'train.lr'"), std::string::npos) << msg;
+  msg = error_message([] { config::Config::parse("[trian]\nlr = 0.1\n", "s.toml"); }, ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("did you mean 'train.lr'"), std::string::npos) << msg;
+  msg = error_message([] { config::Config::parse("[[clinical]]\nname='a'\nlevel=['x']\n", "s.toml"); },
+                      ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("unknown key 'clinical[0].level'"), std::string::npos) << msg;
+}
+
+TEST(Config, WrongTypeRangeAndChoice) {
+  std::string msg = error_message([] { config::Config::parse("[train]\nepochs = \"ten\"\n", "t.toml"); },
+                                  ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("t.toml:2: key 'train.epochs' expects integer, got string"), std::string::npos) << msg;
+  msg = error_message([] { config::Config::parse("[split]\ninternal_fraction = 1.5\n", "t.toml"); },
+                      ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("expects a value in [0, 0.9], got 1.5"), std::string::npos) << msg;
+  msg = error_message([] { config::Config::parse("[train]\nloss = \"hinge\"\n", "t.toml"); },
+                      ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("expects one of {bce, focal, cox}, got 'hinge'"), std::string::npos) << msg;
+  msg = error_message([] { config::Config::parse("[[clinical]]\nunit='y'\n", "t.toml"); },
+                      ExitCode::kBadArguments);
+  EXPECT_NE(msg.find("lacks the required key 'name'"), std::string::npos) << msg;
+}
+
+TEST(Config, MissingFileIsInputError) {
+  std::string msg = error_message([] { config::Config::load("/nonexistent/study.toml"); }, ExitCode::kInputMissing);
+  EXPECT_NE(msg.find("/nonexistent/study.toml"), std::string::npos);
+}
+
+TEST(Config, PathsResolveAgainstConfigFolder) {
+  auto d = temp_dir("paths");
+  write_file_atomic(d / "study.toml", "[data]\nmanifest = \"cohort/manifest.csv\"\n");
+  auto c = config::Config::load(d / "study.toml");
+  EXPECT_EQ(c.get_path("data.manifest"), fs::absolute(d) / "cohort/manifest.csv");
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, WritesAndReplaces) {
+  auto d = temp_dir("atomic");
+  write_file_atomic(d / "a" / "b.txt", "first");
+  EXPECT_EQ(read_file(d / "a" / "b.txt"), "first");
+  write_file_atomic(d / "a" / "b.txt", "second");
+  EXPECT_EQ(read_file(d / "a" / "b.txt"), "second");
+  // no temporary files left behind
+  int n = 0;
+  for (auto& e : fs::directory_iterator(d / "a")) (void)e, ++n;
+  EXPECT_EQ(n, 1);
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, InterruptedWriteLeavesOldFileIntact) {
+  auto d = temp_dir("interrupt");
+  write_file_atomic(d / "m.json", "old content");
+  try {
+    AtomicFile f(d / "m.json");
+    f.stream() << "half of the new con";
+    throw std::runtime_error("simulated crash before commit");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(read_file(d / "m.json"), "old content");
+  int n = 0;
+  for (auto& e : fs::directory_iterator(d)) (void)e, ++n;
+  EXPECT_EQ(n, 1) << "temporary file left behind";
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, UnwritableDirectoryIsOutputError) {
+  if (::geteuid() == 0) {
+    // root ignores permission bits: use a path below a regular file instead
+    auto d = temp_dir("unwritable");
+    write_file_atomic(d / "file", "x");
+    std::string msg = error_message([&] { write_file_atomic(d / "file" / "out.json", "y"); },
+                                    ExitCode::kOutputNotWritable);
+    EXPECT_NE(msg.find("out.json"), std::string::npos) << msg;
+    msg = error_message([&] { ensure_writable_dir(d / "file" / "sub"); }, ExitCode::kOutputNotWritable);
+    EXPECT_NE(msg.find("cannot be created"), std::string::npos) << msg;
+    fs::remove_all(d);
+  } else {
+    auto d = temp_dir("unwritable");
+    ::chmod(d.c_str(), 0500);
+    std::string msg = error_message([&] { write_file_atomic(d / "out.json", "y"); }, ExitCode::kOutputNotWritable);
+    EXPECT_NE(msg.find("out.json"), std::string::npos) << msg;
+    ::chmod(d.c_str(), 0700);
+    fs::remove_all(d);
+  }
+}
+
+TEST(ReadFile, MissingFileNamesPath) {
+  std::string msg = error_message([] { read_file("/no/such/file.csv"); }, ExitCode::kInputMissing);
+  EXPECT_NE(msg.find("/no/such/file.csv"), std::string::npos);
+}
+
+TEST(Random, SeedFixesStreamsAndDerivedSeedsDiffer) {
+  seed_all(123);
+  auto a = rng()();
+  seed_all(123);
+  EXPECT_EQ(rng()(), a);
+  EXPECT_NE(derive_seed(1, "split"), derive_seed(1, "augment"));
+  EXPECT_EQ(derive_seed(1, "split"), derive_seed(1, "split"));
+}
+
+TEST(Runtime, SeedEverythingSeedsTorchAndManifestRecordsIt) {
+  seed_everything(5);
+  set_threads(1);
+  RuntimeInfo r = runtime_info();
+  EXPECT_EQ(r.intra_op_threads, 1);
+  EXPECT_FALSE(r.torch_version.empty());
+  RunManifest m("test", 5);
+  m.set_runtime(r);
+  m.set_config("abc", "study.toml");
+  m.add_timing("x", 0.5);
+  m.add_timing("x", 0.25);
+  auto j = nlohmann::json::parse(m.to_json());
+  EXPECT_EQ(j["seed"], 5);
+  EXPECT_EQ(j["runtime"]["torch"], r.torch_version);
+  EXPECT_DOUBLE_EQ(j["timings_s"]["x"].get<double>(), 0.75);
+  EXPECT_TRUE(j.contains("git_revision"));
+}
+
+TEST(Log, SinkCapturesAndLevelFilters) {
+  std::vector<std::string> got;
+  log::set_sink([&](log::Level, std::string_view m) { got.emplace_back(m); });
+  log::configure(false, true);  // quiet
+  log::info("hidden {}", 1);
+  log::warn("shown {}", 2);
+  log::configure(true, false);
+  log::debug("debug {}", 3);
+  log::set_sink(nullptr);
+  log::configure(false, false);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "shown 2");
+  EXPECT_EQ(got[1], "debug 3");
+}
+
+TEST(Progress, RendersCountsAndMetric) {
+  Progress p("train", 10);
+  p.set_metric("loss 0.5");
+  std::string line = p.render(0);
+  EXPECT_NE(line.find("train 0/10"), std::string::npos) << line;
+  EXPECT_NE(line.find("loss 0.5"), std::string::npos) << line;
+  EXPECT_EQ(format_duration(65), "1m05s");
+  EXPECT_EQ(format_duration(3700), "1h01m");
+  p.finish();
+}
+
+TEST(Config, DocsListEveryKey) {
+  // docs/config.md is generated from the schema; regenerate with `cervirisk --print-config-schema`.
+  std::string doc = read_file(fs::path(CERV_TEST_DATA) / ".." / ".." / "docs" / "config.md");
+  EXPECT_NE(doc.find(config::schema_markdown()), std::string::npos)
+      << "docs/config.md is stale: regenerate it with `cervirisk --print-config-schema`";
+}
