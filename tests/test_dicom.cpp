@@ -1,0 +1,5 @@
+#include <gtest/gtest.h>
+
+#include "io/dicom.h"
+
+TEST(Dicom, Placeholder) { SUCCEED(); }
