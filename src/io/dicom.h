@@ -40,7 +40,8 @@ struct DicomSeriesInfo {
   std::vector<std::filesystem::path> files;  // sorted along the slice normal (one file if multi-frame)
   bool multiframe = false;
   Geometry geometry;        // from positions; valid when skip_reason is empty
-  std::string skip_reason;  // "" = readable; else e.g. "localizer", "derived", "Siemens mosaic"
+  std::string skip_reason;     // "" = readable as a 3D grid; else why not ("Siemens mosaic", gaps, ...)
+  std::string exclude_reason;  // "localizer" / "derived ...": readable, but never chosen automatically
   std::vector<std::string> warnings;  // spacing gaps, duplicates
 };
 
@@ -52,8 +53,11 @@ std::vector<DicomSeriesInfo> list_dicom_series(const std::filesystem::path& path
 // for corrupt pixel data or an unsupported layout, naming the file and the reason.
 Volume read_dicom_series(const DicomSeriesInfo& series);
 
-// list + choose + read. With several readable series and no option choosing one, throws
-// InputError listing the series (uid, description, slices).
+// list + choose + read. Candidates: the readable series that are neither localizers nor derived
+// (or, when there are none, every readable series); a series UID or a description pattern
+// narrows them. With several candidates left, throws InputError listing the series (uid,
+// description, slices, why others were skipped); an unreadable choice throws FormatError with
+// the reason.
 Volume read_dicom(const std::filesystem::path& path, const DicomReadOptions& options = {});
 
 }  // namespace cervirisk::io
