@@ -230,3 +230,45 @@ TEST(Dicom, FlippedBytesNeverCrash) {
   EXPECT_GT(errors, total / 20);
   fs::remove_all(dir);
 }
+
+#include "cli_run.h"
+
+TEST(DicomCli, InspectFolderWithSeveralSeriesListsThem) {
+  auto r = cervirisk::testing::run_cli("inspect " + io_data("dicom_derived") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(r.out);
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"path", "format", "series"}));
+  ASSERT_EQ(j["series"].size(), 3u);
+  const auto& s0 = j["series"][0];
+  std::vector<std::string> sk;
+  for (auto it = s0.begin(); it != s0.end(); ++it) sk.push_back(it.key());
+  EXPECT_EQ(sk, (std::vector<std::string>{"series_uid", "description", "n_slices", "shape", "spacing_mm", "affine_ras",
+                                          "origin_lps_mm", "direction_lps", "dtype", "min", "max", "mean"}));
+  bool found = false;
+  for (const auto& s : j["series"])
+    if (s["description"] == "AX T2 shuffled") {
+      found = true;
+      EXPECT_EQ(s["n_slices"], 3);
+      EXPECT_EQ(s["dtype"], "int16");
+      const auto& g = golden("dicom_derived/series_a");
+      for (int a = 0; a < 4; ++a)
+        for (int c = 0; c < 4; ++c)
+          EXPECT_NEAR(s["affine_ras"][a][c].get<double>(), g["affine_ras"][a][c].get<double>(), 1e-4);
+      EXPECT_DOUBLE_EQ(s["min"].get<double>(), g["min"].get<double>());
+    }
+  EXPECT_TRUE(found);
+  // a single series: the plain object
+  auto one = cervirisk::testing::run_cli("inspect " + io_data("dicom/MR_small_RLE.dcm") + " --json");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(nlohmann::ordered_json::parse(one.out)["format"], "dicom");
+  EXPECT_EQ(nlohmann::ordered_json::parse(one.out)["shape"], nlohmann::ordered_json::parse("[64,64,1]"));
+  // a mosaic: exit 4 naming the reason
+  fs::path dir = temp_dir("climosaic");
+  gunzip_to(io_data("siemens_dwi_0.dcm.gz"), dir / "dwi.dcm");
+  auto m = cervirisk::testing::run_cli("inspect " + (dir / "dwi.dcm").string());
+  EXPECT_EQ(m.code, 4);
+  EXPECT_NE(m.err.find("Siemens mosaic"), std::string::npos) << m.err;
+  fs::remove_all(dir);
+}

@@ -305,3 +305,20 @@ TEST(Imaging, CohortCacheHitsAndInvalidation) {
   }
   fs::remove_all(dir);
 }
+
+// The integer fast path and the generic path of fit_intensity agree: an affine change of the
+// intensities (which makes them non-integer) transforms every statistic the same way.
+TEST(Imaging, IntegerFastPathAgreesWithGenericPath) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  IntensityStats a = fit_intensity(image, p);  // int16 data: counting path
+  io::Volume scaled = image;
+  for (auto& x : scaled.voxels) x = x * 1.5f + 0.25f;  // exact in float32 for these magnitudes
+  IntensityStats b = fit_intensity(scaled, p);  // generic path
+  EXPECT_EQ(a.n_foreground, b.n_foreground);
+  EXPECT_NEAR(b.otsu_threshold, a.otsu_threshold * 1.5 + 0.25, 1e-3);
+  EXPECT_NEAR(b.clip_low, a.clip_low * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.clip_high, a.clip_high * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.mean, a.mean * 1.5 + 0.25, 1e-9 * a.mean);
+  EXPECT_NEAR(b.sd, a.sd * 1.5, 1e-9 * a.sd);
+}

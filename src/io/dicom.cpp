@@ -686,6 +686,12 @@ struct DecodedFrames {
   double slope = 1, intercept = 0;
   bool monochrome1 = false;
   int bits_stored = 16;
+  int bits_allocated = 16;
+  bool is_float = false;
+  std::string dtype() const {
+    if (is_float) return bits_allocated == 64 ? "float64" : "float32";
+    return std::string(is_signed ? "int" : "uint") + std::to_string(bits_allocated);
+  }
   bool is_signed = false;
 };
 
@@ -708,6 +714,8 @@ DecodedFrames decode_in_process(const fs::path& file) {
   d.intercept = img.GetIntercept();
   d.monochrome1 = img.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1;
   d.bits_stored = pf.GetBitsStored();
+  d.bits_allocated = pf.GetBitsAllocated();
+  d.is_float = pf.GetScalarType() == gdcm::PixelFormat::FLOAT32 || pf.GetScalarType() == gdcm::PixelFormat::FLOAT64;
   d.is_signed = pf.GetPixelRepresentation() == 1;
   const std::size_t n = static_cast<std::size_t>(d.cols) * d.rows * d.frames;
   std::vector<char> buf(img.GetBufferLength());
@@ -806,7 +814,8 @@ DecodedFrames decode_isolated(const fs::path& file) {
     try {
       DecodedFrames d = decode_in_process(file);
       write_all(fds[1], &status, 1);
-      std::int64_t meta[5] = {d.rows, d.cols, d.frames, d.bits_stored, (d.monochrome1 ? 1 : 0) | (d.is_signed ? 2 : 0)};
+      std::int64_t meta[5] = {d.rows, d.cols, d.frames, d.bits_stored, (d.monochrome1 ? 1 : 0) | (d.is_signed ? 2 : 0) |
+                                                                               (d.is_float ? 4 : 0) | (std::int64_t{d.bits_allocated} << 8)};
       double sc[2] = {d.slope, d.intercept};
       std::uint64_t n = d.values.size();
       write_all(fds[1], meta, sizeof meta);
@@ -867,6 +876,8 @@ DecodedFrames decode_isolated(const fs::path& file) {
   d.bits_stored = static_cast<int>(meta[3]);
   d.monochrome1 = meta[4] & 1;
   d.is_signed = (meta[4] & 2) != 0;
+  d.is_float = (meta[4] & 4) != 0;
+  d.bits_allocated = static_cast<int>(meta[4] >> 8);
   d.slope = sc[0];
   d.intercept = sc[1];
   d.values.resize(n);
@@ -897,11 +908,13 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
   const std::int64_t ni = s.geometry.shape[0], nj = s.geometry.shape[1], nk = s.geometry.shape[2];
   v.voxels.resize(static_cast<std::size_t>(ni * nj * nk));
   const std::size_t plane = static_cast<std::size_t>(ni * nj);
+  std::string dtype;
   if (s.multiframe) {
     const fs::path& file = s.files.front();
     std::string why;
     std::vector<FrameInfo> fr = frame_infos(file, why);
     DecodedFrames d = decode(file);
+    dtype = d.dtype();
     if (static_cast<std::int64_t>(fr.size()) != d.frames || d.frames != nk || d.cols != ni || d.rows != nj)
       throw FormatError("inconsistent multi-frame DICOM file " + file.string() + ": " + std::to_string(d.frames) +
                         " frames of " + std::to_string(d.cols) + "x" + std::to_string(d.rows) + ", " +
@@ -922,6 +935,7 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
     for (std::int64_t k = 0; k < nk; ++k) {
       const fs::path& file = s.files[static_cast<std::size_t>(k)];
       DecodedFrames d = decode(file);
+      dtype = d.dtype();
       if (d.cols != ni || d.rows != nj || d.frames != 1)
         throw FormatError("DICOM file " + file.string() + " is " + std::to_string(d.cols) + "x" +
                           std::to_string(d.rows) + "x" + std::to_string(d.frames) + ", the series is " +
@@ -935,7 +949,7 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
   v.metadata["description"] = s.description;
   v.metadata["modality"] = s.modality;
   v.metadata["transfer_syntax"] = s.transfer_syntax;
-  v.metadata["datatype"] = "float32";
+  v.metadata["datatype"] = dtype;
   return v;
 }
 
