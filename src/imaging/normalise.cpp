@@ -68,16 +68,20 @@ namespace {
 // case): one counting pass replaces the copies and partial sorts. Same numbers as the generic
 // path: identical Otsu bins per value, percentiles by rank (numpy's linear definition).
 bool fit_integer(const std::vector<float>& v, IntensityStats& s, const PreprocessParams& p) {
-  float mnf = v[0], mxf = v[0];
+  // One counting pass over a fixed window covering int16 and uint16; anything else (a
+  // fraction, a value outside the window) falls back to the generic path.
+  constexpr std::int64_t kLow = -32768, kHigh = 65535;
+  std::vector<std::int64_t> window(static_cast<std::size_t>(kHigh - kLow + 1), 0);
   for (float x : v) {
-    if (x != std::nearbyint(x)) return false;
-    mnf = std::min(mnf, x);
-    mxf = std::max(mxf, x);
+    if (!(x >= static_cast<float>(kLow) && x <= static_cast<float>(kHigh))) return false;
+    std::int32_t iv = static_cast<std::int32_t>(x);
+    if (static_cast<float>(iv) != x) return false;
+    ++window[static_cast<std::size_t>(iv - kLow)];
   }
-  if (mxf - mnf > 200000.0f) return false;
-  const std::int64_t mn = static_cast<std::int64_t>(mnf), mx = static_cast<std::int64_t>(mxf);
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(mx - mn + 1), 0);
-  for (float x : v) ++counts[static_cast<std::size_t>(static_cast<std::int64_t>(x) - mn)];
+  std::int64_t mn = kLow, mx = kHigh;
+  while (window[static_cast<std::size_t>(mn - kLow)] == 0) ++mn;
+  while (window[static_cast<std::size_t>(mx - kLow)] == 0) --mx;
+  std::vector<std::int64_t> counts(window.begin() + (mn - kLow), window.begin() + (mx - kLow) + 1);
   // Otsu on the 256-bin histogram, bins filled per distinct value exactly as otsu_threshold().
   if (mx > mn) {
     constexpr int kBins = 256;
