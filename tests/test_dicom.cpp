@@ -264,6 +264,10 @@ TEST(DicomCli, InspectFolderWithSeveralSeriesListsThem) {
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_EQ(nlohmann::ordered_json::parse(one.out)["format"], "dicom");
   EXPECT_EQ(nlohmann::ordered_json::parse(one.out)["shape"], nlohmann::ordered_json::parse("[64,64,1]"));
+  // MR_small's PatientName is "CompressedSamples^MR1": never in outputs or logs
+  auto text = cervirisk::testing::run_cli("-v inspect " + io_data("dicom/MR_small_RLE.dcm"));
+  EXPECT_EQ(text.code, 0);
+  for (const std::string& s : {one.out, one.err, text.out, text.err}) EXPECT_EQ(s.find("CompressedSamples"), std::string::npos) << s;
   // a mosaic: exit 4 naming the reason
   fs::path dir = temp_dir("climosaic");
   gunzip_to(io_data("siemens_dwi_0.dcm.gz"), dir / "dwi.dcm");

@@ -71,6 +71,23 @@ TEST(Nifti, EveryGoldenFileMatchesNibabel) {
   }
 }
 
+// The zlib streaming reader and the libdeflate whole-buffer path give identical volumes.
+TEST(Nifti, ZlibAndFastInflateAgree) {
+  for (const auto& f : io_goldens()["nifti"]) {
+    std::string name = f["file"];
+    if (name.size() < 3 || name.substr(name.size() - 3) != ".gz") continue;
+    io::NiftiReadOptions opt;
+    opt.volume_index = f["volume_index"].get<std::int64_t>();
+    io::set_nifti_fast_inflate(false);
+    io::Volume a = io::read_nifti(io_data(name), opt);
+    io::set_nifti_fast_inflate(true);
+    io::Volume b = io::read_nifti(io_data(name), opt);
+    EXPECT_EQ(a.voxels, b.voxels) << name;
+    EXPECT_TRUE(a.geometry.same_grid(b.geometry, 0.0)) << name;
+    cervirisk::testing::expect_matches_golden(a, f, name + " (zlib)");
+  }
+}
+
 TEST(Nifti, AffineSourceFollowsCodes) {
   EXPECT_EQ(io::read_nifti(io_data("derived/sform_wins.nii.gz")).metadata["affine_source"], "sform");
   EXPECT_EQ(io::read_nifti(io_data("derived/qform_only_lefthanded.nii")).metadata["affine_source"], "qform");

@@ -10,6 +10,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,8 @@ namespace cervirisk::io {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::atomic<bool> g_fast_inflate{true};
 
 // Largest volume we accept (voxels of one 3D volume): a guard against corrupt dims.
 constexpr std::int64_t kMaxVoxels = std::int64_t{1} << 31;
@@ -62,6 +65,7 @@ class ByteSource {
   // zlib path, whose errors are the precise ones. `consumed` bytes were already read.
   void try_whole_inflate(std::uint64_t expected_total, std::uint64_t consumed) {
 #ifdef CERV_HAVE_LIBDEFLATE
+    if (!g_fast_inflate.load(std::memory_order_relaxed)) return;
     if (!compressed() || expected_total > (std::uint64_t{1} << 34)) return;
     std::ifstream f(path_, std::ios::binary | std::ios::ate);
     if (!f) return;
@@ -456,6 +460,16 @@ NiftiInfo to_info(const Header& h) {
 }
 
 }  // namespace
+
+void set_nifti_fast_inflate(bool enabled) { g_fast_inflate = enabled; }
+
+bool nifti_fast_inflate_available() {
+#ifdef CERV_HAVE_LIBDEFLATE
+  return true;
+#else
+  return false;
+#endif
+}
 
 bool is_nifti_path(const fs::path& path) {
   std::string n = path.filename().string();
