@@ -147,13 +147,18 @@ std::optional<PatientSample> PreprocessCache::load(const std::string& key) const
   }
 }
 
-void PreprocessCache::store(const std::string& key, const PatientSample& s) const {
+void PreprocessCache::store(const std::string& key, const PatientSample& s, const PreprocessParams& params,
+                            const std::string& image_hash, const std::string& mask_hash) const {
   std::map<std::string, io::TensorData> tensors;
   tensors["tumour"] = io::TensorData::from_floats(s.tumour.data, {s.tumour.channels, s.tumour.height, s.tumour.width});
   tensors["context"] =
       io::TensorData::from_floats(s.context.data, {s.context.channels, s.context.height, s.context.width});
   io::write_safetensors(dir_ / (key + ".safetensors"), tensors, {{"format", kFormat}});
-  write_file_atomic(dir_ / (key + ".json"), to_json(s).dump(1));  // last: the entry now exists
+  json j = to_json(s);
+  j["params"] = params.canonical();
+  j["image_sha256"] = image_hash;
+  j["mask_sha256"] = mask_hash;
+  write_file_atomic(dir_ / (key + ".json"), j.dump(1));  // last: the entry now exists
 }
 
 std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& patients, const PreprocessParams& p,
@@ -173,11 +178,13 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
     for (std::size_t i = next++; i < n; i = next++) {
       const PatientInput& in = patients[i];
       try {
-        std::string key;
+        std::string key, image_hash, mask_hash;
         if (cache) {
           std::string opts = std::to_string(in.read_options.volume_index) + "|" + in.read_options.series_pattern + "|" +
                              in.read_options.series_uid;
-          key = cache->key(input_hash(in.image), input_hash(in.mask), p, opts);
+          image_hash = input_hash(in.image);
+          mask_hash = input_hash(in.mask);
+          key = cache->key(image_hash, mask_hash, p, opts);
           if (auto hit = cache->load(key)) {
             out[i] = std::move(*hit);
             ++hits;
@@ -188,7 +195,7 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
         io::Volume mask = io::read_mask(in.mask, image.geometry);
         out[i] = preprocess(image, mask, p);
         ++computed;
-        if (cache) cache->store(key, out[i]);
+        if (cache) cache->store(key, out[i], p, image_hash, mask_hash);
       } catch (...) {
         errors[i] = std::current_exception();
       }

@@ -27,7 +27,10 @@ class PreprocessCache {
   std::string key(const std::string& image_hash, const std::string& mask_hash, const PreprocessParams& params,
                   const std::string& read_options = "") const;
   std::optional<PatientSample> load(const std::string& key) const;
-  void store(const std::string& key, const PatientSample& sample) const;
+  // `params`, `image_hash`, `mask_hash` are recorded in the JSON (provenance; the key already
+  // depends on them).
+  void store(const std::string& key, const PatientSample& sample, const PreprocessParams& params,
+             const std::string& image_hash, const std::string& mask_hash) const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

@@ -32,6 +32,8 @@
 #include <regex>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/log.h"
 
@@ -594,9 +596,13 @@ std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& path) {
       continue;
     }
     ++n_images;
-    std::string split = "orientation " + orientation_key(s.iop) + " size " + std::to_string(s.cols) + "x" +
-                        std::to_string(s.rows) + " echo " + s.echo + " b " + s.b_value;
-    const std::string key = s.series_uid + "|" + split;
+    const std::string key = s.series_uid + "|" + orientation_key(s.iop) + "|" + std::to_string(s.cols) + "x" +
+                            std::to_string(s.rows) + "|" + s.echo + "|" + s.b_value;
+    std::string split = "orientation";
+    for (double c : s.iop) split += fmt::format(" {:.3f}", c);
+    split += ", " + std::to_string(s.cols) + "x" + std::to_string(s.rows);
+    if (s.echo != "/") split += ", echo " + s.echo;
+    if (!s.b_value.empty()) split += ", b " + s.b_value;
     split_of[key] = split;
     groups[key].push_back(std::move(s));
   }
