@@ -49,13 +49,16 @@ cat "$TMP"/*.nii.gz > /dev/null
 PY_S=$("$PY" scripts/preprocess_reference.py "${ARGS[@]}")
 OURS_1=$("$BIN" 1 "${ARGS[@]}" 2>/dev/null)
 OURS_N=$("$BIN" "$CORES" "${ARGS[@]}" 2>/dev/null)
-"$PY" - "$PY_S" "$OURS_1" "$OURS_N" "$CORES" "$N" <<'PYEOF'
+OURS_Z=$(CERV_BENCH_ZLIB=1 "$BIN" 1 "${ARGS[@]}" 2>/dev/null)
+"$PY" - "$PY_S" "$OURS_1" "$OURS_N" "$OURS_Z" "$CORES" "$N" <<'PYEOF'
 import sys
-py, o1, on = [list(map(float, a.split())) for a in sys.argv[1:4]]
-cores, n = int(sys.argv[4]), int(sys.argv[5])
+py, o1, on, oz = [list(map(float, a.split())) for a in sys.argv[1:5]]
+cores, n = int(sys.argv[5]), int(sys.argv[6])
 print("preprocessing (load .nii.gz + normalise + resample + multi-scale crops), %d patients 512x512x28 int16" % n)
 print("  %-40s %9s %9s   %s" % ("", "wall ms", "CPU ms", "ratio (wall / CPU) vs Python"))
 print("  %-40s %9.1f %9.1f" % ("nibabel + scipy.ndimage (1 process)", py[0] * 1e3, py[1] * 1e3))
 print("  %-40s %9.1f %9.1f   %.1fx / %.1fx" % ("cervirisk, 1 worker", o1[0] * 1e3, o1[1] * 1e3, py[0] / o1[0], py[1] / o1[1]))
+print("  %-40s %9.1f %9.1f   %.1fx / %.1fx" % ("cervirisk, 1 worker, zlib only", oz[0] * 1e3, oz[1] * 1e3, py[0] / oz[0], py[1] / oz[1]))
 print("  %-40s %9.1f %9.1f   %.1fx (wall, throughput)" % ("cervirisk, %d workers (std::thread)" % cores, on[0] * 1e3, on[1] * 1e3, py[0] / on[0]))
+print("  (CPU = user + sys of the process; the wall-clock figures depend on what else runs on the machine)")
 PYEOF

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "imaging/cache.h"
+#include "io/nifti.h"
 
 int main(int argc, char** argv) {
   using namespace cervirisk::imaging;
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int workers = std::atoi(argv[1]);
+  // CERV_BENCH_ZLIB=1: time the zlib-only reader (what a build without libdeflate uses).
+  if (const char* z = std::getenv("CERV_BENCH_ZLIB"); z && std::string(z) == "1") cervirisk::io::set_nifti_fast_inflate(false);
   std::vector<PatientInput> pts;
   for (int i = 2; i + 1 < argc; i += 2) pts.push_back({"p" + std::to_string(i / 2), argv[i], argv[i + 1], {}});
   PreprocessParams p;
