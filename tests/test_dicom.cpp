@@ -276,3 +276,21 @@ TEST(DicomCli, InspectFolderWithSeveralSeriesListsThem) {
   EXPECT_NE(m.err.find("Siemens mosaic"), std::string::npos) << m.err;
   fs::remove_all(dir);
 }
+
+TEST(Dicom, EchoesOfOneSeriesAreSplit) {
+  auto all = io::list_dicom_series(io_data("dicom_echoes"));
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& s : all) {
+    EXPECT_TRUE(s.skip_reason.empty()) << s.skip_reason;
+    EXPECT_EQ(s.n_slices, 2);
+    EXPECT_NE(s.split_key.find("echo"), std::string::npos) << s.split_key;
+    EXPECT_NEAR(s.geometry.spacing_mm[2], 3.0, 1e-4);
+  }
+  EXPECT_NE(all[0].split_key, all[1].split_key);
+  // the two echoes differ by a factor of 2 in intensity (echo 2 = echo 1 // 2)
+  io::Volume e1 = io::read_dicom_series(all[0].split_key.find("echo 1") != std::string::npos ? all[0] : all[1]);
+  io::Volume e2 = io::read_dicom_series(all[0].split_key.find("echo 1") != std::string::npos ? all[1] : all[0]);
+  EXPECT_EQ(e2.at(10, 20, 1), std::floor(e1.at(10, 20, 1) / 2));
+  // read_dicom on the folder: two candidates, ambiguous
+  EXPECT_THROW(io::read_dicom(io_data("dicom_echoes")), InputError);
+}
