@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -321,4 +322,21 @@ TEST(Imaging, IntegerFastPathAgreesWithGenericPath) {
   EXPECT_NEAR(b.clip_high, a.clip_high * 1.5 + 0.25, 1e-9);
   EXPECT_NEAR(b.mean, a.mean * 1.5 + 0.25, 1e-9 * a.mean);
   EXPECT_NEAR(b.sd, a.sd * 1.5, 1e-9 * a.sd);
+}
+
+TEST(Imaging, NonFiniteVoxelsAreIgnoredByTheStatistics) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  io::Volume with_nan = image;
+  for (auto& x : with_nan.voxels) x += 0.5f;  // non-integer: generic path
+  IntensityStats ref = fit_intensity(with_nan, p);
+  with_nan.voxels[5] = std::numeric_limits<float>::quiet_NaN();
+  with_nan.voxels[17] = std::numeric_limits<float>::infinity();
+  IntensityStats s = fit_intensity(with_nan, p);
+  EXPECT_TRUE(std::isfinite(s.mean));
+  EXPECT_TRUE(std::isfinite(s.sd));
+  EXPECT_NEAR(s.mean, ref.mean, 1e-3 * std::fabs(ref.mean));
+  // NaN everywhere: a validation error, not garbage
+  for (auto& x : with_nan.voxels) x = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(fit_intensity(with_nan, p), ValidationError);
 }

@@ -9,6 +9,7 @@
 namespace cervirisk::imaging {
 
 float IntensityStats::apply(float raw) const {
+  if (std::isnan(raw)) raw = static_cast<float>(clip_low);  // never let a NaN reach the model
   if (method == "none") return raw;
   double x = std::clamp(static_cast<double>(raw), clip_low, clip_high);
   if (method == "minmax") return static_cast<float>(clip_high > clip_low ? (x - clip_low) / (clip_high - clip_low) : 0.0);
@@ -162,12 +163,21 @@ IntensityStats fit_intensity(const io::Volume& image, const PreprocessParams& p)
     }
     return s;
   }
-  s.otsu_threshold = otsu_threshold(image.voxels);
-  std::vector<float> fg;
-  fg.reserve(image.voxels.size() / 2);
+  // NaN / inf voxels (float images) take no part in the statistics: they would also break the
+  // strict weak ordering that nth_element relies on.
+  std::vector<float> finite;
+  finite.reserve(image.voxels.size());
   for (float x : image.voxels)
+    if (std::isfinite(x)) finite.push_back(x);
+  if (finite.empty()) throw ValidationError("fit_intensity: the image has no finite voxel");
+  if (finite.size() < image.voxels.size())
+    log::warn("{} non-finite voxel(s) ignored by the intensity statistics", image.voxels.size() - finite.size());
+  s.otsu_threshold = otsu_threshold(finite);
+  std::vector<float> fg;
+  fg.reserve(finite.size() / 2);
+  for (float x : finite)
     if (x >= s.otsu_threshold) fg.push_back(x);
-  if (fg.empty()) fg = image.voxels;
+  if (fg.empty()) fg = finite;
   s.n_foreground = static_cast<std::int64_t>(fg.size());
   s.clip_low = percentile(fg, p.clip_low_percentile);
   s.clip_high = percentile(fg, p.clip_high_percentile);
