@@ -80,9 +80,13 @@ void check_two_classes(const char* fn, const std::vector<int>& labels, std::size
 }
 
 std::vector<std::size_t> order(const std::vector<double>& v) {
+  // Sorting (value, index) pairs keeps the data contiguous (several times faster than an
+  // indirect sort at n = 1e6) and the index breaks ties, so the order is stable.
+  std::vector<std::pair<double, std::size_t>> kv(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) kv[i] = {v[i], i};
+  std::sort(kv.begin(), kv.end());
   std::vector<std::size_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  for (std::size_t i = 0; i < v.size(); ++i) idx[i] = kv[i].second;
   return idx;
 }
 

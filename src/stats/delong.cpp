@@ -21,22 +21,33 @@ Placements placements(const char* fn, const std::vector<double>& scores, const s
   detail::check_finite(fn, scores, "scores");
   detail::check_binary(fn, labels, "labels");
   detail::check_two_classes(fn, labels, 2);
-  std::vector<double> cases, controls;
-  for (std::size_t i = 0; i < scores.size(); ++i) (labels[i] == 1 ? cases : controls).push_back(scores[i]);
-  const double m = cases.size(), n = controls.size();
-  std::vector<double> r_all = detail::midranks(scores);
-  std::vector<double> r_cases = detail::midranks(cases), r_controls = detail::midranks(controls);
-  Placements p;
-  p.v10.reserve(cases.size());
-  p.v01.reserve(controls.size());
-  std::size_t ic = 0, jc = 0;
-  for (std::size_t i = 0; i < scores.size(); ++i) {
-    if (labels[i] == 1) {
-      p.v10.push_back((r_all[i] - r_cases[ic++]) / n);
-    } else {
-      p.v01.push_back(1.0 - (r_all[i] - r_controls[jc++]) / m);
+  // One sort; within a run of tied scores a case beats the controls below and ties the
+  // controls in the run (the mid-rank differences of Sun & Xu, computed by counting).
+  std::vector<std::size_t> idx = detail::order(scores);
+  const std::size_t total = scores.size();
+  double m = 0;
+  for (int l : labels) m += l;
+  const double n = total - m;
+  std::vector<double> v10_at(total), v01_at(total);
+  double controls_below = 0, cases_below = 0;
+  for (std::size_t i = 0; i < total;) {
+    std::size_t j = i;
+    double c = 0, k = 0;
+    while (j < total && scores[idx[j]] == scores[idx[i]]) {
+      (labels[idx[j]] == 1 ? c : k) += 1;
+      ++j;
     }
+    const double v10 = (controls_below + 0.5 * k) / n;
+    const double v01 = 1.0 - (cases_below + 0.5 * c) / m;
+    for (std::size_t q = i; q < j; ++q) (labels[idx[q]] == 1 ? v10_at : v01_at)[idx[q]] = labels[idx[q]] == 1 ? v10 : v01;
+    controls_below += k;
+    cases_below += c;
+    i = j;
   }
+  Placements p;
+  p.v10.reserve(static_cast<std::size_t>(m));
+  p.v01.reserve(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < total; ++i) (labels[i] == 1 ? p.v10 : p.v01).push_back(labels[i] == 1 ? v10_at[i] : v01_at[i]);
   p.auc = std::accumulate(p.v10.begin(), p.v10.end(), 0.0) / m;
   return p;
 }
