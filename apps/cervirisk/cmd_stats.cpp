@@ -119,8 +119,9 @@ struct Data {
     std::vector<int> out(s.size());
     if (positive.empty()) {
       for (std::size_t i = 0; i < s.size(); ++i) {
-        double v = *table.number(rows[i], table.column_index(name));
-        if (v != 0 && v != 1)
+        char* end = nullptr;
+        const double v = std::strtod(s[i].c_str(), &end);
+        if (end == s[i].c_str() || *end != '\0' || (v != 0 && v != 1))
           throw ValidationError(table.source() + ":" + std::to_string(table.line_of(rows[i])) + ": column '" + name + "': '" +
                                 s[i] + "' is not 0/1 (use --positive LEVEL for a two-level label)");
         out[i] = static_cast<int>(v);

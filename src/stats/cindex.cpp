@@ -15,7 +15,8 @@ Concordance harrell_c(const std::vector<double>& time_in, const std::vector<int>
   detail::check_binary(fn, event, "event");
   const std::size_t n = time_in.size();
   if (n < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(n));
-  std::vector<double> time = detail::timefix(time_in);
+  std::vector<std::size_t> idx;
+  std::vector<double> time = detail::timefix(time_in, &idx);
 
   // Dense ranks of the score (0..u-1).
   std::vector<double> sorted(score);
@@ -27,8 +28,7 @@ Concordance harrell_c(const std::vector<double>& time_in, const std::vector<int>
 
   // Per observation: concordant / discordant / tied-on-score comparable pairs it belongs to
   // (either role) -- the influence counts of the infinitesimal jackknife.
-  std::vector<double> conc(n, 0), disc(n, 0), tie(n, 0);
-  std::vector<std::size_t> idx = detail::order(time);
+  std::vector<double> conc(n), disc(n), tie(n);  // zero-initialised
   std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) of tied times in idx
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i;

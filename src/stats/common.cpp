@@ -104,29 +104,38 @@ std::vector<double> midranks(const std::vector<double>& v) {
   return r;
 }
 
-std::vector<double> timefix(const std::vector<double>& time) {
-  std::vector<double> y(time);
-  std::sort(y.begin(), y.end());
-  y.erase(std::unique(y.begin(), y.end()), y.end());
-  if (y.size() < 2) return time;
-  const double tol = std::sqrt(std::numeric_limits<double>::epsilon());
-  double mean_abs = 0;
-  for (double t : y) mean_abs += std::fabs(t);
-  mean_abs /= y.size();
-  std::vector<double> cuts{y[0]};
-  bool any_tied = false;
-  for (std::size_t i = 1; i < y.size(); ++i) {
-    double dy = y[i] - y[i - 1];
-    bool tied = dy <= tol || dy / mean_abs <= tol;
-    any_tied |= tied;
-    if (!tied) cuts.push_back(y[i]);
+std::vector<double> timefix(const std::vector<double>& time, std::vector<std::size_t>* sorted) {
+  std::vector<std::size_t> idx = order(time);
+  std::vector<double> out(time);
+  if (time.size() >= 2) {
+    // distinct values in increasing order, and their mean absolute value (aeqSurv)
+    std::vector<double> y;
+    y.reserve(time.size());
+    for (std::size_t k : idx)
+      if (y.empty() || time[k] != y.back()) y.push_back(time[k]);
+    double mean_abs = 0;
+    for (double t : y) mean_abs += std::fabs(t);
+    mean_abs /= y.size();
+    const double tol = std::sqrt(std::numeric_limits<double>::epsilon());
+    // each value maps onto the first value of its run of near-equal neighbours
+    std::vector<double> target(y.size());
+    bool any_tied = false;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double dy = i ? y[i] - y[i - 1] : 0;
+      const bool tied = i > 0 && (dy <= tol || dy / mean_abs <= tol);
+      any_tied |= tied;
+      target[i] = tied ? target[i - 1] : y[i];
+    }
+    if (any_tied) {
+      std::size_t u = 0;
+      for (std::size_t k : idx) {
+        while (y[u] != time[k]) ++u;
+        out[k] = target[u];
+      }
+    }
   }
-  if (!any_tied) return time;
-  std::vector<double> out(time.size());
-  for (std::size_t i = 0; i < time.size(); ++i) {
-    auto it = std::upper_bound(cuts.begin(), cuts.end(), time[i]);
-    out[i] = *(it - 1);
-  }
+  // Merged values keep their original relative order: still sorted (ties by original value).
+  if (sorted) *sorted = std::move(idx);
   return out;
 }
 

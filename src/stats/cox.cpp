@@ -15,69 +15,88 @@ struct Eval {
   Eigen::MatrixXd imat;
 };
 
-// Partial log-likelihood, score and information at beta. `order` sorts by decreasing time;
-// `group_end[k]` ends the run of tied times starting at k (in `order` positions).
+// Partial log-likelihood, score and information at beta. The rows are copied once in order of
+// decreasing time (row-major, contiguous) so that one sweep accumulates the risk-set sums
+// S0 = sum r, S1 = sum r x, S2 = sum r x x' (lower triangle) in O(n p^2).
 class CoxProblem {
  public:
   CoxProblem(const std::vector<double>& time, const std::vector<int>& event, const Eigen::MatrixXd& xc, CoxTies ties)
-      : event_(event), x_(xc), ties_(ties) {
+      : p_(xc.cols()), ties_(ties) {
     std::vector<std::size_t> asc = detail::order(time);
-    order_.assign(asc.rbegin(), asc.rend());
-    for (std::size_t i = 0; i < order_.size();) {
-      std::size_t j = i;
-      while (j < order_.size() && time[order_[j]] == time[order_[i]]) ++j;
-      runs_.push_back({i, j});
-      i = j;
+    const std::size_t n = asc.size();
+    x_.resize(n * p_);
+    event_.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = asc[n - 1 - k];
+      event_[k] = event[i];
+      for (Eigen::Index j = 0; j < p_; ++j) x_[k * p_ + j] = xc(i, j);
+    }
+    for (std::size_t k = 0; k < n;) {
+      std::size_t j = k;
+      while (j < n && time[asc[n - 1 - j]] == time[asc[n - 1 - k]]) ++j;
+      runs_.push_back({k, j});
+      k = j;
     }
   }
 
   Eval evaluate(const Eigen::VectorXd& beta) const {
-    const Eigen::Index p = x_.cols();
+    const Eigen::Index p = p_;
+    const std::size_t pp = static_cast<std::size_t>(p * p);
     Eval e{0.0, Eigen::VectorXd::Zero(p), Eigen::MatrixXd::Zero(p, p)};
     double s0 = 0;
-    Eigen::VectorXd s1 = Eigen::VectorXd::Zero(p), d1(p), xi(p), a(p);
-    Eigen::MatrixXd s2 = Eigen::MatrixXd::Zero(p, p), d2(p, p);
+    std::vector<double> s1(p, 0), s2(pp, 0), d1(p), d2(pp), a(p), u(p, 0), imat(pp, 0);
     for (const auto& run : runs_) {
       double d0 = 0, deaths = 0;
-      d1.setZero();
-      d2.setZero();
+      std::fill(d1.begin(), d1.end(), 0.0);
+      std::fill(d2.begin(), d2.end(), 0.0);
       for (std::size_t k = run.first; k < run.second; ++k) {
-        const std::size_t i = order_[k];
-        xi = x_.row(i).transpose();
-        const double eta = xi.dot(beta);
+        const double* xi = &x_[k * p];
+        double eta = 0;
+        for (Eigen::Index j = 0; j < p; ++j) eta += xi[j] * beta(j);
         const double r = std::exp(eta);
         s0 += r;
-        s1.noalias() += r * xi;
-        s2.selfadjointView<Eigen::Lower>().rankUpdate(xi, r);
-        if (event_[i] == 1) {
+        for (Eigen::Index j = 0; j < p; ++j) {
+          const double rx = r * xi[j];
+          s1[j] += rx;
+          for (Eigen::Index l = 0; l <= j; ++l) s2[j * p + l] += rx * xi[l];
+        }
+        if (event_[k] == 1) {
           deaths += 1;
           d0 += r;
-          d1.noalias() += r * xi;
-          d2.selfadjointView<Eigen::Lower>().rankUpdate(xi, r);
           e.loglik += eta;
-          e.u += xi;
+          for (Eigen::Index j = 0; j < p; ++j) {
+            const double rx = r * xi[j];
+            d1[j] += rx;
+            u[j] += xi[j];
+            for (Eigen::Index l = 0; l <= j; ++l) d2[j * p + l] += rx * xi[l];
+          }
         }
       }
       for (double k = 0; k < deaths; k += 1) {
         // Efron: the tied deaths leave the risk set gradually (fraction k/d); Breslow: not at all.
         const double frac = ties_ == CoxTies::kEfron ? k / deaths : 0.0;
         const double den = s0 - frac * d0;
-        a = (s1 - frac * d1) / den;
         e.loglik -= std::log(den);
-        e.u -= a;
-        e.imat.triangularView<Eigen::Lower>() += (s2 - frac * d2) / den;
-        e.imat.selfadjointView<Eigen::Lower>().rankUpdate(a, -1.0);
+        for (Eigen::Index j = 0; j < p; ++j) {
+          a[j] = (s1[j] - frac * d1[j]) / den;
+          u[j] -= a[j];
+        }
+        for (Eigen::Index j = 0; j < p; ++j)
+          for (Eigen::Index l = 0; l <= j; ++l) imat[j * p + l] += (s2[j * p + l] - frac * d2[j * p + l]) / den - a[j] * a[l];
       }
     }
-    e.imat = e.imat.selfadjointView<Eigen::Lower>();
+    for (Eigen::Index j = 0; j < p; ++j) {
+      e.u(j) = u[j];
+      for (Eigen::Index l = 0; l <= j; ++l) e.imat(j, l) = e.imat(l, j) = imat[j * p + l];
+    }
     return e;
   }
 
  private:
-  const std::vector<int>& event_;
-  const Eigen::MatrixXd& x_;
+  Eigen::Index p_;
   CoxTies ties_;
-  std::vector<std::size_t> order_;
+  std::vector<double> x_;
+  std::vector<int> event_;
   std::vector<std::pair<std::size_t, std::size_t>> runs_;
 };
 

@@ -23,7 +23,8 @@ std::vector<std::size_t> order(const std::vector<double>& v);
 
 // survival's aeqSurv: times closer than sqrt(machine eps) (absolutely, or relative to the mean
 // |time|) are merged onto the smaller one, as survfit/survdiff/coxph/concordance do by default.
-std::vector<double> timefix(const std::vector<double>& time);
+// `sorted`, when given, receives an increasing order of the returned times (one sort for both).
+std::vector<double> timefix(const std::vector<double>& time, std::vector<std::size_t>* sorted = nullptr);
 
 // Fenwick (binary indexed) tree of counts over ranks 0..n-1.
 class Fenwick {

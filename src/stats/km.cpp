@@ -45,8 +45,8 @@ KaplanMeier kaplan_meier(const std::vector<double>& time_in, const std::vector<i
   detail::check_finite(fn, time_in, "time");
   detail::check_binary(fn, event, "event");
   if (time_in.empty()) detail::fail(fn, "no observations");
-  std::vector<double> time = detail::timefix(time_in);
-  std::vector<std::size_t> idx = detail::order(time);
+  std::vector<std::size_t> idx;
+  std::vector<double> time = detail::timefix(time_in, &idx);
   const double z = normal_quantile_two_sided(options.level);
 
   KaplanMeier km;

@@ -30,8 +30,8 @@ Logrank logrank(const std::vector<double>& time_in, const std::vector<int>& even
   for (int e : event) n_events += e;
   if (n_events == 0) detail::fail(fn, "no events (every observation is censored)");
 
-  std::vector<double> time = detail::timefix(time_in);
-  std::vector<std::size_t> idx = detail::order(time);
+  std::vector<std::size_t> idx;
+  std::vector<double> time = detail::timefix(time_in, &idx);
   out.observed.assign(k, 0);
   out.expected.assign(k, 0);
   out.var = Eigen::MatrixXd::Zero(k, k);

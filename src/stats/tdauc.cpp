@@ -17,8 +17,8 @@ std::vector<TdAuc> td_auc(const std::vector<double>& time_in, const std::vector<
   detail::check_binary(fn, event, "event");
   const std::size_t n = time_in.size();
   if (n < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(n));
-  std::vector<double> time = detail::timefix(time_in);
-  std::vector<std::size_t> idx = detail::order(time);
+  std::vector<std::size_t> idx;
+  std::vector<double> time = detail::timefix(time_in, &idx);
 
   // Censoring Kaplan-Meier: G_left[i] = G(T_i-) per observation.
   std::vector<double> g_left(n);
