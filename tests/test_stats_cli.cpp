@@ -1,6 +1,7 @@
 // `cervirisk stats ...` through the real binary on the reference data.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -17,7 +18,8 @@ struct Result {
   std::string out, err;
 };
 Result run(const std::string& args) {
-  const std::string err_file = ::testing::TempDir() + "stats_cli_err.txt";
+  // one stderr file per process: ctest runs the tests of this binary in parallel processes
+  const std::string err_file = ::testing::TempDir() + "stats_cli_err_" + std::to_string(getpid()) + ".txt";
   std::string cmd = std::string(CERV_BINARY) + " " + args + " 2>" + err_file;
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
@@ -107,7 +109,7 @@ TEST(StatsCli, SurvivalCommandsOnReferenceData) {
 }
 
 TEST(StatsCli, ErrorsMapToExitCodes) {
-  const std::string one_class = ::testing::TempDir() + "one_class.csv";
+  const std::string one_class = ::testing::TempDir() + "one_class_" + std::to_string(getpid()) + ".csv";
   std::ofstream(one_class) << "y;score\n1;0.5\n1;0.7\nNA;0.1\n";
   Result one = run("stats auc --csv " + one_class + " --label y --score score --json");
   EXPECT_EQ(one.rc, 5);
