@@ -1,8 +1,8 @@
 // Times AUC + DeLong, Kaplan-Meier, log-rank, Cox (5 covariates) and Harrell's C on one data
 // set written by bench/stats_data.R (raw little-endian doubles, column-major:
 // time, status, group, label, score, x1..x5). Prints "task seconds" lines: CPU seconds, best of `reps`.
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>

@@ -14,7 +14,9 @@ json load(const std::string& path) {
 }
 }  // namespace
 
-std::string shared_path(const std::string& file) { return std::string(CERV_SHARED_DIR) + "/reference/stats/" + file; }
+std::string shared_path(const std::string& file) {
+  return std::string(CERV_SHARED_DIR) + "/reference/stats/" + file;
+}
 std::string data_path(const std::string& file) { return std::string(CERV_TEST_DATA) + "/stats/" + file; }
 
 const json& reference() {
@@ -30,7 +32,8 @@ const json& sklearn_goldens() {
   return j;
 }
 
-Columns::Columns(const std::string& path, const std::vector<std::string>& used) : table(cervirisk::io::Table::read_csv(path)) {
+Columns::Columns(const std::string& path, const std::vector<std::string>& used)
+    : table(cervirisk::io::Table::read_csv(path)) {
   std::vector<std::size_t> cols;
   for (const auto& u : used) cols.push_back(table.column_index(u));
   if (used.empty())
@@ -80,7 +83,8 @@ std::vector<double> dvec(const json& j) {
   if (diff <= bound) return ::testing::AssertionSuccess();
   std::ostringstream os;
   os.precision(17);
-  os << "actual " << a << " vs expected " << e << " (rel diff " << (e == 0 ? diff : diff / std::fabs(e)) << ", tol " << tol << ")";
+  os << "actual " << a << " vs expected " << e << " (rel diff " << (e == 0 ? diff : diff / std::fabs(e))
+     << ", tol " << tol << ")";
   return ::testing::AssertionFailure() << os.str();
 }
 
@@ -91,7 +95,8 @@ std::vector<double> dvec(const json& j) {
 void expect_vec(const std::vector<double>& a, const json& e, double tol, const std::string& what) {
   std::vector<double> ev = dvec(e);
   ASSERT_EQ(a.size(), ev.size()) << what;
-  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(rel_near(a[i], ev[i], tol)) << what << "[" << i << "]";
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(rel_near(a[i], ev[i], tol)) << what << "[" << i << "]";
 }
 
 }  // namespace stats_test

@@ -35,6 +35,7 @@ std::vector<double> dvec(const json& j);
 // |a - e| <= tol * |e| (absolute tol when e == 0); NaN only equals a JSON null.
 ::testing::AssertionResult rel_near(double actual, double expected, double tol = 1e-9);
 ::testing::AssertionResult rel_near(double actual, const json& expected, double tol = 1e-9);
-void expect_vec(const std::vector<double>& actual, const json& expected, double tol = 1e-9, const std::string& what = "");
+void expect_vec(const std::vector<double>& actual, const json& expected, double tol = 1e-9,
+                const std::string& what = "");
 
 }  // namespace stats_test

@@ -50,7 +50,9 @@ std::string error_of(F f) {
 TEST(StatsRoc, ReferenceAucDelongMatchesPROC) {
   const auto& ref = reference()["aSAH"];
   const auto& a = asah();
-  for (const auto& [name, s] : {std::pair<std::string, const std::vector<double>*>{"s100b", &a.s100b}, {"ndka", &a.ndka}, {"wfns", &a.wfns}}) {
+  for (const auto& [name, s] : {std::pair<std::string, const std::vector<double>*>{"s100b", &a.s100b},
+                                {"ndka", &a.ndka},
+                                {"wfns", &a.wfns}}) {
     stats::AucDelong d = stats::auc_delong(*s, a.y);
     EXPECT_TRUE(rel_near(d.auc, ref[name]["auc"])) << name;
     EXPECT_TRUE(rel_near(stats::roc_auc(*s, a.y), ref[name]["auc"])) << name;
@@ -88,7 +90,9 @@ TEST(StatsRoc, ReferenceYoudenMatchesPROC) {
 TEST(StatsRoc, GoldenYoudenAllScores) {
   const auto& g = goldens()["aSAH"];
   const auto& a = asah();
-  for (const auto& [name, s] : {std::pair<std::string, const std::vector<double>*>{"s100b", &a.s100b}, {"ndka", &a.ndka}, {"wfns", &a.wfns}}) {
+  for (const auto& [name, s] : {std::pair<std::string, const std::vector<double>*>{"s100b", &a.s100b},
+                                {"ndka", &a.ndka},
+                                {"wfns", &a.wfns}}) {
     const auto& ref = g[name]["youden"];
     double t = stats::roc_youden_threshold(*s, a.y);
     EXPECT_TRUE(rel_near(t, ref["threshold"])) << name;
@@ -152,8 +156,11 @@ TEST(StatsRoc, GoldenOperatingPointIntervals) {
   EXPECT_EQ(op.tp, g["tp"].get<std::size_t>());
   EXPECT_EQ(op.tn, g["tn"].get<std::size_t>());
   auto check = [](const stats::OperatingPoint::Cis& c, const json& r) {
-    const std::pair<const char*, const stats::Interval*> items[] = {
-        {"sensitivity", &c.sensitivity}, {"specificity", &c.specificity}, {"ppv", &c.ppv}, {"npv", &c.npv}, {"accuracy", &c.accuracy}};
+    const std::pair<const char*, const stats::Interval*> items[] = {{"sensitivity", &c.sensitivity},
+                                                                    {"specificity", &c.specificity},
+                                                                    {"ppv", &c.ppv},
+                                                                    {"npv", &c.npv},
+                                                                    {"accuracy", &c.accuracy}};
     for (const auto& [name, ci] : items) {
       EXPECT_TRUE(rel_near(ci->lower, r[name][0])) << name;
       EXPECT_TRUE(rel_near(ci->upper, r[name][1])) << name;
@@ -225,12 +232,26 @@ TEST(StatsRoc, MatchesBruteForceOnRandomTiedData) {
 }
 
 TEST(StatsRoc, DegenerateInputsThrowWithMessage) {
-  EXPECT_NE(error_of([] { stats::roc_auc({1, 2, 3}, {1, 1, 1}); }).find("roc_auc: need at least 1 case(s) and control(s), got 3 case(s) and 0 control(s)"),
+  EXPECT_NE(error_of([] {
+              stats::roc_auc({1, 2, 3}, {1, 1, 1});
+            }).find("roc_auc: need at least 1 case(s) and control(s), got 3 case(s) and 0 control(s)"),
             std::string::npos);
-  EXPECT_NE(error_of([] { stats::auc_delong({1, 2, 3}, {1, 0, 0}); }).find("at least 2 case(s)"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::roc_auc({1, NAN, 3}, {1, 0, 0}); }).find("scores[1] is nan"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::roc_auc({1, 2}, {1, 0, 0}); }).find("scores has 2 values but labels has 3"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::roc_auc({1, 2, 3}, {1, 0, 2}); }).find("labels[2] is 2, expected 0 or 1"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::auc_delong({1, 2, 3}, {1, 0, 0});
+            }).find("at least 2 case(s)"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::roc_auc({1, NAN, 3}, {1, 0, 0});
+            }).find("scores[1] is nan"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::roc_auc({1, 2}, {1, 0, 0});
+            }).find("scores has 2 values but labels has 3"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::roc_auc({1, 2, 3}, {1, 0, 2});
+            }).find("labels[2] is 2, expected 0 or 1"),
+            std::string::npos);
   EXPECT_NE(error_of([] { stats::roc_auc({}, {}); }).find("got 0 case(s)"), std::string::npos);
   stats::OperatingPoint op = stats::roc_operating_point({1, 2, 3}, {1, 0, 1}, 10.0);  // nobody positive
   EXPECT_TRUE(stats::is_na(op.ppv));

@@ -44,8 +44,9 @@ TEST(StatsCalibration, SklearnCalibrationCurve) {
     for (int bins : {5, 10}) {
       const std::string key = std::string(strategy) + "_" + std::to_string(bins);
       const auto& g = sklearn_goldens()[key];
-      auto curve = stats::calibration_curve(bin().p, bin().y, bins,
-                                            std::string(strategy) == "uniform" ? stats::BinStrategy::kUniform : stats::BinStrategy::kQuantile);
+      auto curve = stats::calibration_curve(
+          bin().p, bin().y, bins,
+          std::string(strategy) == "uniform" ? stats::BinStrategy::kUniform : stats::BinStrategy::kQuantile);
       std::vector<double> fp, mp;
       std::size_t total = 0;
       for (const auto& c : curve) {
@@ -95,11 +96,26 @@ TEST(StatsCalibration, HandCheckedDecisionCurveAndDegenerates) {
     }
     return std::string("(no StatsError)");
   };
-  EXPECT_NE(msg([] { stats::decision_curve({0.5, 0.2}, {1, 0}, {1.0}); }).find("outside (0, 1)"), std::string::npos);
-  EXPECT_NE(msg([] { stats::calibration_logistic({0.0, 0.5, 0.7}, {0, 1, 1}); }).find("infinite logit"), std::string::npos);
-  EXPECT_NE(msg([] { stats::calibration_logistic({0.2, 0.5, 0.7}, {1, 1, 1}); }).find("0 control(s)"), std::string::npos);
-  EXPECT_NE(msg([] { stats::calibration_brier({1.2, 0.5}, {1, 0}); }).find("outside [0, 1]"), std::string::npos);
-  EXPECT_NE(msg([] { stats::hosmer_lemeshow({0.3, 0.3, 0.3, 0.3}, {1, 0, 1, 0}); }).find("hosmer_lemeshow"), std::string::npos);
+  EXPECT_NE(msg([] {
+              stats::decision_curve({0.5, 0.2}, {1, 0}, {1.0});
+            }).find("outside (0, 1)"),
+            std::string::npos);
+  EXPECT_NE(msg([] {
+              stats::calibration_logistic({0.0, 0.5, 0.7}, {0, 1, 1});
+            }).find("infinite logit"),
+            std::string::npos);
+  EXPECT_NE(msg([] {
+              stats::calibration_logistic({0.2, 0.5, 0.7}, {1, 1, 1});
+            }).find("0 control(s)"),
+            std::string::npos);
+  EXPECT_NE(msg([] {
+              stats::calibration_brier({1.2, 0.5}, {1, 0});
+            }).find("outside [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(msg([] {
+              stats::hosmer_lemeshow({0.3, 0.3, 0.3, 0.3}, {1, 0, 1, 0});
+            }).find("hosmer_lemeshow"),
+            std::string::npos);
   // one class only: Brier defined, its scaled version NA
   stats::Brier b = stats::calibration_brier({0.2, 0.4}, {1, 1});
   EXPECT_DOUBLE_EQ(b.brier, (0.64 + 0.36) / 2);

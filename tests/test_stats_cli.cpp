@@ -39,7 +39,8 @@ void near_rel(double a, double e) { EXPECT_LE(std::fabs(a - e), 1e-9 * std::fabs
 }  // namespace
 
 TEST(StatsCli, AucOnASAHPrintsPROCNumbers) {
-  Result r = run("stats auc --csv " + ref("aSAH.csv") + " --label outcome --positive Poor --score s100b --score wfns --json");
+  Result r = run("stats auc --csv " + ref("aSAH.csv") +
+                 " --label outcome --positive Poor --score s100b --score wfns --json");
   ASSERT_EQ(r.rc, 0) << r.err;
   json j = json::parse(r.out);
   json e = expected()["aSAH"];
@@ -65,7 +66,8 @@ TEST(StatsCli, AucOnASAHPrintsPROCNumbers) {
 }
 
 TEST(StatsCli, BootstrapIsSeeded) {
-  std::string args = "stats auc --csv " + ref("aSAH.csv") + " --label outcome --positive Poor --score s100b --bootstrap 300 --seed 3 --json";
+  std::string args = "stats auc --csv " + ref("aSAH.csv") +
+                     " --label outcome --positive Poor --score s100b --bootstrap 300 --seed 3 --json";
   Result a = run(args), b = run("--threads 1 " + args);
   ASSERT_EQ(a.rc, 0) << a.err;
   EXPECT_EQ(json::parse(a.out)["scores"][0]["ci_bootstrap"], json::parse(b.out)["scores"][0]["ci_bootstrap"]);
@@ -87,7 +89,8 @@ TEST(StatsCli, SurvivalCommandsOnReferenceData) {
   near_rel(json::parse(lr.out)["chisq"], e["aml"]["logrank"]["chisq"]);
 
   // lung: R's 1/2 event coding, NA rows dropped and counted
-  Result cx = run("stats cox --csv " + ref("lung.csv") + " --time time --event status --event-code 2 --covariates age,sex --json");
+  Result cx = run("stats cox --csv " + ref("lung.csv") +
+                  " --time time --event status --event-code 2 --covariates age,sex --json");
   ASSERT_EQ(cx.rc, 0) << cx.err;
   json c = json::parse(cx.out);
   EXPECT_EQ(c["n"], 228);
@@ -97,13 +100,15 @@ TEST(StatsCli, SurvivalCommandsOnReferenceData) {
   near_rel(c["concordance"], e["lung"]["cox_efron_age_sex"]["concordance"]);
   EXPECT_EQ(c["terms"], json::array({"age", "sex"}));
 
-  Result cf = run("stats cox --csv " + ref("aml.csv") + " --time time --event status --covariates x --categorical x --ties breslow --json");
+  Result cf = run("stats cox --csv " + ref("aml.csv") +
+                  " --time time --event status --covariates x --categorical x --ties breslow --json");
   ASSERT_EQ(cf.rc, 0) << cf.err;
   json f = json::parse(cf.out);
   EXPECT_EQ(f["terms"], json::array({"xNonmaintained"}));
   near_rel(f["coef"][0], e["aml"]["cox_breslow"]["coef"]);
 
-  Result ci = run("stats cindex --csv " + ref("lung.csv") + " --time time --event status --event-code 2 --score ph.ecog --json");
+  Result ci = run("stats cindex --csv " + ref("lung.csv") +
+                  " --time time --event status --event-code 2 --score ph.ecog --json");
   ASSERT_EQ(ci.rc, 0) << ci.err;
   EXPECT_GT(json::parse(ci.out)["n_dropped"].get<int>(), 0);
 }

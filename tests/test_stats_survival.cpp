@@ -132,7 +132,8 @@ TEST(StatsSurvival, ReferenceCoxLungAndConcordance) {
   std::vector<double> t = c.num("time");
   std::vector<int> e;
   for (int s : c.integer("status")) e.push_back(s == 2);
-  stats::Design d = stats::design_matrix({{"age", false, c.num("age"), {}}, {"sex", false, c.num("sex"), {}}});
+  stats::Design d =
+      stats::design_matrix({{"age", false, c.num("age"), {}}, {"sex", false, c.num("sex"), {}}});
   stats::CoxFit f = stats::cox_ph(t, e, d.x, d.terms);
   const auto& g = reference()["lung"]["cox_efron_age_sex"];
   for (int j = 0; j < 2; ++j) {
@@ -152,7 +153,8 @@ TEST(StatsSurvival, ReferenceCoxLungAndConcordance) {
 
 TEST(StatsSurvival, ReferenceCoxOvarian) {
   Columns c(shared_path("ovarian.csv"));
-  stats::Design d = stats::design_matrix({{"age", false, c.num("age"), {}}, {"ecog.ps", false, c.num("ecog.ps"), {}}});
+  stats::Design d =
+      stats::design_matrix({{"age", false, c.num("age"), {}}, {"ecog.ps", false, c.num("ecog.ps"), {}}});
   stats::CoxFit f = stats::cox_ph(c.num("futime"), c.integer("fustat"), d.x, d.terms);
   const auto& g = reference()["ovarian"]["cox_efron_age_ecog"];
   for (int j = 0; j < 2; ++j) {
@@ -165,8 +167,9 @@ TEST(StatsSurvival, ReferenceCoxOvarian) {
 
 TEST(StatsSurvival, GoldenKaplanMeierByGroupAllConfTypes) {
   const Ties& d = ties();
-  const std::pair<const char*, stats::KmConfType> types[] = {
-      {"km_log", stats::KmConfType::kLog}, {"km_log-log", stats::KmConfType::kLogLog}, {"km_plain", stats::KmConfType::kPlain}};
+  const std::pair<const char*, stats::KmConfType> types[] = {{"km_log", stats::KmConfType::kLog},
+                                                             {"km_log-log", stats::KmConfType::kLogLog},
+                                                             {"km_plain", stats::KmConfType::kPlain}};
   for (const auto& [key, type] : types) {
     const auto& g = goldens()["survival"][key];
     for (std::size_t k = 0; k < 3; ++k) {
@@ -210,7 +213,8 @@ TEST(StatsSurvival, GoldenCoxWithFactorsAndTies) {
                                             {"x2", false, d.x2, {}},
                                             {"factor(stage)", true, {}, d.stage},
                                             {"grp", true, {}, d.grp}});
-  ASSERT_EQ(des.terms, (std::vector<std::string>{"x1", "x2", "factor(stage)II", "factor(stage)III", "grpB", "grpC"}));
+  ASSERT_EQ(des.terms,
+            (std::vector<std::string>{"x1", "x2", "factor(stage)II", "factor(stage)III", "grpB", "grpC"}));
   for (const char* ties : {"efron", "breslow"}) {
     const auto& g = goldens()["survival"][std::string("cox_") + ties];
     stats::CoxOptions o;
@@ -233,11 +237,14 @@ TEST(StatsSurvival, GoldenLungCoxWithCategoricalAndMissing) {
   Columns c(shared_path("lung.csv"), {"time", "status", "age", "ph.ecog", "sex"});
   std::vector<int> e;
   for (int s : c.integer("status")) e.push_back(s == 2);
-  stats::Design d = stats::design_matrix({{"age", false, c.num("age"), {}}, {"ph.ecog", true, {}, c.str("ph.ecog")}, {"sex", false, c.num("sex"), {}}});
+  stats::Design d = stats::design_matrix({{"age", false, c.num("age"), {}},
+                                          {"ph.ecog", true, {}, c.str("ph.ecog")},
+                                          {"sex", false, c.num("sex"), {}}});
   stats::CoxFit f = stats::cox_ph(c.num("time"), e, d.x, d.terms);
   const auto& g = goldens()["survival"]["lung_cox_ecog"];
   EXPECT_EQ(f.n, g["n"].get<std::size_t>());
-  std::vector<double> coef(f.coef.data(), f.coef.data() + f.coef.size()), se(f.se.data(), f.se.data() + f.se.size());
+  std::vector<double> coef(f.coef.data(), f.coef.data() + f.coef.size()),
+      se(f.se.data(), f.se.data() + f.se.size());
   expect_vec(coef, g["coef"], 1e-9, "coef");
   expect_vec(se, g["se"], 1e-9, "se");
   EXPECT_TRUE(rel_near(f.loglik, g["loglik"][1]));
@@ -259,7 +266,8 @@ TEST(StatsSurvival, ConcordanceHandCountedTies) {
   // Worked by hand (and by survival::concordance(..., reverse = TRUE)): 17 concordant,
   // 2 discordant (the events at 2 vs the censored 2 with a higher score), 1 tied on the score
   // (event 3 vs censored 3), 1 pair of events tied on time and score.
-  stats::Concordance c = stats::harrell_c({1, 2, 2, 2, 3, 3, 4, 5}, {1, 1, 1, 0, 1, 0, 0, 1}, {5, 3, 3, 4, 2, 2, 1, 1});
+  stats::Concordance c =
+      stats::harrell_c({1, 2, 2, 2, 3, 3, 4, 5}, {1, 1, 1, 0, 1, 0, 0, 1}, {5, 3, 3, 4, 2, 2, 1, 1});
   EXPECT_EQ(c.concordant, 17);
   EXPECT_EQ(c.discordant, 2);
   EXPECT_EQ(c.tied_x, 1);
@@ -284,9 +292,12 @@ TEST(StatsSurvival, ConcordanceMatchesBruteForce) {
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) {
       if (!(e[i] == 1 && (t[i] < t[j] || (t[i] == t[j] && e[j] == 0)))) continue;
-      if (s[i] > s[j]) conc++;
-      else if (s[i] < s[j]) disc++;
-      else tie++;
+      if (s[i] > s[j])
+        conc++;
+      else if (s[i] < s[j])
+        disc++;
+      else
+        tie++;
     }
   stats::Concordance c = stats::harrell_c(t, e, s);
   EXPECT_EQ(c.concordant, conc);
@@ -338,18 +349,43 @@ TEST(StatsSurvival, DegenerateInputs) {
   stats::KaplanMeier km = stats::kaplan_meier({1, 2, 3}, {0, 0, 0});
   EXPECT_TRUE(stats::is_na(km.median));
   EXPECT_EQ(km.event_rows().size(), 0u);
-  EXPECT_NE(error_of([] { stats::logrank({1, 2, 3, 4}, {0, 0, 0, 0}, {0, 1, 0, 1}); }).find("no events"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::logrank({1, 2, 3, 4}, {0, 0, 0, 0}, {0, 1, 0, 1});
+            }).find("no events"),
+            std::string::npos);
   Eigen::MatrixXd x(4, 1);
   x << 1, 2, 3, 4;
-  EXPECT_NE(error_of([&] { stats::cox_ph({1, 2, 3, 4}, {0, 0, 0, 0}, x, {"x"}); }).find("cox_ph: no events"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              stats::cox_ph({1, 2, 3, 4}, {0, 0, 0, 0}, x, {"x"});
+            }).find("cox_ph: no events"),
+            std::string::npos);
   Eigen::MatrixXd constant = Eigen::MatrixXd::Ones(4, 1);
-  EXPECT_NE(error_of([&] { stats::cox_ph({1, 2, 3, 4}, {1, 0, 1, 1}, constant, {"k"}); }).find("singular"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::harrell_c({1}, {1}, {0.5}); }).find("at least 2 observations"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::harrell_c({1, 2}, {0, 0}, {0.5, 1}); }).find("no comparable pairs"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::kaplan_meier({1, NAN}, {1, 0}); }).find("time[1] is nan"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::logrank({1, 2, 3}, {1, 1, 0}, {0, 0, 0}); }).find("need at least 2 groups"), std::string::npos);
-  EXPECT_NE(error_of([] { stats::design_matrix({{"g", true, {}, {"a", "a"}}}); }).find("only one level"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              stats::cox_ph({1, 2, 3, 4}, {1, 0, 1, 1}, constant, {"k"});
+            }).find("singular"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { stats::harrell_c({1}, {1}, {0.5}); }).find("at least 2 observations"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::harrell_c({1, 2}, {0, 0}, {0.5, 1});
+            }).find("no comparable pairs"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::kaplan_meier({1, NAN}, {1, 0});
+            }).find("time[1] is nan"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::logrank({1, 2, 3}, {1, 1, 0}, {0, 0, 0});
+            }).find("need at least 2 groups"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::design_matrix({{"g", true, {}, {"a", "a"}}});
+            }).find("only one level"),
+            std::string::npos);
   // a constant score: C = 1/2 (all comparable pairs tied)
   EXPECT_DOUBLE_EQ(stats::harrell_c({1, 2, 3, 4}, {1, 1, 0, 1}, {2, 2, 2, 2}).c, 0.5);
-  EXPECT_NE(error_of([] { stats::cutpoint_maxstat({1, 2, 3, 4}, {1, 0, 1, 1}, {1, 1, 1, 1}); }).find("no cut-point"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              stats::cutpoint_maxstat({1, 2, 3, 4}, {1, 0, 1, 1}, {1, 1, 1, 1});
+            }).find("no cut-point"),
+            std::string::npos);
 }

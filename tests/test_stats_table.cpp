@@ -7,7 +7,9 @@
 using cervirisk::io::Table;
 
 TEST(Table, ReadsQuotedCommaCsvWithBomAndMissing) {
-  Table t = Table::parse_csv("\xEF\xBB\xBF\"id\",\"name\",\"x\"\r\n1,\"a, \"\"b\"\"\",2.5\r\n2,,NA\r\n3,\"multi\nline\",-1e-3\r\n", "t.csv");
+  Table t = Table::parse_csv(
+      "\xEF\xBB\xBF\"id\",\"name\",\"x\"\r\n1,\"a, \"\"b\"\"\",2.5\r\n2,,NA\r\n3,\"multi\nline\",-1e-3\r\n",
+      "t.csv");
   EXPECT_EQ(t.column_names(), (std::vector<std::string>{"id", "name", "x"}));
   ASSERT_EQ(t.rows(), 3u);
   EXPECT_EQ(t.cell(0, 1), "a, \"b\"");

@@ -43,7 +43,8 @@ std::vector<double> parse_list(const std::string& s, const char* option) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0') throw ConfigError(std::string(option) + ": '" + item + "' is not a number");
+    if (item.empty() || *end != '\0')
+      throw ConfigError(std::string(option) + ": '" + item + "' is not a number");
     out.push_back(v);
   }
   if (out.empty()) throw ConfigError(std::string(option) + ": empty list");
@@ -67,7 +68,8 @@ struct Common {
 };
 
 void add_common(CLI::App* sub, Common& c) {
-  sub->add_option("--csv", c.csv, "Input CSV (comma or semicolon, header line, NA/empty = missing)")->required();
+  sub->add_option("--csv", c.csv, "Input CSV (comma or semicolon, header line, NA/empty = missing)")
+      ->required();
   sub->add_flag("--json", c.json, "Print one compact JSON object (default: indented JSON)");
   sub->add_option("--level", c.level, "Confidence level")->check(CLI::Range(0.5, 0.9999));
 }
@@ -122,13 +124,15 @@ struct Data {
         char* end = nullptr;
         const double v = std::strtod(s[i].c_str(), &end);
         if (end == s[i].c_str() || *end != '\0' || (v != 0 && v != 1))
-          throw ValidationError(table.source() + ":" + std::to_string(table.line_of(rows[i])) + ": column '" + name + "': '" +
-                                s[i] + "' is not 0/1 (use --positive LEVEL for a two-level label)");
+          throw ValidationError(table.source() + ":" + std::to_string(table.line_of(rows[i])) + ": column '" +
+                                name + "': '" + s[i] +
+                                "' is not 0/1 (use --positive LEVEL for a two-level label)");
         out[i] = static_cast<int>(v);
       }
       return out;
     }
-    if (!levels.count(positive)) throw ValidationError(table.source() + ": column '" + name + "' has no level '" + positive + "'");
+    if (!levels.count(positive))
+      throw ValidationError(table.source() + ": column '" + name + "' has no level '" + positive + "'");
     if (levels.size() != 2)
       throw ValidationError(table.source() + ": column '" + name + "' has " + std::to_string(levels.size()) +
                             " levels, expected 2 for --positive");
@@ -146,9 +150,10 @@ struct Data {
       else if (v[i] == code - 1)
         out[i] = 0;
       else
-        throw ValidationError(table.source() + ":" + std::to_string(table.line_of(rows[i])) + ": column '" + table.column_names()[c] +
-                              "': event value " + table.cell(rows[i], c) + " is neither " + std::to_string(code - 1) +
-                              " (censored) nor " + std::to_string(code) + " (event; see --event-code)");
+        throw ValidationError(table.source() + ":" + std::to_string(table.line_of(rows[i])) + ": column '" +
+                              table.column_names()[c] + "': event value " + table.cell(rows[i], c) +
+                              " is neither " + std::to_string(code - 1) + " (censored) nor " +
+                              std::to_string(code) + " (event; see --event-code)");
     }
     return out;
   }
@@ -161,7 +166,8 @@ struct SurvivalOpts {
 void add_survival(CLI::App* sub, SurvivalOpts& s) {
   sub->add_option("--time", s.time, "Follow-up time column")->required();
   sub->add_option("--event", s.event, "Event column (1 = event, 0 = censored)")->required();
-  sub->add_option("--event-code", s.event_code, "Value meaning 'event' (2 for R's 1/2 coding)")->check(CLI::Range(1, 2));
+  sub->add_option("--event-code", s.event_code, "Value meaning 'event' (2 for R's 1/2 coding)")
+      ->check(CLI::Range(1, 2));
 }
 
 // --- auc ---------------------------------------------------------------------------------
@@ -190,7 +196,10 @@ void run_auc(const AucOpts& o, const GlobalOptions& g) {
   j["scores"] = json::array();
   for (std::size_t k = 0; k < s.size(); ++k) {
     const auto& a = res.aucs[k];
-    json e{{"name", o.scores[k]}, {"auc", num(a.auc)}, {"ci_delong", interval(a.ci)}, {"var_delong", num(a.var)}};
+    json e{{"name", o.scores[k]},
+           {"auc", num(a.auc)},
+           {"ci_delong", interval(a.ci)},
+           {"var_delong", num(a.var)}};
     if (o.bootstrap > 0) {
       stats::BootstrapOptions bo;
       bo.replicates = o.bootstrap;
@@ -205,8 +214,8 @@ void run_auc(const AucOpts& o, const GlobalOptions& g) {
   }
   j["paired"] = json::array();
   for (const auto& p : res.pairs) {
-    json e{{"a", o.scores[p.a]}, {"b", o.scores[p.b]}, {"diff", num(p.diff)}, {"z", num(p.z)}, {"p", num(p.p)},
-           {"diff_ci", interval(p.diff_ci)}};
+    json e{{"a", o.scores[p.a]}, {"b", o.scores[p.b]}, {"diff", num(p.diff)},
+           {"z", num(p.z)},      {"p", num(p.p)},      {"diff_ci", interval(p.diff_ci)}};
     if (o.adjust == "holm") e["p_holm"] = num(p.p_holm);
     j["paired"].push_back(e);
   }
@@ -221,8 +230,11 @@ struct ThresholdOpts {
 };
 
 json cis(const stats::OperatingPoint::Cis& c) {
-  return {{"sensitivity", interval(c.sensitivity)}, {"specificity", interval(c.specificity)}, {"ppv", interval(c.ppv)},
-          {"npv", interval(c.npv)}, {"accuracy", interval(c.accuracy)}};
+  return {{"sensitivity", interval(c.sensitivity)},
+          {"specificity", interval(c.specificity)},
+          {"ppv", interval(c.ppv)},
+          {"npv", interval(c.npv)},
+          {"accuracy", interval(c.accuracy)}};
 }
 
 void run_threshold(const ThresholdOpts& o) {
@@ -257,8 +269,9 @@ struct KmOpts {
 };
 
 json km_row(const stats::KmRow& r) {
-  return {{"time", r.time}, {"n_risk", r.n_risk}, {"n_event", r.n_event}, {"surv", num(r.surv)},
-          {"std_err", num(r.std_err)}, {"lower", num(r.lower)}, {"upper", num(r.upper)}};
+  return {{"time", r.time},       {"n_risk", r.n_risk},        {"n_event", r.n_event},
+          {"surv", num(r.surv)},  {"std_err", num(r.std_err)}, {"lower", num(r.lower)},
+          {"upper", num(r.upper)}};
 }
 
 void run_km(const KmOpts& o) {
@@ -276,7 +289,8 @@ void run_km(const KmOpts& o) {
   if (!o.times.empty()) at = parse_list(o.times, "--times");
   std::vector<std::string> g(t.size(), "all");
   if (!o.group.empty()) g = d.strings(o.group);
-  json j{{"conf_type", o.conf_type}, {"level", o.c.level}, {"n_dropped", d.dropped}, {"groups", json::array()}};
+  json j{
+      {"conf_type", o.conf_type}, {"level", o.c.level}, {"n_dropped", d.dropped}, {"groups", json::array()}};
   for (const auto& level : stats::sorted_levels(g)) {
     std::vector<double> tt;
     std::vector<int> ee;
@@ -287,7 +301,8 @@ void run_km(const KmOpts& o) {
       }
     stats::KaplanMeier km = stats::kaplan_meier(tt, ee, ko);
     json rows = json::array();
-    for (const auto& r : at.empty() ? km.event_rows() : stats::kaplan_meier_at(km, at)) rows.push_back(km_row(r));
+    for (const auto& r : at.empty() ? km.event_rows() : stats::kaplan_meier_at(km, at))
+      rows.push_back(km_row(r));
     j["groups"].push_back({{"name", level},
                            {"n", km.n},
                            {"events", km.events},
@@ -313,11 +328,16 @@ void run_logrank(const LogrankOpts& o) {
   std::vector<std::string> g = d.strings(o.group);
   std::vector<std::string> levels = stats::sorted_levels(g);
   std::vector<int> gi(g.size());
-  for (std::size_t i = 0; i < g.size(); ++i) gi[i] = std::find(levels.begin(), levels.end(), g[i]) - levels.begin();
+  for (std::size_t i = 0; i < g.size(); ++i)
+    gi[i] = std::find(levels.begin(), levels.end(), g[i]) - levels.begin();
   stats::Logrank lr = stats::logrank(t, e, gi, o.rho);
-  json j{{"chisq", num(lr.chisq)}, {"df", lr.df}, {"p", num(lr.p)}, {"rho", o.rho}, {"n_dropped", d.dropped}, {"groups", json::array()}};
+  json j{{"chisq", num(lr.chisq)}, {"df", lr.df}, {"p", num(lr.p)}, {"rho", o.rho}, {"n_dropped", d.dropped},
+         {"groups", json::array()}};
   for (std::size_t k = 0; k < levels.size(); ++k)
-    j["groups"].push_back({{"name", levels[k]}, {"n", lr.n[k]}, {"observed", num(lr.observed[k])}, {"expected", num(lr.expected[k])}});
+    j["groups"].push_back({{"name", levels[k]},
+                           {"n", lr.n[k]},
+                           {"observed", num(lr.observed[k])},
+                           {"expected", num(lr.expected[k])}});
   print(o.c, j);
 }
 
@@ -402,19 +422,28 @@ struct ScoreSurvOpts {
 
 void run_cindex(const ScoreSurvOpts& o) {
   Data d(o.c.csv, {o.s.time, o.s.event, o.score});
-  stats::Concordance c = stats::harrell_c(d.numeric(o.s.time), d.event(o.s.event, o.s.event_code), d.numeric(o.score));
-  json j{{"c", num(c.c)},           {"se", num(c.se)},         {"var", num(c.var)},       {"concordant", c.concordant},
-         {"discordant", c.discordant}, {"tied_x", c.tied_x}, {"tied_y", c.tied_y}, {"tied_xy", c.tied_xy},
+  stats::Concordance c =
+      stats::harrell_c(d.numeric(o.s.time), d.event(o.s.event, o.s.event_code), d.numeric(o.score));
+  json j{{"c", num(c.c)},
+         {"se", num(c.se)},
+         {"var", num(c.var)},
+         {"concordant", c.concordant},
+         {"discordant", c.discordant},
+         {"tied_x", c.tied_x},
+         {"tied_y", c.tied_y},
+         {"tied_xy", c.tied_xy},
          {"n_dropped", d.dropped}};
   print(o.c, j);
 }
 
 void run_tdauc(const ScoreSurvOpts& o) {
   Data d(o.c.csv, {o.s.time, o.s.event, o.score});
-  std::vector<stats::TdAuc> r =
-      stats::td_auc(d.numeric(o.s.time), d.event(o.s.event, o.s.event_code), d.numeric(o.score), parse_list(o.horizons, "--horizons"));
+  std::vector<stats::TdAuc> r = stats::td_auc(d.numeric(o.s.time), d.event(o.s.event, o.s.event_code),
+                                              d.numeric(o.score), parse_list(o.horizons, "--horizons"));
   json j{{"n_dropped", d.dropped}, {"horizons", json::array()}};
-  for (const auto& h : r) j["horizons"].push_back({{"t", h.t}, {"auc", num(h.auc)}, {"n_cases", h.n_cases}, {"n_controls", h.n_controls}});
+  for (const auto& h : r)
+    j["horizons"].push_back(
+        {{"t", h.t}, {"auc", num(h.auc)}, {"n_cases", h.n_cases}, {"n_controls", h.n_controls}});
   print(o.c, j);
 }
 
@@ -431,8 +460,8 @@ void run_cutpoint(const ScoreSurvOpts& o) {
     if (!o.cut) throw ConfigError("--method fixed needs --cut VALUE");
     c = stats::cutpoint_fixed(t, e, s, *o.cut);
   }
-  json j{{"cut", num(c.cut)}, {"statistic", num(c.statistic)}, {"method", c.method},
-         {"n_low", c.n_low},  {"n_high", c.n_high},            {"n_dropped", d.dropped}};
+  json j{{"cut", num(c.cut)},  {"statistic", num(c.statistic)}, {"method", c.method}, {"n_low", c.n_low},
+         {"n_high", c.n_high}, {"n_dropped", d.dropped}};
   print(o.c, j);
 }
 
@@ -451,7 +480,8 @@ void run_calibration(const ProbOpts& o) {
   stats::Brier b = stats::calibration_brier(p, y);
   stats::CalibrationFit f = stats::calibration_logistic(p, y);
   stats::HosmerLemeshow hl = stats::hosmer_lemeshow(p, y, 10);
-  auto bins = stats::calibration_curve(p, y, o.bins, o.strategy == "quantile" ? stats::BinStrategy::kQuantile : stats::BinStrategy::kUniform);
+  auto bins = stats::calibration_curve(
+      p, y, o.bins, o.strategy == "quantile" ? stats::BinStrategy::kQuantile : stats::BinStrategy::kUniform);
   json j{{"n", p.size()},
          {"n_dropped", d.dropped},
          {"brier", num(b.brier)},
@@ -463,7 +493,8 @@ void run_calibration(const ProbOpts& o) {
          {"hl_p", num(hl.p)},
          {"strategy", o.strategy},
          {"bins", json::array()}};
-  for (const auto& bin : bins) j["bins"].push_back({{"mean_pred", num(bin.mean_pred)}, {"frac_pos", num(bin.frac_pos)}, {"n", bin.n}});
+  for (const auto& bin : bins)
+    j["bins"].push_back({{"mean_pred", num(bin.mean_pred)}, {"frac_pos", num(bin.frac_pos)}, {"n", bin.n}});
   if (o.lowess) {
     std::vector<double> yd(y.begin(), y.end());
     stats::LowessCurve lc = stats::lowess(p, yd);
@@ -490,8 +521,10 @@ void run_dca(const ProbOpts& o) {
   auto rows = stats::decision_curve(p, y, stats::decision_curve_grid(v[0], v[1], v[2]));
   json j{{"n", p.size()}, {"n_dropped", d.dropped}, {"rows", json::array()}};
   for (const auto& r : rows)
-    j["rows"].push_back({{"threshold", r.threshold}, {"net_benefit_model", num(r.net_benefit_model)},
-                         {"net_benefit_all", num(r.net_benefit_all)}, {"net_benefit_none", 0.0}});
+    j["rows"].push_back({{"threshold", r.threshold},
+                         {"net_benefit_model", num(r.net_benefit_model)},
+                         {"net_benefit_all", num(r.net_benefit_all)},
+                         {"net_benefit_none", 0.0}});
   print(o.c, j);
 }
 
@@ -503,19 +536,23 @@ void add_label(CLI::App* sub, std::string& label, std::string& positive) {
 }  // namespace
 
 void add_stats(CLI::App& app, GlobalOptions& g) {
-  auto* stats_cmd = app.add_subcommand(
-      "stats", "Statistics on a CSV, matching R (pROC, survival, maxstat): auc|threshold|km|logrank|cox|cindex|tdauc|calibration|dca|cutpoint");
+  auto* stats_cmd = app.add_subcommand("stats",
+                                       "Statistics on a CSV, matching R (pROC, survival, maxstat): "
+                                       "auc|threshold|km|logrank|cox|cindex|tdauc|calibration|dca|cutpoint");
   stats_cmd->require_subcommand(1);
 
   {
     auto o = std::make_shared<AucOpts>();
-    auto* s = stats_cmd->add_subcommand("auc", "AUC with DeLong variance/CI, paired DeLong tests between scores, bootstrap CI");
+    auto* s = stats_cmd->add_subcommand(
+        "auc", "AUC with DeLong variance/CI, paired DeLong tests between scores, bootstrap CI");
     add_common(s, o->c);
     add_label(s, o->label, o->positive);
     s->add_option("--score", o->scores, "Score column (repeat for several; higher = case)")->required();
-    s->add_option("--bootstrap", o->bootstrap, "Stratified bootstrap replicates for the AUC CI (0 = none)")->check(CLI::NonNegativeNumber);
+    s->add_option("--bootstrap", o->bootstrap, "Stratified bootstrap replicates for the AUC CI (0 = none)")
+        ->check(CLI::NonNegativeNumber);
     s->add_option("--seed", o->seed, "Bootstrap seed");
-    s->add_option("--adjust", o->adjust, "p adjustment of the paired tests")->check(CLI::IsMember({"none", "holm"}));
+    s->add_option("--adjust", o->adjust, "p adjustment of the paired tests")
+        ->check(CLI::IsMember({"none", "holm"}));
     s->callback([o, &g] {
       apply_globals(g);
       run_auc(*o, g);
@@ -523,7 +560,8 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto o = std::make_shared<ThresholdOpts>();
-    auto* s = stats_cmd->add_subcommand("threshold", "Operating point (Se, Sp, PPV, NPV, accuracy, F1) at --at or the Youden threshold");
+    auto* s = stats_cmd->add_subcommand(
+        "threshold", "Operating point (Se, Sp, PPV, NPV, accuracy, F1) at --at or the Youden threshold");
     add_common(s, o->c);
     add_label(s, o->label, o->positive);
     s->add_option("--score", o->score, "Score column (positive when score >= threshold)")->required();
@@ -539,8 +577,10 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
     add_common(s, o->c);
     add_survival(s, o->s);
     s->add_option("--group", o->group, "Group column (one curve per level)");
-    s->add_option("--conf-type", o->conf_type, "Interval type")->check(CLI::IsMember({"log", "log-log", "plain"}));
-    s->add_option("--times", o->times, "Report the curve at these times (t1,t2,...) instead of at every event time");
+    s->add_option("--conf-type", o->conf_type, "Interval type")
+        ->check(CLI::IsMember({"log", "log-log", "plain"}));
+    s->add_option("--times", o->times,
+                  "Report the curve at these times (t1,t2,...) instead of at every event time");
     s->callback([o, &g] {
       apply_globals(g);
       run_km(*o);
@@ -564,7 +604,8 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
     add_common(s, o->c);
     add_survival(s, o->s);
     s->add_option("--covariates", o->covariates, "Covariate columns a,b,...")->required();
-    s->add_option("--categorical", o->categorical, "Which covariates are categorical (reference = first level in sort order)");
+    s->add_option("--categorical", o->categorical,
+                  "Which covariates are categorical (reference = first level in sort order)");
     s->add_option("--ties", o->ties, "Tie handling")->check(CLI::IsMember({"efron", "breslow"}));
     s->callback([o, &g] {
       apply_globals(g);
@@ -573,7 +614,8 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto o = std::make_shared<ScoreSurvOpts>();
-    auto* s = stats_cmd->add_subcommand("cindex", "Harrell's C of a risk score (higher = higher risk) with its standard error");
+    auto* s = stats_cmd->add_subcommand(
+        "cindex", "Harrell's C of a risk score (higher = higher risk) with its standard error");
     add_common(s, o->c);
     add_survival(s, o->s);
     s->add_option("--score", o->score, "Risk score column")->required();
@@ -596,13 +638,17 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto o = std::make_shared<ScoreSurvOpts>();
-    auto* s = stats_cmd->add_subcommand("cutpoint", "Cut-point of a score: maximally selected log-rank statistic, median or fixed");
+    auto* s = stats_cmd->add_subcommand(
+        "cutpoint", "Cut-point of a score: maximally selected log-rank statistic, median or fixed");
     add_common(s, o->c);
     add_survival(s, o->s);
     s->add_option("--score", o->score, "Score column")->required();
-    s->add_option("--method", o->method, "Cut-point method")->check(CLI::IsMember({"maxstat", "median", "fixed"}));
-    s->add_option("--minprop", o->minprop, "Least fraction of patients in a group (maxstat)")->check(CLI::Range(0.0, 0.5));
-    s->add_option("--maxprop", o->maxprop, "Largest fraction of patients in the low group (maxstat)")->check(CLI::Range(0.5, 1.0));
+    s->add_option("--method", o->method, "Cut-point method")
+        ->check(CLI::IsMember({"maxstat", "median", "fixed"}));
+    s->add_option("--minprop", o->minprop, "Least fraction of patients in a group (maxstat)")
+        ->check(CLI::Range(0.0, 0.5));
+    s->add_option("--maxprop", o->maxprop, "Largest fraction of patients in the low group (maxstat)")
+        ->check(CLI::Range(0.5, 1.0));
     s->add_option("--cut", o->cut, "The cut for --method fixed");
     s->callback([o, &g] {
       apply_globals(g);
@@ -611,7 +657,8 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto o = std::make_shared<ProbOpts>();
-    auto* s = stats_cmd->add_subcommand("calibration", "Brier, calibration slope/intercept, Hosmer-Lemeshow and the binned curve");
+    auto* s = stats_cmd->add_subcommand(
+        "calibration", "Brier, calibration slope/intercept, Hosmer-Lemeshow and the binned curve");
     add_common(s, o->c);
     add_label(s, o->label, o->positive);
     s->add_option("--prob", o->prob, "Predicted probability column")->required();
@@ -625,7 +672,8 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
   }
   {
     auto o = std::make_shared<ProbOpts>();
-    auto* s = stats_cmd->add_subcommand("dca", "Decision curve: net benefit of the model and of treat-all over thresholds");
+    auto* s = stats_cmd->add_subcommand(
+        "dca", "Decision curve: net benefit of the model and of treat-all over thresholds");
     add_common(s, o->c);
     add_label(s, o->label, o->positive);
     s->add_option("--prob", o->prob, "Predicted probability column")->required();

@@ -27,8 +27,8 @@ Table Table::parse_csv(std::string_view text, const std::string& source, const C
   Table t;
   t.source_ = source;
   t.missing_ = options.missing;
-  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF && static_cast<unsigned char>(text[1]) == 0xBB &&
-      static_cast<unsigned char>(text[2]) == 0xBF)
+  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
+      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF)
     text.remove_prefix(3);
   char delim = options.delimiter;
   if (delim == '\0') {
@@ -109,13 +109,16 @@ Table Table::parse_csv(std::string_view text, const std::string& source, const C
   t.names_ = records[0];
   std::set<std::string> seen;
   for (std::size_t j = 0; j < t.names_.size(); ++j) {
-    if (t.names_[j].empty()) throw FormatError(source + ": header column " + std::to_string(j + 1) + " has no name");
-    if (!seen.insert(t.names_[j]).second) throw FormatError(source + ": duplicate column name '" + t.names_[j] + "'");
+    if (t.names_[j].empty())
+      throw FormatError(source + ": header column " + std::to_string(j + 1) + " has no name");
+    if (!seen.insert(t.names_[j]).second)
+      throw FormatError(source + ": duplicate column name '" + t.names_[j] + "'");
   }
   for (std::size_t r = 1; r < records.size(); ++r) {
     if (records[r].size() != t.names_.size())
-      throw FormatError(source + ":" + std::to_string(record_lines[r]) + ": " + std::to_string(records[r].size()) +
-                        " cells, expected " + std::to_string(t.names_.size()) + " (as in the header)");
+      throw FormatError(source + ":" + std::to_string(record_lines[r]) + ": " +
+                        std::to_string(records[r].size()) + " cells, expected " +
+                        std::to_string(t.names_.size()) + " (as in the header)");
     t.cells_.push_back(std::move(records[r]));
     t.lines_.push_back(record_lines[r]);
   }
@@ -148,7 +151,8 @@ std::optional<double> Table::number(std::size_t row, std::size_t col) const {
   errno = 0;
   double v = std::strtod(s.c_str(), &end);
   if (end == s.c_str() || *end != '\0' || errno == ERANGE)
-    throw FormatError(source_ + ":" + std::to_string(lines_[row]) + ": column '" + names_[col] + "': '" + s + "' is not a number");
+    throw FormatError(source_ + ":" + std::to_string(lines_[row]) + ": column '" + names_[col] + "': '" + s +
+                      "' is not a number");
   return v;
 }
 

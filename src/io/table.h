@@ -15,9 +15,9 @@
 namespace cervirisk::io {
 
 struct CsvOptions {
-  char delimiter = '\0';                         // '\0' = detect (',' or ';') from the header
-  std::vector<std::string> missing = {"NA"};     // markers of a missing cell, besides ""
-  bool trim = true;                              // strip spaces/tabs around unquoted cells
+  char delimiter = '\0';                      // '\0' = detect (',' or ';') from the header
+  std::vector<std::string> missing = {"NA"};  // markers of a missing cell, besides ""
+  bool trim = true;                           // strip spaces/tabs around unquoted cells
 };
 
 class Table {

@@ -48,7 +48,8 @@ BootstrapCi bootstrap_ci(std::size_t n, const std::vector<int>& strata, const Bo
       }
     }
   };
-  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = options.threads > 0 ? options.threads
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = std::min(threads, reps);
   if (threads <= 1) {
     work(0, reps);
@@ -64,7 +65,8 @@ BootstrapCi bootstrap_ci(std::size_t n, const std::vector<int>& strata, const Bo
       out.values.push_back(v);
   }
   if (out.values.size() * 2 < static_cast<std::size_t>(reps))
-    detail::fail(fn, std::to_string(out.failed) + " of " + std::to_string(reps) + " replicates failed (statistic undefined on resamples)");
+    detail::fail(fn, std::to_string(out.failed) + " of " + std::to_string(reps) +
+                         " replicates failed (statistic undefined on resamples)");
   const double alpha = 1 - options.level;
   out.ci = {quantile_type7(out.values, alpha / 2), quantile_type7(out.values, 1 - alpha / 2)};
   return out;

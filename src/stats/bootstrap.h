@@ -26,7 +26,7 @@ struct BootstrapOptions {
 struct BootstrapCi {
   double estimate = kNA;  // the statistic on the original rows
   Interval ci;
-  std::size_t failed = 0;  // replicates whose statistic was NaN or threw StatsError (dropped)
+  std::size_t failed = 0;      // replicates whose statistic was NaN or threw StatsError (dropped)
   std::vector<double> values;  // the successful replicate values, in replicate order
 };
 

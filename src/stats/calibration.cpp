@@ -16,7 +16,9 @@ void check(const char* fn, const std::vector<double>& probs, const std::vector<i
   detail::check_binary(fn, labels, "labels");
   if (probs.size() < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(probs.size()));
   for (std::size_t i = 0; i < probs.size(); ++i)
-    if (probs[i] < 0 || probs[i] > 1) detail::fail(fn, "probs[" + std::to_string(i) + "] = " + std::to_string(probs[i]) + " is outside [0, 1]");
+    if (probs[i] < 0 || probs[i] > 1)
+      detail::fail(fn,
+                   "probs[" + std::to_string(i) + "] = " + std::to_string(probs[i]) + " is outside [0, 1]");
 }
 
 // R's binomial()$linkinv and $mu.eta (family.c), with their clamping at |eta| > 30.
@@ -37,7 +39,8 @@ double deviance(const std::vector<int>& y, const Eigen::VectorXd& mu) {
 
 // glm.fit's IRLS for a logistic model with design x and offset: same start
 // (mustart = (y + 0.5) / 2), same convergence rule |dev - devold| / (|dev| + 0.1) < 1e-8, 25 iterations.
-Eigen::VectorXd glm_logistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& offset, const std::vector<int>& y) {
+Eigen::VectorXd glm_logistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& offset,
+                             const std::vector<int>& y) {
   const Eigen::Index n = x.rows();
   Eigen::VectorXd eta(n), mu(n), z(n), w(n), coef;
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -60,7 +63,8 @@ Eigen::VectorXd glm_logistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& of
     if (std::fabs(dev - devold) / (std::fabs(dev) + 0.1) < 1e-8) return coef;
     devold = dev;
   }
-  detail::fail("calibration_logistic", "the logistic recalibration did not converge in 25 iterations (separation?)");
+  detail::fail("calibration_logistic",
+               "the logistic recalibration did not converge in 25 iterations (separation?)");
 }
 
 }  // namespace
@@ -88,7 +92,8 @@ CalibrationFit calibration_logistic(const std::vector<double>& probs, const std:
   Eigen::VectorXd lp(n);
   for (Eigen::Index i = 0; i < n; ++i) {
     if (probs[i] <= 0 || probs[i] >= 1)
-      detail::fail(fn, "probs[" + std::to_string(i) + "] = " + std::to_string(probs[i]) + " has an infinite logit (need 0 < p < 1)");
+      detail::fail(fn, "probs[" + std::to_string(i) + "] = " + std::to_string(probs[i]) +
+                           " has an infinite logit (need 0 < p < 1)");
     lp(i) = std::log(probs[i] / (1 - probs[i]));
   }
   if (lp.maxCoeff() == lp.minCoeff()) detail::fail(fn, "all predictions are equal: the slope is undefined");
@@ -104,7 +109,8 @@ CalibrationFit calibration_logistic(const std::vector<double>& probs, const std:
   return f;
 }
 
-std::vector<CalibrationBin> calibration_curve(const std::vector<double>& probs, const std::vector<int>& labels, int bins,
+std::vector<CalibrationBin> calibration_curve(const std::vector<double>& probs,
+                                              const std::vector<int>& labels, int bins,
                                               BinStrategy strategy) {
   const char* fn = "calibration_curve";
   check(fn, probs, labels);
@@ -182,7 +188,8 @@ HosmerLemeshow hosmer_lemeshow(const std::vector<double>& probs, const std::vect
     if (cnt[g] == 0) continue;
     ++hl.groups;
     const double e1 = expct[g], e0 = cnt[g] - expct[g], o1 = obs[g], o0 = cnt[g] - obs[g];
-    if (e1 <= 0 || e0 <= 0) detail::fail(fn, "a group has an expected count of 0 (predictions of exactly 0 or 1)");
+    if (e1 <= 0 || e0 <= 0)
+      detail::fail(fn, "a group has an expected count of 0 (predictions of exactly 0 or 1)");
     hl.chisq += (o1 - e1) * (o1 - e1) / e1 + (o0 - e0) * (o0 - e0) / e0;
   }
   hl.df = static_cast<int>(hl.groups) - 2;

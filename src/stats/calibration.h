@@ -36,7 +36,8 @@ struct CalibrationBin {
   double frac_pos = kNA;
   std::size_t n = 0;
 };
-std::vector<CalibrationBin> calibration_curve(const std::vector<double>& probs, const std::vector<int>& labels, int bins = 10,
+std::vector<CalibrationBin> calibration_curve(const std::vector<double>& probs,
+                                              const std::vector<int>& labels, int bins = 10,
                                               BinStrategy strategy = BinStrategy::kUniform);
 
 // Hosmer-Lemeshow goodness of fit (Hosmer & Lemeshow 1980, doi:10.1080/03610928008827941):
@@ -49,6 +50,7 @@ struct HosmerLemeshow {
   double p = kNA;
   std::size_t groups = 0;
 };
-HosmerLemeshow hosmer_lemeshow(const std::vector<double>& probs, const std::vector<int>& labels, int groups = 10);
+HosmerLemeshow hosmer_lemeshow(const std::vector<double>& probs, const std::vector<int>& labels,
+                               int groups = 10);
 
 }  // namespace cervirisk::stats

@@ -6,7 +6,8 @@
 
 namespace cervirisk::stats {
 
-Concordance harrell_c(const std::vector<double>& time_in, const std::vector<int>& event, const std::vector<double>& score) {
+Concordance harrell_c(const std::vector<double>& time_in, const std::vector<int>& event,
+                      const std::vector<double>& score) {
   const char* fn = "harrell_c";
   detail::check_same_size(fn, time_in.size(), event.size(), "time", "event");
   detail::check_same_size(fn, time_in.size(), score.size(), "time", "score");
@@ -23,12 +24,13 @@ Concordance harrell_c(const std::vector<double>& time_in, const std::vector<int>
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   std::vector<std::size_t> rank(n);
-  for (std::size_t i = 0; i < n; ++i) rank[i] = std::lower_bound(sorted.begin(), sorted.end(), score[i]) - sorted.begin();
+  for (std::size_t i = 0; i < n; ++i)
+    rank[i] = std::lower_bound(sorted.begin(), sorted.end(), score[i]) - sorted.begin();
   const std::size_t u = sorted.size();
 
   // Per observation: concordant / discordant / tied-on-score comparable pairs it belongs to
   // (either role) -- the influence counts of the infinitesimal jackknife.
-  std::vector<double> conc(n), disc(n), tie(n);  // zero-initialised
+  std::vector<double> conc(n), disc(n), tie(n);           // zero-initialised
   std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) of tied times in idx
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i;

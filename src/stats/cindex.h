@@ -22,6 +22,7 @@ struct Concordance {
 };
 
 // score: risk score (higher = shorter survival). Throws StatsError when no pair is comparable.
-Concordance harrell_c(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score);
+Concordance harrell_c(const std::vector<double>& time, const std::vector<int>& event,
+                      const std::vector<double>& score);
 
 }  // namespace cervirisk::stats

@@ -12,7 +12,9 @@
 namespace cervirisk::stats {
 
 double normal_quantile_two_sided(double level) {
-  if (!(level > 0 && level < 1)) detail::fail("normal_quantile_two_sided", "confidence level must be in (0,1), got " + std::to_string(level));
+  if (!(level > 0 && level < 1))
+    detail::fail("normal_quantile_two_sided",
+                 "confidence level must be in (0,1), got " + std::to_string(level));
   boost::math::normal n;
   return boost::math::quantile(n, 1 - (1 - level) / 2);
 }
@@ -55,19 +57,22 @@ void fail(const char* fn, const std::string& what) { throw StatsError(std::strin
 
 void check_same_size(const char* fn, std::size_t a, std::size_t b, const char* name_a, const char* name_b) {
   if (a != b)
-    fail(fn, std::string(name_a) + " has " + std::to_string(a) + " values but " + name_b + " has " + std::to_string(b));
+    fail(fn, std::string(name_a) + " has " + std::to_string(a) + " values but " + name_b + " has " +
+                 std::to_string(b));
 }
 
 void check_finite(const char* fn, const std::vector<double>& v, const char* name) {
   for (std::size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i]))
-      fail(fn, std::string(name) + "[" + std::to_string(i) + "] is " + std::to_string(v[i]) + " (NaN/Inf are not allowed; drop missing rows first)");
+      fail(fn, std::string(name) + "[" + std::to_string(i) + "] is " + std::to_string(v[i]) +
+                   " (NaN/Inf are not allowed; drop missing rows first)");
 }
 
 void check_binary(const char* fn, const std::vector<int>& v, const char* name) {
   for (std::size_t i = 0; i < v.size(); ++i)
     if (v[i] != 0 && v[i] != 1)
-      fail(fn, std::string(name) + "[" + std::to_string(i) + "] is " + std::to_string(v[i]) + ", expected 0 or 1");
+      fail(fn, std::string(name) + "[" + std::to_string(i) + "] is " + std::to_string(v[i]) +
+                   ", expected 0 or 1");
 }
 
 void check_two_classes(const char* fn, const std::vector<int>& labels, std::size_t min_each) {
@@ -75,8 +80,8 @@ void check_two_classes(const char* fn, const std::vector<int>& labels, std::size
   for (int l : labels) ones += (l == 1);
   std::size_t zeros = labels.size() - ones;
   if (ones < min_each || zeros < min_each)
-    fail(fn, "need at least " + std::to_string(min_each) + " case(s) and control(s), got " + std::to_string(ones) + " case(s) and " +
-                 std::to_string(zeros) + " control(s)");
+    fail(fn, "need at least " + std::to_string(min_each) + " case(s) and control(s), got " +
+                 std::to_string(ones) + " case(s) and " + std::to_string(zeros) + " control(s)");
 }
 
 std::vector<std::size_t> order(const std::vector<double>& v) {

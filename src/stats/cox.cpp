@@ -20,7 +20,8 @@ struct Eval {
 // S0 = sum r, S1 = sum r x, S2 = sum r x x' (lower triangle) in O(n p^2).
 class CoxProblem {
  public:
-  CoxProblem(const std::vector<double>& time, const std::vector<int>& event, const Eigen::MatrixXd& xc, CoxTies ties)
+  CoxProblem(const std::vector<double>& time, const std::vector<int>& event, const Eigen::MatrixXd& xc,
+             CoxTies ties)
       : p_(xc.cols()), ties_(ties) {
     std::vector<std::size_t> asc = detail::order(time);
     const std::size_t n = asc.size();
@@ -82,7 +83,8 @@ class CoxProblem {
           u[j] -= a[j];
         }
         for (Eigen::Index j = 0; j < p; ++j)
-          for (Eigen::Index l = 0; l <= j; ++l) imat[j * p + l] += (s2[j * p + l] - frac * d2[j * p + l]) / den - a[j] * a[l];
+          for (Eigen::Index l = 0; l <= j; ++l)
+            imat[j * p + l] += (s2[j * p + l] - frac * d2[j * p + l]) / den - a[j] * a[l];
       }
     }
     for (Eigen::Index j = 0; j < p; ++j) {
@@ -106,11 +108,12 @@ Eigen::LDLT<Eigen::MatrixXd> factor(const Eigen::MatrixXd& imat, const std::vect
   const double dmax = d.cwiseAbs().maxCoeff();
   for (Eigen::Index i = 0; i < d.size(); ++i)
     if (!(d(i) > dmax * 1e-12) || ldlt.info() != Eigen::Success)
-      detail::fail("cox_ph", "the information matrix is singular (constant or collinear covariates among: " + [&] {
-        std::string s;
-        for (const auto& t : terms) s += (s.empty() ? "" : ", ") + t;
-        return s;
-      }() + ")");
+      detail::fail(
+          "cox_ph", "the information matrix is singular (constant or collinear covariates among: " + [&] {
+            std::string s;
+            for (const auto& t : terms) s += (s.empty() ? "" : ", ") + t;
+            return s;
+          }() + ")");
   return ldlt;
 }
 
@@ -126,7 +129,8 @@ CoxFit cox_ph(const std::vector<double>& time_in, const std::vector<int>& event,
   detail::check_binary(fn, event, "event");
   if (x.cols() < 1) detail::fail(fn, "no covariates");
   if (!x.allFinite()) detail::fail(fn, "covariates contain NaN/Inf (drop missing rows first)");
-  if (time_in.size() < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(time_in.size()));
+  if (time_in.size() < 2)
+    detail::fail(fn, "need at least 2 observations, got " + std::to_string(time_in.size()));
   CoxFit fit;
   fit.n = time_in.size();
   for (int e : event) fit.events += e;

@@ -8,7 +8,8 @@ namespace cervirisk::stats {
 
 namespace {
 
-void check(const char* fn, const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score) {
+void check(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
+           const std::vector<double>& score) {
   detail::check_same_size(fn, time.size(), event.size(), "time", "event");
   detail::check_same_size(fn, time.size(), score.size(), "time", "score");
   detail::check_finite(fn, time, "time");
@@ -69,11 +70,12 @@ Cutpoint at_cut(const char* fn, const std::vector<double>& time, const std::vect
 
 }  // namespace
 
-Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score,
-                          double minprop, double maxprop) {
+Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event,
+                          const std::vector<double>& score, double minprop, double maxprop) {
   const char* fn = "cutpoint_maxstat";
   check(fn, time, event, score);
-  if (!(minprop >= 0 && minprop < maxprop && maxprop <= 1)) detail::fail(fn, "need 0 <= minprop < maxprop <= 1");
+  if (!(minprop >= 0 && minprop < maxprop && maxprop <= 1))
+    detail::fail(fn, "need 0 <= minprop < maxprop <= 1");
   std::vector<double> a = logrank_scores(time, event);
   const std::size_t n = a.size();
   std::vector<std::size_t> idx = detail::order(score);
@@ -82,7 +84,8 @@ Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int
     st.ss += v;
     st.ss2 += v * v;
   }
-  if (!(n * st.ss2 - st.ss * st.ss > 0)) detail::fail(fn, "the log-rank scores are constant (no events, or all censored)");
+  if (!(n * st.ss2 - st.ss * st.ss > 0))
+    detail::fail(fn, "the log-rank scores are constant (no events, or all censored)");
   // Candidate m (1-based count of the low group) = positions just before a new distinct score.
   const double lo = std::max(1.0, std::floor(n * minprop)), hi = std::floor(n * maxprop);
   double cum = 0, best = -1;
@@ -100,13 +103,17 @@ Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int
       c.n_low = static_cast<std::size_t>(m);
     }
   }
-  if (best < 0) detail::fail(fn, "no cut-point leaves between minprop and maxprop of the patients on each side (too few distinct scores)");
+  if (best < 0)
+    detail::fail(fn,
+                 "no cut-point leaves between minprop and maxprop of the patients on each side (too few "
+                 "distinct scores)");
   c.statistic = best;
   c.n_high = n - c.n_low;
   return c;
 }
 
-Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score) {
+Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event,
+                         const std::vector<double>& score) {
   const char* fn = "cutpoint_median";
   check(fn, time, event, score);
   std::vector<double> s(score);
@@ -116,8 +123,8 @@ Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>
   return at_cut(fn, time, event, score, med, "median");
 }
 
-Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score,
-                        double cut) {
+Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event,
+                        const std::vector<double>& score, double cut) {
   const char* fn = "cutpoint_fixed";
   check(fn, time, event, score);
   if (!std::isfinite(cut)) detail::fail(fn, "cut must be finite");

@@ -21,11 +21,12 @@ struct Cutpoint {
   std::size_t n_low = 0, n_high = 0;
 };
 
-Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score,
-                          double minprop = 0.1, double maxprop = 0.9);
+Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event,
+                          const std::vector<double>& score, double minprop = 0.1, double maxprop = 0.9);
 // R's median() of the score.
-Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score);
-Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score,
-                        double cut);
+Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event,
+                         const std::vector<double>& score);
+Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event,
+                        const std::vector<double>& score, double cut);
 
 }  // namespace cervirisk::stats

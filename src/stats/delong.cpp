@@ -39,7 +39,8 @@ Placements placements(const char* fn, const std::vector<double>& scores, const s
     }
     const double v10 = (controls_below + 0.5 * k) / n;
     const double v01 = 1.0 - (cases_below + 0.5 * c) / m;
-    for (std::size_t q = i; q < j; ++q) (labels[idx[q]] == 1 ? v10_at : v01_at)[idx[q]] = labels[idx[q]] == 1 ? v10 : v01;
+    for (std::size_t q = i; q < j; ++q)
+      (labels[idx[q]] == 1 ? v10_at : v01_at)[idx[q]] = labels[idx[q]] == 1 ? v10 : v01;
     controls_below += k;
     cases_below += c;
     i = j;
@@ -47,7 +48,8 @@ Placements placements(const char* fn, const std::vector<double>& scores, const s
   Placements p;
   p.v10.reserve(static_cast<std::size_t>(m));
   p.v01.reserve(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < total; ++i) (labels[i] == 1 ? p.v10 : p.v01).push_back(labels[i] == 1 ? v10_at[i] : v01_at[i]);
+  for (std::size_t i = 0; i < total; ++i)
+    (labels[i] == 1 ? p.v10 : p.v01).push_back(labels[i] == 1 ? v10_at[i] : v01_at[i]);
   p.auc = std::accumulate(p.v10.begin(), p.v10.end(), 0.0) / m;
   return p;
 }
@@ -80,8 +82,8 @@ AucDelong auc_delong(const std::vector<double>& scores, const std::vector<int>& 
   return make_auc(placements("auc_delong", scores, labels), level);
 }
 
-AucDelongPaired auc_delong_paired(const std::vector<std::vector<double>>& scores, const std::vector<int>& labels,
-                                  double level) {
+AucDelongPaired auc_delong_paired(const std::vector<std::vector<double>>& scores,
+                                  const std::vector<int>& labels, double level) {
   const char* fn = "auc_delong_paired";
   if (scores.empty()) detail::fail(fn, "no scores given");
   std::vector<Placements> ps;

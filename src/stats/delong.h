@@ -31,13 +31,13 @@ struct AucDelongPair {
   Interval diff_ci;
 };
 struct AucDelongPaired {
-  std::vector<AucDelong> aucs;  // one per score
-  Eigen::MatrixXd cov;          // DeLong covariance matrix S of the AUCs
+  std::vector<AucDelong> aucs;       // one per score
+  Eigen::MatrixXd cov;               // DeLong covariance matrix S of the AUCs
   std::vector<AucDelongPair> pairs;  // all pairs a < b, in order (0,1), (0,2), ..., (1,2), ...
 };
 // scores[k][i] = score k of patient i. p_holm is the Holm-adjusted p over all pairs.
-AucDelongPaired auc_delong_paired(const std::vector<std::vector<double>>& scores, const std::vector<int>& labels,
-                                  double level = 0.95);
+AucDelongPaired auc_delong_paired(const std::vector<std::vector<double>>& scores,
+                                  const std::vector<int>& labels, double level = 0.95);
 
 // Unpaired comparison (two independent samples): pROC's Welch-type statistic
 // t = d / sqrt(S1 + S2) with Satterthwaite degrees of freedom, p from Student's t.

@@ -35,7 +35,8 @@ std::vector<std::string> sorted_levels(const std::vector<std::string>& values) {
 Design design_matrix(const std::vector<Covariate>& covariates) {
   const char* fn = "design_matrix";
   if (covariates.empty()) detail::fail(fn, "no covariates");
-  const std::size_t n = covariates[0].categorical ? covariates[0].levels.size() : covariates[0].numeric.size();
+  const std::size_t n =
+      covariates[0].categorical ? covariates[0].levels.size() : covariates[0].numeric.size();
   std::vector<std::vector<double>> cols;
   Design d;
   for (const Covariate& c : covariates) {

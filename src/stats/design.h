@@ -12,8 +12,8 @@ namespace cervirisk::stats {
 struct Covariate {
   std::string name;
   bool categorical = false;
-  std::vector<double> numeric;       // when !categorical
-  std::vector<std::string> levels;   // when categorical: the level of each row
+  std::vector<double> numeric;      // when !categorical
+  std::vector<std::string> levels;  // when categorical: the level of each row
 };
 
 struct Design {

@@ -39,7 +39,8 @@ std::vector<KmRow> KaplanMeier::event_rows() const {
   return out;
 }
 
-KaplanMeier kaplan_meier(const std::vector<double>& time_in, const std::vector<int>& event, const KmOptions& options) {
+KaplanMeier kaplan_meier(const std::vector<double>& time_in, const std::vector<int>& event,
+                         const KmOptions& options) {
   const char* fn = "kaplan_meier";
   detail::check_same_size(fn, time_in.size(), event.size(), "time", "event");
   detail::check_finite(fn, time_in, "time");

@@ -42,7 +42,8 @@ struct KaplanMeier {
 };
 
 // event: 1 = event, 0 = censored. Needs n >= 1; all-censored data gives S = 1 throughout and an NA median.
-KaplanMeier kaplan_meier(const std::vector<double>& time, const std::vector<int>& event, const KmOptions& options = {});
+KaplanMeier kaplan_meier(const std::vector<double>& time, const std::vector<int>& event,
+                         const KmOptions& options = {});
 
 // The curve at given times, as summary(fit, times = ...): surv, std_err and limits of the step
 // function at t; n_risk = number with time >= t; n_event / n_censor = counts in (previous t, t].

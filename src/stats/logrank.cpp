@@ -7,8 +7,8 @@
 
 namespace cervirisk::stats {
 
-Logrank logrank(const std::vector<double>& time_in, const std::vector<int>& event, const std::vector<int>& group,
-                double rho) {
+Logrank logrank(const std::vector<double>& time_in, const std::vector<int>& event,
+                const std::vector<int>& group, double rho) {
   const char* fn = "logrank";
   detail::check_same_size(fn, time_in.size(), event.size(), "time", "event");
   detail::check_same_size(fn, time_in.size(), group.size(), "time", "group");

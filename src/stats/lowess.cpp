@@ -14,8 +14,8 @@ double square(double v) { return v * v; }
 
 // Local weighted linear fit at xs using points nleft..nright (1-based, inclusive; ties to the
 // right are picked up). Returns false when all weights are zero.
-bool lowest(const double* x, const double* y, int n, double xs, double* ys, int nleft, int nright, double* w, bool userw,
-            const double* rw) {
+bool lowest(const double* x, const double* y, int n, double xs, double* ys, int nleft, int nright, double* w,
+            bool userw, const double* rw) {
   // 1-based views
   --x;
   --y;
@@ -59,7 +59,8 @@ bool lowest(const double* x, const double* y, int n, double xs, double* ys, int 
 
 }  // namespace
 
-LowessCurve lowess(const std::vector<double>& x_in, const std::vector<double>& y_in, double f, int nsteps, double delta) {
+LowessCurve lowess(const std::vector<double>& x_in, const std::vector<double>& y_in, double f, int nsteps,
+                   double delta) {
   const char* fn = "lowess";
   detail::check_same_size(fn, x_in.size(), y_in.size(), "x", "y");
   detail::check_finite(fn, x_in, "x");
@@ -98,7 +99,8 @@ LowessCurve lowess(const std::vector<double>& x_in, const std::vector<double>& y
           continue;
         }
       }
-      if (!lowest(out.x.data(), yv.data(), n, x[i], &ys[i], nleft, nright, res.data(), iter > 1, rw.data())) ys[i] = y[i];
+      if (!lowest(out.x.data(), yv.data(), n, x[i], &ys[i], nleft, nright, res.data(), iter > 1, rw.data()))
+        ys[i] = y[i];
       if (last < i - 1) {
         const double denom = x[i] - x[last];
         for (int j = last + 1; j < i; ++j) {

@@ -14,7 +14,7 @@ struct LowessCurve {
 };
 
 // delta < 0 means R's default 0.01 * diff(range(x)).
-LowessCurve lowess(const std::vector<double>& x, const std::vector<double>& y, double f = 2.0 / 3.0, int iter = 3,
-                   double delta = -1);
+LowessCurve lowess(const std::vector<double>& x, const std::vector<double>& y, double f = 2.0 / 3.0,
+                   int iter = 3, double delta = -1);
 
 }  // namespace cervirisk::stats

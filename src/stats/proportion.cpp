@@ -26,7 +26,8 @@ Interval proportion_ci_wilson(std::size_t k, std::size_t n, double level) {
 Interval proportion_ci_clopper_pearson(std::size_t k, std::size_t n, double level) {
   if (k > n) detail::fail("proportion_ci_clopper_pearson", "k > n");
   if (n == 0) return {};
-  if (!(level > 0 && level < 1)) detail::fail("proportion_ci_clopper_pearson", "confidence level must be in (0,1)");
+  if (!(level > 0 && level < 1))
+    detail::fail("proportion_ci_clopper_pearson", "confidence level must be in (0,1)");
   const double alpha = 1 - level;
   double lower = 0, upper = 1;
   if (k > 0) lower = boost::math::quantile(boost::math::beta_distribution<>(k, n - k + 1.0), alpha / 2);

@@ -69,8 +69,8 @@ double roc_youden_threshold(const std::vector<double>& scores, const std::vector
   return thr;
 }
 
-OperatingPoint roc_operating_point(const std::vector<double>& scores, const std::vector<int>& labels, double threshold,
-                                   double level) {
+OperatingPoint roc_operating_point(const std::vector<double>& scores, const std::vector<int>& labels,
+                                   double threshold, double level) {
   const char* fn = "roc_operating_point";
   detail::check_same_size(fn, scores.size(), labels.size(), "scores", "labels");
   detail::check_finite(fn, scores, "scores");

@@ -36,8 +36,8 @@ struct OperatingPoint {
   };
   Cis ci_wilson, ci_clopper_pearson;
 };
-OperatingPoint roc_operating_point(const std::vector<double>& scores, const std::vector<int>& labels, double threshold,
-                                   double level = 0.95);
+OperatingPoint roc_operating_point(const std::vector<double>& scores, const std::vector<int>& labels,
+                                   double threshold, double level = 0.95);
 
 // The threshold (among roc_curve's) maximising sensitivity + specificity (Youden 1950,
 // doi:10.1002/1097-0142(1950)3:1<32::AID-CNCR2820030106>3.0.CO;2-3); among ties the lowest

@@ -6,8 +6,8 @@
 
 namespace cervirisk::stats {
 
-std::vector<TdAuc> td_auc(const std::vector<double>& time_in, const std::vector<int>& event, const std::vector<double>& score,
-                          const std::vector<double>& horizons) {
+std::vector<TdAuc> td_auc(const std::vector<double>& time_in, const std::vector<int>& event,
+                          const std::vector<double>& score, const std::vector<double>& horizons) {
   const char* fn = "td_auc";
   detail::check_same_size(fn, time_in.size(), event.size(), "time", "event");
   detail::check_same_size(fn, time_in.size(), score.size(), "time", "score");

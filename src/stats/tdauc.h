@@ -19,7 +19,7 @@ struct TdAuc {
 };
 
 // score: risk score (higher = earlier event). O(n log n) per horizon.
-std::vector<TdAuc> td_auc(const std::vector<double>& time, const std::vector<int>& event, const std::vector<double>& score,
-                          const std::vector<double>& horizons);
+std::vector<TdAuc> td_auc(const std::vector<double>& time, const std::vector<int>& event,
+                          const std::vector<double>& score, const std::vector<double>& horizons);
 
 }  // namespace cervirisk::stats
