@@ -131,3 +131,64 @@ TEST(StatsCli, ErrorsMapToExitCodes) {
   Result missing = run("stats km --csv /nonexistent.csv --time t --event e");
   EXPECT_EQ(missing.rc, 3);
 }
+
+namespace {
+std::string data(const std::string& f) { return std::string(CERV_TEST_DATA) + "/stats/" + f; }
+json goldens() {
+  std::ifstream in(data("goldens.json"));
+  return json::parse(in);
+}
+}  // namespace
+
+TEST(StatsCli, ThresholdCalibrationDcaCutpointMatchGoldens) {
+  json g = goldens();
+  Result th = run("stats threshold --csv " + ref("aSAH.csv") +
+                  " --label outcome --positive Poor --score s100b --at 0.2 --json");
+  ASSERT_EQ(th.rc, 0) << th.err;
+  json t = json::parse(th.out);
+  EXPECT_EQ(t["tp"], g["aSAH"]["operating_0.2"]["tp"]);
+  near_rel(t["ci_wilson"]["sensitivity"][0], g["aSAH"]["operating_0.2"]["wilson"]["sensitivity"][0]);
+  near_rel(t["ci_clopper_pearson"]["npv"][1], g["aSAH"]["operating_0.2"]["clopper_pearson"]["npv"][1]);
+
+  Result ca = run("stats calibration --csv " + data("binary.csv") + " --label y --prob prob --lowess --json");
+  ASSERT_EQ(ca.rc, 0) << ca.err;
+  json c = json::parse(ca.out);
+  for (const char* k : {"brier", "brier_scaled", "slope", "intercept", "hl_chisq", "hl_p"})
+    near_rel(c[k], g["calibration"][k]);
+  EXPECT_EQ(c["hl_df"], g["calibration"]["hl_df"]);
+  std::ifstream sk(data("sklearn_calibration.json"));
+  json skl = json::parse(sk)["uniform_10"];
+  ASSERT_EQ(c["bins"].size(), skl["frac_pos"].size());  // empty bins are left out, as sklearn does
+  for (std::size_t i = 0; i < c["bins"].size(); ++i) near_rel(c["bins"][i]["frac_pos"], skl["frac_pos"][i]);
+  EXPECT_EQ(c["lowess"].size(), 240u);
+
+  Result dc = run("stats dca --csv " + data("binary.csv") +
+                  " --label y --prob prob --thresholds 0.05:0.6:0.05 --json");
+  ASSERT_EQ(dc.rc, 0) << dc.err;
+  json d = json::parse(dc.out)["rows"];
+  ASSERT_EQ(d.size(), g["calibration"]["dca"]["threshold"].size());
+  for (std::size_t i = 0; i < d.size(); ++i)
+    near_rel(d[i]["net_benefit_model"], g["calibration"]["dca"]["net_benefit_model"][i]);
+
+  // surv_ties.csv: x1 has the only missing values, so the complete rows equal R's complete cases
+  Result cp =
+      run("stats cutpoint --csv " + data("surv_ties.csv") + " --time time --event status --score x1 --json");
+  ASSERT_EQ(cp.rc, 0) << cp.err;
+  json k = json::parse(cp.out);
+  EXPECT_EQ(k["n_dropped"], 2);
+  near_rel(k["cut"], g["survival"]["maxstat_x1"]["cut"]);
+  near_rel(k["statistic"], g["survival"]["maxstat_x1"]["statistic"]);
+
+  Result td = run("stats tdauc --csv " + data("surv_ties.csv") +
+                  " --time time --event status --score score --horizons 5,10 --json");
+  ASSERT_EQ(td.rc, 0) << td.err;
+  EXPECT_EQ(json::parse(td.out)["horizons"].size(), 2u);
+
+  Result ro = run("stats auc --csv " + ref("aSAH.csv") +
+                  " --label outcome --positive Poor --score wfns --roc --json");
+  ASSERT_EQ(ro.rc, 0) << ro.err;
+  json r = json::parse(ro.out)["scores"][0]["roc"];
+  EXPECT_TRUE(r.front()["threshold"].is_null());
+  EXPECT_EQ(r.front()["sensitivity"], 1.0);
+  EXPECT_EQ(r.back()["specificity"], 1.0);
+}

@@ -177,6 +177,7 @@ struct AucOpts {
   std::vector<std::string> scores;
   int bootstrap = 0;
   std::uint64_t seed = 0;
+  bool roc = false;
 };
 
 void run_auc(const AucOpts& o, const GlobalOptions& g) {
@@ -209,6 +210,14 @@ void run_auc(const AucOpts& o, const GlobalOptions& g) {
       stats::BootstrapCi b = stats::bootstrap_ci_auc(s[k], y, bo);
       e["ci_bootstrap"] = interval(b.ci);
       e["bootstrap_failed"] = b.failed;
+    }
+    if (o.roc) {
+      json pts = json::array();
+      for (const auto& pt : stats::roc_curve(s[k], y))
+        pts.push_back({{"threshold", num(pt.threshold)},
+                       {"sensitivity", pt.sensitivity},
+                       {"specificity", pt.specificity}});
+      e["roc"] = pts;
     }
     j["scores"].push_back(e);
   }
@@ -551,6 +560,7 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
     s->add_option("--bootstrap", o->bootstrap, "Stratified bootstrap replicates for the AUC CI (0 = none)")
         ->check(CLI::NonNegativeNumber);
     s->add_option("--seed", o->seed, "Bootstrap seed");
+    s->add_flag("--roc", o->roc, "Also print each score's ROC points (pROC thresholds; -Inf/Inf as null)");
     s->add_option("--adjust", o->adjust, "p adjustment of the paired tests")
         ->check(CLI::IsMember({"none", "holm"}));
     s->callback([o, &g] {
