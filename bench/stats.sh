@@ -8,7 +8,11 @@
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
-ninja -C "$BUILD" stats_bench >/dev/null
+if ! command -v Rscript >/dev/null; then
+  echo "bench/stats.sh: Rscript not found (needs r-base-core, r-cran-survival, r-cran-proc): skipped"
+  exit 0
+fi
+cmake --build "$BUILD" --target stats_bench >/dev/null
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 SIZES=${STATS_BENCH_SIZES:-"10000 100000 1000000"}
