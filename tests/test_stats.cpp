@@ -267,3 +267,34 @@ TEST(StatsRoc, HolmMatchesRDefinition) {
   EXPECT_DOUBLE_EQ(a[2], 0.06);
   EXPECT_TRUE(std::isnan(a[3]));
 }
+
+TEST(StatsBootstrap, AnyMetricSeededAndFailuresCounted) {
+  // The mean of 0..99 resampled: estimate exact, interval around it, reproducible by seed.
+  std::vector<double> v(100);
+  for (int i = 0; i < 100; ++i) v[i] = i;
+  auto mean = [&](const std::vector<std::size_t>& rows) {
+    double s = 0;
+    for (auto r : rows) s += v[r];
+    return s / rows.size();
+  };
+  stats::BootstrapOptions o;
+  o.replicates = 500;
+  o.seed = 9;
+  stats::BootstrapCi a = stats::bootstrap_ci(v.size(), {}, mean, o),
+                     b = stats::bootstrap_ci(v.size(), {}, mean, o);
+  EXPECT_DOUBLE_EQ(a.estimate, 49.5);
+  EXPECT_EQ(a.values, b.values);
+  EXPECT_LT(a.ci.lower, 49.5);
+  EXPECT_GT(a.ci.upper, 49.5);
+  // se of the mean = 29.0 / 10; the percentile interval is about +-1.96 se wide
+  EXPECT_NEAR(a.ci.upper - a.ci.lower, 2 * 1.96 * 2.9, 2.0);
+  o.seed = 10;
+  EXPECT_NE(stats::bootstrap_ci(v.size(), {}, mean, o).values, a.values);
+  // a statistic undefined on most resamples is an error, not a silent interval
+  auto picky = [&](const std::vector<std::size_t>& rows) -> double {
+    if (rows[0] != 0) throw StatsError("undefined");
+    return 1.0;
+  };
+  EXPECT_NE(error_of([&] { stats::bootstrap_ci(v.size(), {}, picky, o); }).find("replicates failed"),
+            std::string::npos);
+}
