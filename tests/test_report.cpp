@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -178,7 +179,9 @@ TEST(Html, WritesAtomicallyAndFigures) {
     EXPECT_TRUE(figtest::svg_well_formed(read_file(dir / "figures" / (s + ".svg")))) << s;
   }
   fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
-  if (::geteuid() != 0) EXPECT_THROW(write_report_html(d, dir / "x" / "report.html"), OutputError);
+  if (::geteuid() != 0) {
+    EXPECT_THROW(write_report_html(d, dir / "x" / "report.html"), OutputError);
+  }
   fs::permissions(dir, fs::perms::owner_all);
   fs::remove_all(dir);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "figure_check.h"

@@ -143,6 +143,14 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
   return t;
 }
 
+std::vector<double> covering_ticks(double lo, double hi, int n) {
+  auto t = nice_ticks(lo, hi, n);
+  double step = t.size() > 1 ? t[1] - t[0] : 1;
+  while (t.front() > lo + 1e-12 * step) t.insert(t.begin(), t.front() - step);
+  while (t.back() < hi - 1e-12 * step) t.push_back(t.back() + step);
+  return t;
+}
+
 std::string tick_label(double v, double step) {
   int dec = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
   return fmt::format("{:.{}f}", v, std::max(0, dec));

@@ -26,6 +26,8 @@ void vertical_text(cairo_t* cr, double x, double y, const std::string& s);  // c
 
 // "Nice" tick positions covering [lo, hi] with about n intervals (Heckbert 1990, Graphics Gems).
 std::vector<double> nice_ticks(double lo, double hi, int n = 5);
+// Nice ticks whose first is <= lo and last >= hi (for an axis range that shows all data).
+std::vector<double> covering_ticks(double lo, double hi, int n = 5);
 std::string tick_label(double v, double step);
 
 struct AxesStyle {

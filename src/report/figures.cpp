@@ -42,13 +42,14 @@ PlotFrame frame(double left, double top, double right_margin, double bottom_marg
   return f;
 }
 
+// Text lines in a white box at the top-right or bottom-right corner of the frame.
 void annotate(cairo_t* cr, const PlotFrame& f, const std::vector<std::string>& lines, bool top_right) {
   if (lines.empty()) return;
   cairo_save(cr);
   detail::set_font(cr, 13);
   double w = 0;
   for (const auto& l : lines) w = std::max(w, detail::text_width(cr, l));
-  double x = top_right ? f.left + f.width - w - 20 : f.left + 12;
+  double x = f.left + f.width - w - 20;
   double y = top_right ? f.top + 10 : f.top + f.height - 10 - 18.0 * lines.size();
   cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
   cairo_rectangle(cr, x - 6, y - 4, w + 12, 18.0 * lines.size() + 6);
@@ -94,7 +95,8 @@ RocSeries roc_points(const std::vector<double>& score, const std::vector<int>& l
 
 Figure roc_figure(const RocPlot& plot, FigureSize size) {
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
-    PlotFrame f = frame(80, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, 0, 1, 0, 1);
+    // a little room around [0, 1] so curves along the edges stay visible
+    PlotFrame f = frame(80, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, -0.015, 1.015, -0.015, 1.015);
     detail::title(cr, size.width, plot.title);
     auto ticks = detail::nice_ticks(0, 1, 5);
     draw_axes(cr, f, AxesStyle{"1 \u2212 specificity", "Sensitivity", ticks, ticks, true});
@@ -174,7 +176,7 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
   double xmax = std::max(tmax, xt.back());
   const double table_h = 34 + 22.0 * plot.groups.size();
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
-    PlotFrame f = frame(150, plot.title.empty() ? 20 : 48, 30, 64 + table_h, size.width, size.height, 0, xmax, 0, 1.0);
+    PlotFrame f = frame(150, plot.title.empty() ? 20 : 48, 30, 64 + table_h, size.width, size.height, 0, xmax, 0, 1.04);
     detail::title(cr, size.width, plot.title);
     draw_axes(cr, f, AxesStyle{plot.x_label, plot.y_label, xt, detail::nice_ticks(0, 1, 5), true});
     cairo_save(cr);
@@ -212,7 +214,7 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
     }
     cairo_restore(cr);
     detail::legend(cr, f, leg, 3);
-    annotate(cr, f, plot.annotation, true);
+    annotate(cr, f, plot.annotation, false);
     // numbers at risk under the axis
     const auto& rt = plot.risk_times.empty() ? xt : plot.risk_times;
     double y0 = f.top + f.height + 62;
@@ -588,7 +590,7 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size) {
       }
       cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
       detail::set_font(cr, 12);
-      std::string v = fmt::format("{:+.3f}", it.value);
+      std::string v = lo < 0 ? fmt::format("{:+.3f}", it.value) : fmt::format("{:.3f}", it.value);
       if (it.value >= 0) detail::text(cr, std::max(x0, x1) + 4, yc, v, 0, 0.5);
       else detail::text(cr, std::min(x0, x1) - 4, yc, v, 1, 0.5);
     }
@@ -616,8 +618,8 @@ Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const st
   }
   if (lmin > lmax) { lmin = 0; lmax = 1; }
   if (amin > amax) { amin = 0.5; amax = 1; }
-  auto lt = detail::nice_ticks(std::max(0.0, lmin - 0.05 * (lmax - lmin)), lmax * 1.02, 5);
-  auto at = detail::nice_ticks(std::max(0.0, amin - 0.05), std::min(1.0, amax + 0.05), 5);
+  auto lt = detail::covering_ticks(std::max(0.0, lmin - 0.05 * (lmax - lmin)), lmax * 1.02, 5);
+  auto at = detail::covering_ticks(std::max(0.0, amin - 0.05), std::min(1.0, amax + 0.05), 5);
   auto et = detail::nice_ticks(0, emax, 6);
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
     const double top = ttl.empty() ? 20 : 48, gap = 90;
@@ -661,8 +663,8 @@ Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const st
       cairo_restore(cr);
       leg.push_back({r.label, c});
     }
-    leg.push_back({"training (solid) / validation (dashed)", kGrey, true});
-    detail::legend(cr, fl, leg, 1);
+    leg.push_back({"loss: training (solid) / validation (dashed)", kGrey, true});
+    detail::legend(cr, fa, leg, 2);
     return std::vector<PlotFrame>{fl, fa};
   });
 }
@@ -718,8 +720,11 @@ Figure mri_overlay_figure(const MriOverlay& o) {
       cairo_save(cr);
       cairo_translate(cr, f.left, f.top);
       cairo_scale(cr, scale, scale);
+      cairo_rectangle(cr, 0, 0, o.slice.width, o.slice.height);
+      cairo_clip(cr);
       cairo_set_source_surface(cr, grey, 0, 0);
       cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+      cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);  // no fade at the borders
       cairo_paint(cr);
       if (heat) {
         cairo_set_source_surface(cr, heat, 0, 0);
@@ -736,7 +741,12 @@ Figure mri_overlay_figure(const MriOverlay& o) {
         cairo_rectangle(cr, f.left + b.x0 * scale, f.top + b.y0 * scale, (b.x1 - b.x0) * scale, (b.y1 - b.y0) * scale);
         cairo_stroke(cr);
         detail::set_font(cr, 12, true);
-        detail::text(cr, f.left + b.x0 * scale + 2, f.top + b.y0 * scale - 2, b.label, 0, 1);
+        const double tw = detail::text_width(cr, b.label);
+        cairo_set_source_rgba(cr, 0, 0, 0, 0.65);
+        cairo_rectangle(cr, f.left + b.x0 * scale, f.top + b.y0 * scale - 17, tw + 6, 17);
+        cairo_fill(cr);
+        detail::set_colour(cr, c);
+        detail::text(cr, f.left + b.x0 * scale + 3, f.top + b.y0 * scale - 2, b.label, 0, 1);
       }
       // colour bar
       double cx = f.left + iw + 22, ch = ih * 0.8, cy0 = f.top + ih * 0.1;

@@ -133,7 +133,9 @@ std::vector<std::pair<std::string, Figure>> km_figures(const ReportData& d) {
     plot.groups = s.groups;
     if (std::isfinite(s.logrank_p)) plot.annotation.push_back(s.logrank_p < 0.001 ? std::string("log-rank p < 0.001") : fmt::format("log-rank p = {:.3f}", s.logrank_p));
     if (std::isfinite(s.hazard_ratio.value))
-      plot.annotation.push_back("HR (high vs low) " + fmt_est(s.hazard_ratio).substr(0, 100));
+      plot.annotation.push_back(std::isfinite(s.hazard_ratio.lo)
+                                    ? fmt::format("HR (high vs low) {:.2f} [{:.2f}\u2013{:.2f}]", s.hazard_ratio.value, s.hazard_ratio.lo, s.hazard_ratio.hi)
+                                    : fmt::format("HR (high vs low) {:.2f}", s.hazard_ratio.value));
     out.emplace_back("km_" + s.cohort + (s.variant == d.reference_variant ? "" : "_" + s.variant), km_figure(plot, {760, 640}));
   }
   return out;
