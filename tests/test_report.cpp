@@ -152,7 +152,7 @@ TEST(Html, SelfContainedWithEverySection) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f [%.3f\u2013%.3f]", ext->auc.value, ext->auc.lo, ext->auc.hi);
   EXPECT_NE(h.find(buf), std::string::npos) << buf;
-  EXPECT_NE(h.find("p vs msm_tc"), std::string::npos);
+  EXPECT_NE(h.find("paired DeLong test against msm_tc"), std::string::npos);
   EXPECT_NE(h.find("These results come from synthetic data"), std::string::npos);
   EXPECT_NE(h.find("Intended use"), std::string::npos);
   // the performance table comes before Table 1 and the figures

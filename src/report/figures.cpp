@@ -554,12 +554,12 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size) {
     hi = std::max({hi, it.value, std::isfinite(it.hi) ? it.hi : 0.0});
   }
   if (!(hi > lo)) hi = lo + 1;
-  double pad = (hi - lo) * 0.12;
+  const double pad = (hi - lo) * 0.12, neg_pad = (hi - lo) * 0.25;  // room for the value labels
   return detail::render(size.width, height, [&](cairo_t* cr) {
     std::vector<std::string> names;
     for (const auto& it : plot.items) names.push_back(it.label);
     double lw = label_width(cr, names);
-    PlotFrame f = frame(lw + 24, plot.title.empty() ? 20 : 48, 30, 64, size.width, height, lo < 0 ? lo - pad : 0, hi + pad,
+    PlotFrame f = frame(lw + 24, plot.title.empty() ? 20 : 48, 30, 64, size.width, height, lo < 0 ? lo - neg_pad : 0, hi + pad,
                         -0.5, plot.items.size() - 0.5);
     detail::title(cr, size.width, plot.title);
     AxesStyle st{plot.x_label, "", {}, {}, true};

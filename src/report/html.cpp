@@ -72,7 +72,7 @@ std::string fmt_p(double p) {
   if (p < 0.001) return "&lt;0.001";
   return fmt::format("{:.3f}", p);
 }
-std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}%", 100 * v) : "\u2013"; }
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", 100 * v) : "\u2013"; }
 
 std::string img(const Figure& f, const std::string& alt) {
   return "<figure><img alt=\"" + html_escape(alt) + "\" width=\"" + std::to_string(f.width) + "\" src=\"data:image/png;base64," +
@@ -176,13 +176,14 @@ std::vector<std::pair<std::string, Figure>> explanation_figures(const ReportData
 }
 
 const char* kCss = R"(
-body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0 auto;max-width:1180px;padding:0 24px 48px;color:#1a1a1a;line-height:1.45}
+body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0 auto;max-width:1240px;padding:0 24px 48px;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.7em;margin:28px 0 4px}h2{border-bottom:2px solid #0072b2;padding-bottom:4px;margin-top:40px}
 .sub{color:#555;margin:0 0 12px}.banner{background:#fff4d6;border-left:6px solid #e69f00;padding:10px 14px;margin:14px 0;font-weight:bold}
 nav a{margin-right:14px;color:#0072b2;text-decoration:none}
 table{border-collapse:collapse;margin:12px 0;font-size:.92em}th,td{border:1px solid #ccc;padding:5px 9px;text-align:left;vertical-align:top}
 th{background:#eef4f9}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.ref td{background:#f5f9ee;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:14px}figure{margin:0 0 10px}figure img{max-width:100%;height:auto;border:1px solid #ddd}
+.grid figure{flex:0 1 600px}.grid figure img{width:100%}.wide{overflow-x:auto}#performance-table{font-size:.84em}
 figcaption{font-size:.85em;color:#555}.patient{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:14px 0}
 code{font-size:.9em}details{margin:8px 0}.note{color:#555;font-size:.9em}
 )";
@@ -190,7 +191,7 @@ code{font-size:.9em}details{margin:8px 0}.note{color:#555;font-size:.9em}
 std::string performance_table(const ReportData& d) {
   const auto cohorts = cohort_list(d);
   std::ostringstream h;
-  h << "<table id=\"performance-table\"><thead><tr><th rowspan=\"2\">Model</th>";
+  h << "<div class=\"wide\"><table id=\"performance-table\"><thead><tr><th rowspan=\"2\">Model</th>";
   for (const auto& c : cohorts) {
     const VariantMetrics* any = nullptr;
     for (const auto& v : d.variants) if ((any = find_metrics(d, v, c))) break;
@@ -200,7 +201,7 @@ std::string performance_table(const ReportData& d) {
   }
   h << "</tr><tr>";
   for (std::size_t i = 0; i < cohorts.size(); ++i)
-    h << "<th>AUC [95% CI]</th><th>Se / Sp</th><th>p vs " << html_escape(d.reference_variant) << "</th>";
+    h << "<th>AUC [95% CI]</th><th>Se / Sp (%)</th><th>p<sup>*</sup></th>";
   h << "</tr></thead><tbody>\n";
   for (const auto& v : d.variants) {
     h << "<tr" << (v == d.reference_variant ? " class=\"ref\"" : "") << "><td>" << html_escape(v) << "</td>";
@@ -212,8 +213,8 @@ std::string performance_table(const ReportData& d) {
     }
     h << "</tr>\n";
   }
-  h << "</tbody></table>\n<p class=\"note\">AUC with DeLong 95% CI; sensitivity (Se) and specificity (Sp) at the "
-       "threshold fitted on the training cohort; p: paired DeLong test against "
+  h << "</tbody></table></div>\n<p class=\"note\">AUC with DeLong 95% CI; sensitivity (Se) and specificity (Sp), in %, at the "
+       "threshold fitted on the training cohort; <sup>*</sup>p: paired DeLong test against "
     << html_escape(d.reference_variant) << " on the same patients.</p>\n";
   return h.str();
 }
@@ -339,7 +340,10 @@ std::string render_report_html(const ReportData& d) {
   auto cal = calibration_figures(d);
   if (!cal.empty()) {
     h << "<section id=\"calibration\"><h2>Calibration and clinical usefulness</h2><div class=\"grid\">";
-    for (const auto& [stem, f] : cal) h << img(f, stem);
+    for (const auto& [stem, f] : cal) {
+      const bool is_cal = stem.rfind("calibration_", 0) == 0;
+      h << img(f, std::string(is_cal ? "Calibration, " : "Decision curve, ") + stem.substr(is_cal ? 12 : 4));
+    }
     h << "</div></section>\n";
   }
   if (!d.training.empty()) {
