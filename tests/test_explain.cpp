@@ -397,3 +397,34 @@ TEST(Overlay, LinearHeatmapMapsBackExactlyInsideTheBox) {
   EXPECT_DOUBLE_EQ(b.y1, 30);
   expect_throw_message([&] { map_heatmap_to_slice(h, SliceMapping{{5, 5, 5, 9}}, 10, 10); }, "is empty");
 }
+
+TEST(Overlay, RelevanceOnSliceFromAPatchGrid) {
+  // a 2x2 patch relevance, crop 8x8 px cut from [4, 12) x [4, 12) of a 16x16 slice
+  auto grid = torch::tensor({0.0, 1.0, 2.0, 4.0}, torch::kFloat64).reshape({2, 2});
+  auto r = relevance_on_slice(grid, 8, 8, SliceMapping{{4, 4, 12, 12}}, 16, 16);
+  EXPECT_TRUE(std::isnan(r.at(3, 8)));
+  EXPECT_TRUE(std::isnan(r.at(12, 8)));
+  // corners of the crop take the scaled patch values (0, .25, .5, 1) where no interpolation reaches
+  EXPECT_NEAR(r.at(4, 4), 0.0, 1e-6);
+  EXPECT_NEAR(r.at(11, 4), 0.25, 1e-6);
+  EXPECT_NEAR(r.at(4, 11), 0.5, 1e-6);
+  EXPECT_NEAR(r.at(11, 11), 1.0, 1e-6);
+  auto raster = to_raster(torch::arange(6, torch::kFloat32).reshape({2, 3}));
+  EXPECT_EQ(raster.width, 3);
+  EXPECT_EQ(raster.height, 2);
+  EXPECT_FLOAT_EQ(raster.at(2, 1), 5.f);
+}
+
+TEST(Shapley, RowVectorModelAdaptor) {
+  BatchModel rows_model = batch_model_from_rows([](const std::vector<std::vector<double>>& rows) {
+    std::vector<double> out;
+    for (const auto& r : rows) out.push_back(1.0 / (1.0 + std::exp(-(0.5 * r[0] - r[1] + 0.25 * r[2] * r[3] + 0.3))));
+    return out;
+  });
+  Eigen::MatrixXd bg(3, 4);
+  bg << 0, 0, 0, 0, 1, 2, 1, 0, 2, 1, 0, 1;
+  Eigen::Vector4d x(1.5, -0.5, 2, 3);
+  auto a = kernel_shap(rows_model, x, make_background(bg));
+  auto b = kernel_shap(stats_model(), x, make_background(bg));
+  EXPECT_LT((a.phi - b.phi).cwiseAbs().maxCoeff(), 1e-15);
+}

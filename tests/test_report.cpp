@@ -5,13 +5,16 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "figure_check.h"
 #include "report/html.h"
 #include "report/report_data.h"
+#include "report/run_files.h"
 
 using namespace cervirisk;
 using namespace cervirisk::report;
@@ -192,4 +195,78 @@ TEST(Html, Base64AndEscape) {
   EXPECT_EQ(base64_encode("fo"), "Zm8=");
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");  // RFC 4648 §10 test vectors
   EXPECT_EQ(html_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+}
+
+TEST(RunFiles, WrittenFilesReadBack) {
+  auto dir = temp_dir("runfiles");
+  fs::copy_file(kRun / "run.json", dir / "run.json");
+  fs::copy_file(kRun / "metrics.json", dir / "metrics.json");
+  fs::create_directories(dir / "explain");
+  write_shap_clinical_csv(dir / "explain" / "shap_clinical.csv",
+                          {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25}, {"P1", "train", "msm_tc", "age", kNaN, -0.125},
+                           {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5}, {"P2", "train", "msm_tc", "age", 61, 0.0625}});
+  write_modality_shapley_csv(dir / "explain" / "modality_shapley.csv",
+                             {{"P1", "train", "image", 0.5}, {"P2", "train", "image", -0.25}, {"P1", "train", "clinical", 0.1}});
+  write_file_atomic(dir / "explain" / "P1.png", "not really a png");
+  ExamplePatient e;
+  e.id = "P1";
+  e.cohort = "train";
+  e.kind = "true positive";
+  e.variant = "msm_tc";
+  e.probability = 0.9;
+  e.label = 1;
+  e.modalities = {{"image", 0.5}};
+  e.clinical = {{"LVSI", "yes", 0.2}};
+  e.images = {dir / "explain" / "P1.png"};
+  write_examples_json(dir / "explain" / "examples.json", {e}, dir);
+  ExamplePatient outside = e;
+  outside.images = {kRun / "run.json"};
+  expect_throw_message([&] { write_examples_json(dir / "x.json", {outside}, dir); }, "is not inside the run folder");
+  fs::create_directories(dir / "models" / "msm_tc");
+  write_history_csv(dir / "models" / "msm_tc" / "history.csv", TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
+
+  ReportData d = load_run_folder(dir);
+  ASSERT_TRUE(d.clinical_shap.has_value());
+  EXPECT_EQ(d.clinical_shap->features, (std::vector<std::string>{"FIGO, stage", "age"}));
+  EXPECT_EQ(d.clinical_shap->phi, (std::vector<std::vector<double>>{{0.25, -0.125}, {-0.5, 0.0625}}));
+  EXPECT_TRUE(std::isnan(d.clinical_shap->values[0][1]));
+  EXPECT_EQ(d.clinical_shap->values[1][1], 61);
+  ASSERT_EQ(d.modality_importance.size(), 2u);
+  EXPECT_DOUBLE_EQ(d.modality_importance[0].value, 0.375);  // mean |φ| of image
+  ASSERT_EQ(d.examples.size(), 1u);
+  EXPECT_EQ(d.examples[0].images.at(0), dir / "explain" / "P1.png");
+  EXPECT_EQ(d.examples[0].clinical.at(0).value, "yes");
+  ASSERT_EQ(d.training.size(), 1u);
+  EXPECT_EQ(d.training[0].val_auc, (std::vector<double>{0.6, 0.65}));
+  fs::remove_all(dir);
+}
+
+TEST(RunFiles, ChooseExamplesPerCohort) {
+  std::vector<PredictionRow> p = {{"a", "ext", 1, 0.9}, {"b", "ext", 1, 0.7}, {"c", "ext", 1, 0.2}, {"d", "ext", 1, 0.1},
+                                  {"e", "ext", 0, 0.95}, {"f", "int", 1, 0.3}, {"g", "int", 0, 0.05}};
+  auto ex = choose_examples(p, 0.5, {"int", "ext"});
+  ASSERT_EQ(ex.size(), 3u);
+  EXPECT_EQ(ex[0].id, "f");
+  EXPECT_EQ(ex[0].kind, "false negative");
+  EXPECT_EQ(ex[1].id, "a");
+  EXPECT_EQ(ex[1].kind, "true positive");
+  EXPECT_EQ(ex[2].id, "d");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+}
+
+TEST(Cli, ReportOnARunFolder) {
+  auto run = copy_run("cli");
+  std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() + " 2>&1";
+  int st = std::system(cmd.c_str());
+  ASSERT_EQ(WEXITSTATUS(st), 0) << read_file(run / "out.txt");
+  EXPECT_TRUE(fs::exists(run / "report.html"));
+  EXPECT_TRUE(fs::exists(run / "figures" / "km_external.png"));
+  EXPECT_TRUE(fs::exists(run / "figures" / "roc_external.svg"));
+  fs::remove(run / "metrics.json");
+  cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() + " 2>&1";
+  st = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(st), 3);
+  EXPECT_NE(read_file(run / "out.txt").find("metrics.json is missing"), std::string::npos);
+  fs::remove_all(run.parent_path());
 }

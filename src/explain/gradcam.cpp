@@ -1,5 +1,7 @@
 #include "explain/gradcam.h"
 
+#include <cstring>
+
 #include "core/error.h"
 
 namespace cervirisk::explain {
@@ -55,6 +57,22 @@ torch::Tensor upsample_bilinear(const torch::Tensor& map, int64_t height, int64_
                                  .mode(torch::kBilinear)
                                  .align_corners(false));
   return y.squeeze(0).squeeze(0);
+}
+
+report::Raster to_raster(const torch::Tensor& map) {
+  if (map.dim() != 2) throw ConfigError("to_raster: expects [H, W], got " + c10::str(map.sizes()));
+  auto m = map.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  report::Raster r(static_cast<int>(m.size(1)), static_cast<int>(m.size(0)));
+  std::memcpy(r.values.data(), m.data_ptr<float>(), r.values.size() * sizeof(float));
+  return r;
+}
+
+report::Raster relevance_on_slice(const torch::Tensor& grid_map, int64_t crop_height, int64_t crop_width,
+                                  const SliceMapping& mapping, int slice_width, int slice_height) {
+  torch::NoGradGuard no_grad;
+  auto m = grid_map.detach().to(torch::kCPU, torch::kFloat64);
+  auto up = upsample_bilinear(min_max_scale(m), crop_height, crop_width);
+  return map_heatmap_to_slice(to_raster(up), mapping, slice_width, slice_height);
 }
 
 }  // namespace cervirisk::explain

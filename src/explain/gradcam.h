@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include "explain/overlay.h"
+
 namespace cervirisk::explain {
 
 struct GradCam {
@@ -28,5 +30,15 @@ torch::Tensor min_max_scale(const torch::Tensor& map);
 // Bilinear upsampling of a [H, W] map to [height, width] (half-pixel centres,
 // align_corners = false, as torch's interpolate and OpenCV's resize).
 torch::Tensor upsample_bilinear(const torch::Tensor& map, int64_t height, int64_t width);
+
+// A [H, W] tensor as a raster (row-major float).
+report::Raster to_raster(const torch::Tensor& map);
+
+// The whole path from a relevance map on the feature / patch grid to the slice: min–max
+// scale, bilinear upsampling to the crop's pixel size (crop_height × crop_width, the model
+// input), then map_heatmap_to_slice with the crop box. For Grad-CAM pass GradCam::cam, for
+// rollout rollout_patch_relevance(...).
+report::Raster relevance_on_slice(const torch::Tensor& grid_map, int64_t crop_height, int64_t crop_width,
+                                  const SliceMapping& mapping, int slice_width, int slice_height);
 
 }  // namespace cervirisk::explain
