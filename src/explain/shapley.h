@@ -75,7 +75,9 @@ struct Explanation {
 Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x,
                           const Background& background, const ShapleyOptions& options = {});
 
-// KernelSHAP as shap's KernelExplainer (shap 0.4x, l1_reg disabled): Shapley-kernel weights;
+// KernelSHAP as shap's KernelExplainer (shap 0.4x with l1_reg=False; equal to shap's default
+// l1_reg="auto" whenever >= 20% of the coalitions are evaluated, e.g. <= 12 players at the
+// default budget -- below that shap would add an AIC-LASSO feature selection): Shapley-kernel weights;
 // subset sizes enumerated completely from the smallest (and their complements) while the
 // budget allows; the remaining sizes sampled with paired complements, duplicates adding weight;
 // a weighted least squares with the efficiency constraint eliminated (the last varying player
