@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "explain/export.h"
 #include "explain/gradcam.h"
 #include "explain/overlay.h"
 #include "explain/rollout.h"
@@ -427,4 +428,24 @@ TEST(Shapley, RowVectorModelAdaptor) {
   auto a = kernel_shap(rows_model, x, make_background(bg));
   auto b = kernel_shap(stats_model(), x, make_background(bg));
   EXPECT_LT((a.phi - b.phi).cwiseAbs().maxCoeff(), 1e-15);
+}
+
+TEST(Export, RowsForTheRunFolder) {
+  CohortExplanation c;
+  c.phi.resize(2, 3);
+  c.phi << 0.1, -0.2, 0.3, 0.0, 0.5, -0.5;
+  Eigen::MatrixXd X(2, 3);
+  X << 1, 2, 3, 4, 5, 6;
+  auto rows = clinical_shap_rows(c, X, {"P1", "P2"}, {"train", "external"}, "msm_tc", {"age", "FIGO", "LVSI"});
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[4].id, "P2");
+  EXPECT_EQ(rows[4].cohort, "external");
+  EXPECT_EQ(rows[4].feature, "FIGO");
+  EXPECT_EQ(rows[4].value, 5);
+  EXPECT_EQ(rows[4].phi, 0.5);
+  auto m = modality_shap_rows(c, {"P1", "P2"}, {"train", "external"}, {"image", "report", "clinical"});
+  EXPECT_EQ(m[2].modality, "clinical");
+  EXPECT_EQ(m[2].phi, 0.3);
+  expect_throw_message([&] { modality_shap_rows(c, {"P1"}, {"train"}, {"a", "b", "c"}); }, "2 explained patients, 1 ids");
+  expect_throw_message([&] { modality_shap_rows(c, {"P1", "P2"}, {"t", "t"}, {"a"}); }, "3 players but 1 names");
 }

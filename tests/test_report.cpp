@@ -242,8 +242,16 @@ TEST(RunFiles, WrittenFilesReadBack) {
 }
 
 TEST(RunFiles, ChooseExamplesPerCohort) {
-  std::vector<PredictionRow> p = {{"a", "ext", 1, 0.9}, {"b", "ext", 1, 0.7}, {"c", "ext", 1, 0.2}, {"d", "ext", 1, 0.1},
-                                  {"e", "ext", 0, 0.95}, {"f", "int", 1, 0.3}, {"g", "int", 0, 0.05}};
+  auto row = [](const char* id, const char* cohort, int label, double prob) {
+    PredictionRow r;
+    r.id = id;
+    r.cohort = cohort;
+    r.label = label;
+    r.probability = prob;
+    return r;
+  };
+  std::vector<PredictionRow> p = {row("a", "ext", 1, 0.9), row("b", "ext", 1, 0.7), row("c", "ext", 1, 0.2), row("d", "ext", 1, 0.1),
+                                  row("e", "ext", 0, 0.95), row("f", "int", 1, 0.3), row("g", "int", 0, 0.05)};
   auto ex = choose_examples(p, 0.5, {"int", "ext"});
   ASSERT_EQ(ex.size(), 3u);
   EXPECT_EQ(ex[0].id, "f");
