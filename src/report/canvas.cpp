@@ -80,6 +80,7 @@ Figure render(int width, int height, const std::function<std::vector<PlotFrame>(
   {
     cairo_surface_t* s = cairo_svg_surface_create_for_stream(append, &fig.svg, width, height);
     cairo_svg_surface_restrict_to_version(s, CAIRO_SVG_VERSION_1_1);
+    cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_PX);  // same size as the PNG in a browser
     cairo_t* cr = cairo_create(s);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);

@@ -244,7 +244,7 @@ Figure calibration_figure(const CalibrationPlot& plot, FigureSize size) {
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
     const double top = plot.title.empty() ? 20 : 48;
     const double hist_h = (size.height - top - 70) * 0.22;
-    PlotFrame f = frame(80, top, 24, 70 + hist_h + 10, size.width, size.height, 0, 1, 0, 1);
+    PlotFrame f = frame(80, top, 24, 70 + hist_h + 10, size.width, size.height, -0.02, 1.02, -0.02, 1.02);
     detail::title(cr, size.width, plot.title);
     auto ticks = detail::nice_ticks(0, 1, 5);
     draw_axes(cr, f, AxesStyle{"", "Observed proportion", {}, ticks, true});
