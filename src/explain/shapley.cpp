@@ -7,7 +7,6 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "core/log.h"
 
 namespace cervirisk::explain {
 namespace {
