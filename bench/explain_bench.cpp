@@ -45,9 +45,11 @@ int main(int argc, char** argv) {
     checksum += e.phi(0);
   }
   auto t2 = std::chrono::steady_clock::now();
-  std::printf("{\"patients\": %d, \"background\": %d, \"group_ms_per_patient\": %.4f, \"kernel_ms_per_patient\": %.4f, "
-              "\"max_efficiency_error\": %.3g, \"checksum\": %.12f}\n",
-              patients, rows, std::chrono::duration<double, std::milli>(t1 - t0).count() / patients,
-              std::chrono::duration<double, std::milli>(t2 - t1).count() / patients, max_eff, checksum);
+  std::printf(
+      "{\"patients\": %d, \"background\": %d, \"group_ms_per_patient\": %.4f, \"kernel_ms_per_patient\": "
+      "%.4f, "
+      "\"max_efficiency_error\": %.3g, \"checksum\": %.12f}\n",
+      patients, rows, std::chrono::duration<double, std::milli>(t1 - t0).count() / patients,
+      std::chrono::duration<double, std::milli>(t2 - t1).count() / patients, max_eff, checksum);
   return 0;
 }

@@ -77,7 +77,8 @@ inline double colour_distance(std::uint32_t v, const cervirisk::report::Rgb& c) 
 }
 
 // Is a pixel of colour c (within tol, L1 on 0..1 channels) within `radius` px of (x, y)?
-inline bool colour_near(const Png& p, double x, double y, const cervirisk::report::Rgb& c, int radius = 3, double tol = 0.15) {
+inline bool colour_near(const Png& p, double x, double y, const cervirisk::report::Rgb& c, int radius = 3,
+                        double tol = 0.15) {
   for (int dy = -radius; dy <= radius; ++dy)
     for (int dx = -radius; dx <= radius; ++dx) {
       int xx = static_cast<int>(std::lround(x)) + dx, yy = static_cast<int>(std::lround(y)) + dy;
@@ -94,20 +95,35 @@ inline ::testing::AssertionResult svg_well_formed(const std::string& s) {
   int roots = 0;
   std::size_t i = 0;
   while ((i = s.find('<', i)) != std::string::npos) {
-    if (s.compare(i, 4, "<!--") == 0) { i = s.find("-->", i); if (i == std::string::npos) return ::testing::AssertionFailure() << "open comment"; continue; }
-    if (s.compare(i, 9, "<![CDATA[") == 0) { i = s.find("]]>", i); if (i == std::string::npos) return ::testing::AssertionFailure() << "open CDATA"; continue; }
-    if (s.compare(i, 2, "<?") == 0 || s.compare(i, 2, "<!") == 0) { i = s.find('>', i); continue; }
+    if (s.compare(i, 4, "<!--") == 0) {
+      i = s.find("-->", i);
+      if (i == std::string::npos) return ::testing::AssertionFailure() << "open comment";
+      continue;
+    }
+    if (s.compare(i, 9, "<![CDATA[") == 0) {
+      i = s.find("]]>", i);
+      if (i == std::string::npos) return ::testing::AssertionFailure() << "open CDATA";
+      continue;
+    }
+    if (s.compare(i, 2, "<?") == 0 || s.compare(i, 2, "<!") == 0) {
+      i = s.find('>', i);
+      continue;
+    }
     std::size_t end = s.find('>', i);
     if (end == std::string::npos) return ::testing::AssertionFailure() << "unterminated tag at " << i;
     std::string tag = s.substr(i + 1, end - i - 1);
     if (!tag.empty() && tag[0] == '/') {
       std::string name = tag.substr(1, tag.find_first_of(" \t\n>") - 1);
       if (stack.empty() || stack.back() != name)
-        return ::testing::AssertionFailure() << "closing </" << name << "> does not match <" << (stack.empty() ? "" : stack.back()) << ">";
+        return ::testing::AssertionFailure()
+               << "closing </" << name << "> does not match <" << (stack.empty() ? "" : stack.back()) << ">";
       stack.pop_back();
     } else {
       std::string name = tag.substr(0, tag.find_first_of(" \t\n/>"));
-      if (stack.empty()) { ++roots; if (name != "svg") return ::testing::AssertionFailure() << "root element <" << name << ">"; }
+      if (stack.empty()) {
+        ++roots;
+        if (name != "svg") return ::testing::AssertionFailure() << "root element <" << name << ">";
+      }
       if (tag.empty() || tag.back() != '/') stack.push_back(name);
     }
     i = end + 1;

@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
-#include <random>
-#include <array>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "core/error.h"
 #include "explain/export.h"
@@ -81,7 +81,8 @@ TEST(Shapley, StatsFixtureKernelShap) {
   Eigen::MatrixXd bg(3, 4);
   bg << 0, 0, 0, 0, 1, 2, 1, 0, 2, 1, 0, 1;
   Eigen::Vector4d x(1.5, -0.5, 2, 3);
-  const double phi_ref[4] = {0.03988808916211184, 0.2578794315781022, 0.09206986317382779, 0.10482505922790379};
+  const double phi_ref[4] = {0.03988808916211184, 0.2578794315781022, 0.09206986317382779,
+                             0.10482505922790379};
   auto e = kernel_shap(stats_model(), x, make_background(bg));
   EXPECT_NEAR(e.fx, 0.9547825265167125, 1e-15);
   EXPECT_NEAR(e.expected, 0.46012008337476684, 1e-15);
@@ -104,7 +105,8 @@ TEST(Shapley, KernelEqualsExactUnderFullEnumerationBothLinks) {
   BatchModel f = [](const Eigen::MatrixXd& X) {
     Eigen::VectorXd y(X.rows());
     for (Eigen::Index i = 0; i < X.rows(); ++i)
-      y(i) = sigmoid(X(i, 0) * X(i, 1) - 0.7 * X(i, 2) + std::sin(X(i, 3)) + 0.2 * X(i, 4) * X(i, 5) * X(i, 6));
+      y(i) =
+          sigmoid(X(i, 0) * X(i, 1) - 0.7 * X(i, 2) + std::sin(X(i, 3)) + 0.2 * X(i, 4) * X(i, 5) * X(i, 6));
     return y;
   };
   for (Link link : {Link::kIdentity, Link::kLogit}) {
@@ -138,8 +140,10 @@ TEST(Shapley, GoldenTwelveFeaturesNumpy) {
     EXPECT_NEAR(ex.fx, c["fx"].get<double>(), 1e-13);
     EXPECT_NEAR(ex.expected, c["expected"].get<double>(), 1e-13);
     for (int j = 0; j < 12; ++j) {
-      EXPECT_NEAR(ex.phi(j), c["exact"][j].get<double>(), 1e-12) << c["link"] << " patient " << p << " feature " << j;
-      EXPECT_NEAR(ks.phi(j), c["kernel"][j].get<double>(), 1e-10) << c["link"] << " patient " << p << " feature " << j;
+      EXPECT_NEAR(ex.phi(j), c["exact"][j].get<double>(), 1e-12)
+          << c["link"] << " patient " << p << " feature " << j;
+      EXPECT_NEAR(ks.phi(j), c["kernel"][j].get<double>(), 1e-10)
+          << c["link"] << " patient " << p << " feature " << j;
     }
     // efficiency holds exactly for the sampled estimate too; the dummy feature 3 gets 0
     EXPECT_NEAR(ks.phi.sum(), ks.fx - ks.expected, 1e-10);
@@ -157,7 +161,8 @@ TEST(Shapley, GoldenTwelveFeaturesNumpy) {
   EXPECT_EQ(cs.masks.rows(), ref["count"].get<int>());
   EXPECT_EQ(static_cast<int>(cs.fixed), ref["fixed"].get<int>());
   EXPECT_NEAR(cs.weights.sum(), ref["weight_sum"].get<double>(), 1e-12);
-  Eigen::VectorXd pos = Eigen::VectorXd::LinSpaced(12, 1, 12), rowid = Eigen::VectorXd::LinSpaced(cs.masks.rows(), 1, cs.masks.rows());
+  Eigen::VectorXd pos = Eigen::VectorXd::LinSpaced(12, 1, 12),
+                  rowid = Eigen::VectorXd::LinSpaced(cs.masks.rows(), 1, cs.masks.rows());
   EXPECT_DOUBLE_EQ((cs.masks * pos).dot(rowid), ref["mask_checksum"].get<double>());
 }
 
@@ -264,25 +269,33 @@ TEST(Shapley, ErrorsNameTheProblem) {
   BatchModel f = [](const Eigen::MatrixXd& X) { return Eigen::VectorXd(X.rowwise().sum()); };
   ShapleyOptions o;
   o.groups = {{0, 1}, {1, 2}};
-  expect_throw_message([&] { exact_shapley(f, x, make_background(bg), o); }, "feature 1 belongs to more than one group");
+  expect_throw_message([&] { exact_shapley(f, x, make_background(bg), o); },
+                       "feature 1 belongs to more than one group");
   o.groups = {{0}, {2}};
   expect_throw_message([&] { exact_shapley(f, x, make_background(bg), o); }, "feature 1 belongs to no group");
-  expect_throw_message([&] { exact_shapley(f, Eigen::VectorXd::Ones(4), make_background(bg)); }, "background has 3 features, x has 4");
+  expect_throw_message([&] { exact_shapley(f, Eigen::VectorXd::Ones(4), make_background(bg)); },
+                       "background has 3 features, x has 4");
   BatchModel bad = [](const Eigen::MatrixXd&) { return Eigen::VectorXd::Zero(1); };
-  expect_throw_message([&] { kernel_shap(bad, x, make_background(bg)); }, "the model returned 1 outputs for 2 rows");
+  expect_throw_message([&] { kernel_shap(bad, x, make_background(bg)); },
+                       "the model returned 1 outputs for 2 rows");
   ShapleyOptions lo;
   lo.link = Link::kLogit;
-  expect_throw_message([&] { exact_shapley(f, x, make_background(bg), lo); }, "logit link needs outputs in (0,1)");
+  expect_throw_message([&] { exact_shapley(f, x, make_background(bg), lo); },
+                       "logit link needs outputs in (0,1)");
 }
 
 // ---- Attention rollout ---------------------------------------------------------------------
 
 namespace {
 std::vector<torch::Tensor> rollout_fixture() {
-  auto A1 = torch::tensor({0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.1, 0.2, 0.7, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4, 0.3, 0.1, 0.6},
-                          torch::kFloat64).reshape({2, 3, 3});
-  auto A2 = torch::tensor({0.5, 0.25, 0.25, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6, 0.7, 0.2, 0.1, 0.25, 0.25, 0.5, 0.0, 0.5, 0.5},
-                          torch::kFloat64).reshape({2, 3, 3});
+  auto A1 = torch::tensor(
+                {0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.1, 0.2, 0.7, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4, 0.3, 0.1, 0.6},
+                torch::kFloat64)
+                .reshape({2, 3, 3});
+  auto A2 = torch::tensor({0.5, 0.25, 0.25, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6, 0.7, 0.2, 0.1, 0.25, 0.25, 0.5, 0.0,
+                           0.5, 0.5},
+                          torch::kFloat64)
+                .reshape({2, 3, 3});
   return {A1, A2};
 }
 }  // namespace
@@ -297,7 +310,8 @@ TEST(Rollout, StatsFixtureMeanMaxMin) {
     o.fusion = fusion;
     auto R = attention_rollout(rollout_fixture(), o);
     ASSERT_EQ(R.sizes(), (std::vector<int64_t>{3, 3}));
-    for (int j = 0; j < 3; ++j) EXPECT_NEAR(R[0][j].item<double>(), r0[j], 1e-14) << head_fusion_name(fusion) << j;
+    for (int j = 0; j < 3; ++j)
+      EXPECT_NEAR(R[0][j].item<double>(), r0[j], 1e-14) << head_fusion_name(fusion) << j;
     // every row of a product of row-stochastic matrices sums to 1
     EXPECT_TRUE(torch::allclose(R.sum(-1), torch::ones({3}, torch::kFloat64), 0, 1e-14));
   }
@@ -419,7 +433,8 @@ TEST(Overlay, RelevanceOnSliceFromAPatchGrid) {
 TEST(Shapley, RowVectorModelAdaptor) {
   BatchModel rows_model = batch_model_from_rows([](const std::vector<std::vector<double>>& rows) {
     std::vector<double> out;
-    for (const auto& r : rows) out.push_back(1.0 / (1.0 + std::exp(-(0.5 * r[0] - r[1] + 0.25 * r[2] * r[3] + 0.3))));
+    for (const auto& r : rows)
+      out.push_back(1.0 / (1.0 + std::exp(-(0.5 * r[0] - r[1] + 0.25 * r[2] * r[3] + 0.3))));
     return out;
   });
   Eigen::MatrixXd bg(3, 4);
@@ -436,7 +451,8 @@ TEST(Export, RowsForTheRunFolder) {
   c.phi << 0.1, -0.2, 0.3, 0.0, 0.5, -0.5;
   Eigen::MatrixXd X(2, 3);
   X << 1, 2, 3, 4, 5, 6;
-  auto rows = clinical_shap_rows(c, X, {"P1", "P2"}, {"train", "external"}, "msm_tc", {"age", "FIGO", "LVSI"});
+  auto rows =
+      clinical_shap_rows(c, X, {"P1", "P2"}, {"train", "external"}, "msm_tc", {"age", "FIGO", "LVSI"});
   ASSERT_EQ(rows.size(), 6u);
   EXPECT_EQ(rows[4].id, "P2");
   EXPECT_EQ(rows[4].cohort, "external");
@@ -446,6 +462,14 @@ TEST(Export, RowsForTheRunFolder) {
   auto m = modality_shap_rows(c, {"P1", "P2"}, {"train", "external"}, {"image", "report", "clinical"});
   EXPECT_EQ(m[2].modality, "clinical");
   EXPECT_EQ(m[2].phi, 0.3);
-  expect_throw_message([&] { modality_shap_rows(c, {"P1"}, {"train"}, {"a", "b", "c"}); }, "2 explained patients, 1 ids");
-  expect_throw_message([&] { modality_shap_rows(c, {"P1", "P2"}, {"t", "t"}, {"a"}); }, "3 players but 1 names");
+  expect_throw_message(
+      [&] {
+        modality_shap_rows(c, {"P1"}, {"train"}, {"a", "b", "c"});
+      },
+      "2 explained patients, 1 ids");
+  expect_throw_message(
+      [&] {
+        modality_shap_rows(c, {"P1", "P2"}, {"t", "t"}, {"a"});
+      },
+      "3 players but 1 names");
 }

@@ -69,7 +69,8 @@ TEST(Figures, RocPointsAndFigure) {
 }
 
 TEST(Figures, KaplanMeierWithBandsCensorMarksAndRiskTable) {
-  KmGroup lo{"Low risk", {0, 5, 10}, {1, 0.8, 0.5}, {1, 0.7, 0.35}, {1, 0.9, 0.65}, {7}, {2, 5, 7, 10, 12, 12, 20}};
+  KmGroup lo{
+      "Low risk", {0, 5, 10}, {1, 0.8, 0.5}, {1, 0.7, 0.35}, {1, 0.9, 0.65}, {7}, {2, 5, 7, 10, 12, 12, 20}};
   KmGroup hi{"High risk", {0, 2, 4}, {1, 0.6, 0.2}, {}, {}, {3}, {1, 2, 3, 4, 6}};
   EXPECT_EQ(number_at_risk(lo, 0), 7);
   EXPECT_EQ(number_at_risk(lo, 10), 4);
@@ -84,7 +85,7 @@ TEST(Figures, KaplanMeierWithBandsCensorMarksAndRiskTable) {
   const auto& fr = f.frames.at(0);
   EXPECT_DOUBLE_EQ(fr.xmin, 0);
   EXPECT_GE(fr.xmax, 20);
-  EXPECT_TRUE(colour_near(p, fr.px(7.5), fr.py(0.8), kBlue, 2, 0.1));   // low-risk step at 0.8
+  EXPECT_TRUE(colour_near(p, fr.px(7.5), fr.py(0.8), kBlue, 2, 0.1));      // low-risk step at 0.8
   EXPECT_TRUE(colour_near(p, fr.px(3), fr.py(0.6), kVermillion, 2, 0.1));  // high-risk step at 0.6
   // the band is a light tint of blue between 0.7 and 0.9 at t = 8.5
   auto band = p.at(static_cast<int>(fr.px(8.5)), static_cast<int>(fr.py(0.74)));
@@ -175,7 +176,9 @@ TEST(Figures, ShapOrderBeeswarmAndBar) {
 }
 
 TEST(Figures, ModalityContributionsSigned) {
-  BarPlot b{"Modality contributions (patient P017)", {{"image", 0.31}, {"report", -0.12, -0.2, -0.05}, {"clinical", 0.08}}, "Shapley value (log-odds)"};
+  BarPlot b{"Modality contributions (patient P017)",
+            {{"image", 0.31}, {"report", -0.12, -0.2, -0.05}, {"clinical", 0.08}},
+            "Shapley value (log-odds)"};
   auto f = contribution_figure(b);
   common_checks(f, 700, f.height);
   auto p = decode_png(f.png);
@@ -197,7 +200,8 @@ TEST(Figures, TrainingCurves) {
   auto p = decode_png(f.png);
   ASSERT_EQ(f.frames.size(), 2u);
   EXPECT_TRUE(colour_near(p, f.frames[0].px(4), f.frames[0].py(0.7 * std::exp(-0.6)), kBlue, 2, 0.1));
-  EXPECT_TRUE(colour_near(p, f.frames[1].px(8), f.frames[1].py(0.6 + 0.2 * (1 - std::exp(-2.4))), kBlue, 2, 0.1));
+  EXPECT_TRUE(
+      colour_near(p, f.frames[1].px(8), f.frames[1].py(0.6 + 0.2 * (1 - std::exp(-2.4))), kBlue, 2, 0.1));
 }
 
 TEST(Figures, MriOverlay) {

@@ -1,13 +1,13 @@
 // report.html and the run-folder loader, on the fixture run folder tests/data/report/run
 // (scripts/report_fixture.py; AUCs there computed by scikit-learn).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <cstdlib>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -102,16 +102,21 @@ TEST(RunFolder, RocAreaMatchesSklearnAuc) {
     std::vector<double> s;
     std::vector<int> l;
     for (const auto& p : d.predictions.at(m.variant))
-      if (p.cohort == m.cohort) { s.push_back(p.probability); l.push_back(p.label); }
+      if (p.cohort == m.cohort) {
+        s.push_back(p.probability);
+        l.push_back(p.label);
+      }
     auto r = roc_points(s, l);
     double area = 0;
-    for (std::size_t i = 1; i < r.fpr.size(); ++i) area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
+    for (std::size_t i = 1; i < r.fpr.size(); ++i)
+      area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
     EXPECT_NEAR(area, m.auc.value, 1e-9) << m.variant << " " << m.cohort;
   }
 }
 
 TEST(RunFolder, ErrorsNameFileAndField) {
-  expect_throw_message([] { load_run_folder("/nonexistent/run"); }, "run folder /nonexistent/run does not exist");
+  expect_throw_message([] { load_run_folder("/nonexistent/run"); },
+                       "run folder /nonexistent/run does not exist");
   auto run = copy_run("missing");
   fs::remove(run / "metrics.json");
   expect_throw_message([&] { load_run_folder(run); }, "metrics.json is missing");
@@ -120,12 +125,17 @@ TEST(RunFolder, ErrorsNameFileAndField) {
   {
     auto text = read_file(run / "predictions" / "vit.csv");
     auto pos = text.find("\n") + 1;
-    pos = text.find(",0,", pos) != std::string::npos && text.find(",0,", pos) < text.find("\n", pos) ? text.find(",0,", pos) : text.find(",1,", pos);
+    pos = text.find(",0,", pos) != std::string::npos && text.find(",0,", pos) < text.find("\n", pos)
+              ? text.find(",0,", pos)
+              : text.find(",1,", pos);
     text.replace(pos, 3, ",7,");
     write_file_atomic(run / "predictions" / "vit.csv", text);
   }
-  expect_throw_message([&] { load_run_folder(run); }, "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
-  write_file_atomic(run / "metrics.json", "{\"variants\": [], \"cohorts\": [], \"metrics\": [{\"variant\": \"a\", \"cohort\": \"b\", \"auc\": \"high\"}]}");
+  expect_throw_message([&] { load_run_folder(run); },
+                       "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
+  write_file_atomic(run / "metrics.json",
+                    "{\"variants\": [], \"cohorts\": [], \"metrics\": [{\"variant\": \"a\", \"cohort\": "
+                    "\"b\", \"auc\": \"high\"}]}");
   expect_throw_message([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
   write_file_atomic(run / "metrics.json", "{\"variants\": [");
   expect_throw_message([&] { load_run_folder(run); }, "not valid JSON");
@@ -136,7 +146,8 @@ TEST(Html, SelfContainedWithEverySection) {
   ReportData d = load_run_folder(kRun);
   d.title = "Study <script>alert(1)</script>";
   std::string h = render_report_html(d);
-  for (const char* id : {"performance", "table1", "roc", "km", "explanations", "calibration", "training", "manifest", "model-card", "synthetic"})
+  for (const char* id : {"performance", "table1", "roc", "km", "explanations", "calibration", "training",
+                         "manifest", "model-card", "synthetic"})
     EXPECT_NE(h.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   EXPECT_EQ(h.find("<script>"), std::string::npos);
   EXPECT_NE(h.find("Study &lt;script&gt;"), std::string::npos);
@@ -150,7 +161,8 @@ TEST(Html, SelfContainedWithEverySection) {
   EXPECT_EQ(n, 19u);
   // the paper-style table: msm_tc external AUC with its CI, formatted from metrics.json
   const VariantMetrics* ext = nullptr;
-  for (const auto& m : d.metrics) if (m.variant == "msm_tc" && m.cohort == "external") ext = &m;
+  for (const auto& m : d.metrics)
+    if (m.variant == "msm_tc" && m.cohort == "external") ext = &m;
   ASSERT_NE(ext, nullptr);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f [%.3f\u2013%.3f]", ext->auc.value, ext->auc.lo, ext->auc.hi);
@@ -172,7 +184,10 @@ TEST(Html, WritesAtomicallyAndFigures) {
   write_report_html(d, dir / "report.html");
   EXPECT_GT(fs::file_size(dir / "report.html"), 100000u);
   std::size_t files = 0;
-  for (const auto& e : fs::directory_iterator(dir)) { ++files; (void)e; }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    ++files;
+    (void)e;
+  }
   EXPECT_EQ(files, 1u);  // no temporary left behind
   auto stems = write_report_figures(d, dir / "figures");
   EXPECT_EQ(stems.size(), 16u);
@@ -203,10 +218,13 @@ TEST(RunFiles, WrittenFilesReadBack) {
   fs::copy_file(kRun / "metrics.json", dir / "metrics.json");
   fs::create_directories(dir / "explain");
   write_shap_clinical_csv(dir / "explain" / "shap_clinical.csv",
-                          {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25}, {"P1", "train", "msm_tc", "age", kNaN, -0.125},
-                           {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5}, {"P2", "train", "msm_tc", "age", 61, 0.0625}});
-  write_modality_shapley_csv(dir / "explain" / "modality_shapley.csv",
-                             {{"P1", "train", "image", 0.5}, {"P2", "train", "image", -0.25}, {"P1", "train", "clinical", 0.1}});
+                          {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25},
+                           {"P1", "train", "msm_tc", "age", kNaN, -0.125},
+                           {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5},
+                           {"P2", "train", "msm_tc", "age", 61, 0.0625}});
+  write_modality_shapley_csv(
+      dir / "explain" / "modality_shapley.csv",
+      {{"P1", "train", "image", 0.5}, {"P2", "train", "image", -0.25}, {"P1", "train", "clinical", 0.1}});
   write_file_atomic(dir / "explain" / "P1.png", "not really a png");
   ExamplePatient e;
   e.id = "P1";
@@ -221,9 +239,11 @@ TEST(RunFiles, WrittenFilesReadBack) {
   write_examples_json(dir / "explain" / "examples.json", {e}, dir);
   ExamplePatient outside = e;
   outside.images = {kRun / "run.json"};
-  expect_throw_message([&] { write_examples_json(dir / "x.json", {outside}, dir); }, "is not inside the run folder");
+  expect_throw_message([&] { write_examples_json(dir / "x.json", {outside}, dir); },
+                       "is not inside the run folder");
   fs::create_directories(dir / "models" / "msm_tc");
-  write_history_csv(dir / "models" / "msm_tc" / "history.csv", TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
+  write_history_csv(dir / "models" / "msm_tc" / "history.csv",
+                    TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
 
   ReportData d = load_run_folder(dir);
   ASSERT_TRUE(d.clinical_shap.has_value());
@@ -250,8 +270,9 @@ TEST(RunFiles, ChooseExamplesPerCohort) {
     r.probability = prob;
     return r;
   };
-  std::vector<PredictionRow> p = {row("a", "ext", 1, 0.9), row("b", "ext", 1, 0.7), row("c", "ext", 1, 0.2), row("d", "ext", 1, 0.1),
-                                  row("e", "ext", 0, 0.95), row("f", "int", 1, 0.3), row("g", "int", 0, 0.05)};
+  std::vector<PredictionRow> p = {row("a", "ext", 1, 0.9), row("b", "ext", 1, 0.7),  row("c", "ext", 1, 0.2),
+                                  row("d", "ext", 1, 0.1), row("e", "ext", 0, 0.95), row("f", "int", 1, 0.3),
+                                  row("g", "int", 0, 0.05)};
   auto ex = choose_examples(p, 0.5, {"int", "ext"});
   ASSERT_EQ(ex.size(), 3u);
   EXPECT_EQ(ex[0].id, "f");
@@ -265,14 +286,16 @@ TEST(RunFiles, ChooseExamplesPerCohort) {
 
 TEST(Cli, ReportOnARunFolder) {
   auto run = copy_run("cli");
-  std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() + " 2>&1";
+  std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " +
+                    (run / "out.txt").string() + " 2>&1";
   int st = std::system(cmd.c_str());
   ASSERT_EQ(WEXITSTATUS(st), 0) << read_file(run / "out.txt");
   EXPECT_TRUE(fs::exists(run / "report.html"));
   EXPECT_TRUE(fs::exists(run / "figures" / "km_external.png"));
   EXPECT_TRUE(fs::exists(run / "figures" / "roc_external.svg"));
   fs::remove(run / "metrics.json");
-  cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() + " 2>&1";
+  cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() +
+        " 2>&1";
   st = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(st), 3);
   EXPECT_NE(read_file(run / "out.txt").find("metrics.json is missing"), std::string::npos);

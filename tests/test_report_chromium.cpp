@@ -2,10 +2,10 @@
 // `chromium`, scripts/install-deps --reference) and checks the screenshot is a real page.
 // Label: slow. Skips when chromium is not installed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "figure_check.h"
@@ -32,11 +32,12 @@ TEST(ReportChromium, ScreenshotIsNotBlank) {
   auto data = report::load_run_folder(fs::path(CERV_TEST_DATA) / "report" / "run");
   report::write_report_html(data, dir / "report.html");
   const fs::path shot = dir / "screenshot.png";
-  std::string cmd = "timeout 120 " + chromium +
-                    " --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
-                    " --disable-sync --no-first-run --hide-scrollbars --user-data-dir=" + (dir / "profile").string() +
-                    " --window-size=1280,1400 --screenshot=" + shot.string() + " file://" + (dir / "report.html").string() +
-                    " > " + (dir / "chromium.log").string() + " 2>&1";
+  std::string cmd =
+      "timeout 120 " + chromium +
+      " --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
+      " --disable-sync --no-first-run --hide-scrollbars --user-data-dir=" +
+      (dir / "profile").string() + " --window-size=1280,1400 --screenshot=" + shot.string() + " file://" +
+      (dir / "report.html").string() + " > " + (dir / "chromium.log").string() + " 2>&1";
   int rc = std::system(cmd.c_str());
   ASSERT_EQ(rc, 0) << read_file(dir / "chromium.log");
   ASSERT_TRUE(fs::exists(shot)) << read_file(dir / "chromium.log");
@@ -55,6 +56,7 @@ TEST(ReportChromium, ScreenshotIsNotBlank) {
   }
   EXPECT_TRUE(banner);
   EXPECT_TRUE(rule);
-  if (const char* keep = std::getenv("CERV_KEEP_SCREENSHOT")) fs::copy_file(shot, keep, fs::copy_options::overwrite_existing);
+  if (const char* keep = std::getenv("CERV_KEEP_SCREENSHOT"))
+    fs::copy_file(shot, keep, fs::copy_options::overwrite_existing);
   fs::remove_all(dir);
 }

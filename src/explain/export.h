@@ -12,7 +12,8 @@ namespace cervirisk::explain {
 
 // One row per patient × clinical feature; X holds the feature values the model saw (its
 // columns = the players of `shap`, one feature per player).
-std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap, const Eigen::MatrixXd& X,
+std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap,
+                                                        const Eigen::MatrixXd& X,
                                                         const std::vector<std::string>& ids,
                                                         const std::vector<std::string>& cohorts,
                                                         const std::string& variant,

@@ -29,8 +29,8 @@ GradCam grad_cam(const torch::Tensor& activations, const torch::Tensor& gradient
   auto a = as_khw(activations, "activations");
   auto g = as_khw(gradients, "gradients");
   if (!a.sizes().equals(g.sizes()))
-    throw ConfigError("grad-cam: activations " + c10::str(a.sizes()) + " and gradients " + c10::str(g.sizes()) +
-                      " differ in shape");
+    throw ConfigError("grad-cam: activations " + c10::str(a.sizes()) + " and gradients " +
+                      c10::str(g.sizes()) + " differ in shape");
   GradCam r;
   r.alpha = g.mean({1, 2});
   r.cam = torch::relu((r.alpha.view({-1, 1, 1}) * a).sum(0));
@@ -38,13 +38,16 @@ GradCam grad_cam(const torch::Tensor& activations, const torch::Tensor& gradient
   return r;
 }
 
-torch::Tensor tokens_to_grid(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w, int64_t prefix_tokens) {
+torch::Tensor tokens_to_grid(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w,
+                             int64_t prefix_tokens) {
   auto t = tokens;
   if (t.dim() == 3 && t.size(0) == 1) t = t.squeeze(0);
-  if (t.dim() != 2) throw ConfigError("grad-cam: tokens have shape " + c10::str(tokens.sizes()) + ", expected [T, K]");
+  if (t.dim() != 2)
+    throw ConfigError("grad-cam: tokens have shape " + c10::str(tokens.sizes()) + ", expected [T, K]");
   if (t.size(0) - prefix_tokens != grid_h * grid_w)
-    throw ConfigError("grad-cam: " + std::to_string(t.size(0)) + " tokens minus " + std::to_string(prefix_tokens) +
-                      " prefix tokens is not a " + std::to_string(grid_h) + "x" + std::to_string(grid_w) + " patch grid");
+    throw ConfigError("grad-cam: " + std::to_string(t.size(0)) + " tokens minus " +
+                      std::to_string(prefix_tokens) + " prefix tokens is not a " + std::to_string(grid_h) +
+                      "x" + std::to_string(grid_w) + " patch grid");
   return t.narrow(0, prefix_tokens, grid_h * grid_w).transpose(0, 1).reshape({t.size(1), grid_h, grid_w});
 }
 

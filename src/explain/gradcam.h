@@ -22,7 +22,8 @@ GradCam grad_cam(const torch::Tensor& activations, const torch::Tensor& gradient
 
 // ViT tokens [T, K] (or [1, T, K]) → [K, grid_h, grid_w], dropping the first prefix_tokens
 // (CLS) tokens; patches are in row-major order as the patch embedding flattens them.
-torch::Tensor tokens_to_grid(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w, int64_t prefix_tokens = 1);
+torch::Tensor tokens_to_grid(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w,
+                             int64_t prefix_tokens = 1);
 
 // Min–max scaling to [0, 1]; a constant map becomes all zeros.
 torch::Tensor min_max_scale(const torch::Tensor& map);

@@ -14,7 +14,8 @@ double sample_bilinear(const report::Raster& r, double x, double y) {
   int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
   int x1 = std::min(x0 + 1, r.width - 1), y1 = std::min(y0 + 1, r.height - 1);
   double u = x - x0, v = y - y0;
-  return (1 - v) * ((1 - u) * r.at(x0, y0) + u * r.at(x1, y0)) + v * ((1 - u) * r.at(x0, y1) + u * r.at(x1, y1));
+  return (1 - v) * ((1 - u) * r.at(x0, y0) + u * r.at(x1, y0)) +
+         v * ((1 - u) * r.at(x0, y1) + u * r.at(x1, y1));
 }
 
 report::Raster map_heatmap_to_slice(const report::Raster& heatmap, const SliceMapping& m, int slice_width,

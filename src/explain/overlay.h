@@ -26,8 +26,8 @@ struct SliceMapping {
 
 // Heatmap (crop rows × cols, any size) → a raster of the displayed slice's size with the
 // heatmap inside the box and NaN outside. Throws ConfigError for an empty box or heatmap.
-report::Raster map_heatmap_to_slice(const report::Raster& heatmap, const SliceMapping& mapping, int slice_width,
-                                    int slice_height);
+report::Raster map_heatmap_to_slice(const report::Raster& heatmap, const SliceMapping& mapping,
+                                    int slice_width, int slice_height);
 
 // The crop box in displayed-slice pixel edges (for drawing it).
 report::OverlayBox box_on_slice(const SliceMapping& mapping, const std::string& label);

@@ -13,9 +13,12 @@ HeadFusion parse_head_fusion(const std::string& name) {
 
 std::string head_fusion_name(HeadFusion f) {
   switch (f) {
-    case HeadFusion::kMean: return "mean";
-    case HeadFusion::kMax: return "max";
-    case HeadFusion::kMin: return "min";
+    case HeadFusion::kMean:
+      return "mean";
+    case HeadFusion::kMax:
+      return "max";
+    case HeadFusion::kMin:
+      return "min";
   }
   return "?";
 }
@@ -40,9 +43,15 @@ torch::Tensor attention_rollout(const std::vector<torch::Tensor>& attentions, co
                         " tokens, layer 0 has " + std::to_string(result.size(-1)));
     torch::Tensor fused;
     switch (options.fusion) {
-      case HeadFusion::kMean: fused = a.mean(1); break;
-      case HeadFusion::kMax: fused = std::get<0>(a.max(1)); break;
-      case HeadFusion::kMin: fused = std::get<0>(a.min(1)); break;
+      case HeadFusion::kMean:
+        fused = a.mean(1);
+        break;
+      case HeadFusion::kMax:
+        fused = std::get<0>(a.max(1));
+        break;
+      case HeadFusion::kMin:
+        fused = std::get<0>(a.min(1));
+        break;
     }
     if (options.discard_ratio > 0) {
       auto flat = fused.reshape({B, T * T}).clone();
@@ -68,8 +77,9 @@ torch::Tensor rollout_patch_relevance(const torch::Tensor& rollout, int64_t grid
                                       int64_t prefix_tokens, int64_t cls_index) {
   const int64_t T = rollout.size(-1);
   if (T - prefix_tokens != grid_h * grid_w)
-    throw ConfigError("attention rollout: " + std::to_string(T) + " tokens minus " + std::to_string(prefix_tokens) +
-                      " prefix tokens is not a " + std::to_string(grid_h) + "x" + std::to_string(grid_w) + " patch grid");
+    throw ConfigError("attention rollout: " + std::to_string(T) + " tokens minus " +
+                      std::to_string(prefix_tokens) + " prefix tokens is not a " + std::to_string(grid_h) +
+                      "x" + std::to_string(grid_w) + " patch grid");
   auto row = rollout.select(-2, cls_index).narrow(-1, prefix_tokens, grid_h * grid_w);
   if (rollout.dim() == 3) return row.reshape({rollout.size(0), grid_h, grid_w});
   return row.reshape({grid_h, grid_w});

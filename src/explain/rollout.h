@@ -26,7 +26,8 @@ struct RolloutOptions {
 
 // attentions: one tensor per layer, first layer first, each [heads, T, T] or [B, heads, T, T].
 // Returns R with shape [T, T] (or [B, T, T]) in float64.
-torch::Tensor attention_rollout(const std::vector<torch::Tensor>& attentions, const RolloutOptions& options = {});
+torch::Tensor attention_rollout(const std::vector<torch::Tensor>& attentions,
+                                const RolloutOptions& options = {});
 
 // R[cls, prefix_tokens:] reshaped to the patch grid: [grid_h, grid_w] (or [B, grid_h, grid_w]).
 // prefix_tokens counts the CLS (and any register) tokens that precede the patches.

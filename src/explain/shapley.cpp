@@ -163,13 +163,15 @@ double apply_link(Link link, double p) {
 
 std::string link_name(Link link) { return link == Link::kIdentity ? "identity" : "logit"; }
 
-BatchModel batch_model_from_rows(std::function<std::vector<double>(const std::vector<std::vector<double>>&)> f) {
+BatchModel batch_model_from_rows(
+    std::function<std::vector<double>(const std::vector<std::vector<double>>&)> f) {
   return [f = std::move(f)](const Eigen::MatrixXd& m) {
     std::vector<std::vector<double>> rows(m.rows(), std::vector<double>(m.cols()));
     for (Eigen::Index i = 0; i < m.rows(); ++i)
       for (Eigen::Index j = 0; j < m.cols(); ++j) rows[i][j] = m(i, j);
     std::vector<double> out = f(rows);
-    return Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(out.data(), static_cast<Eigen::Index>(out.size())));
+    return Eigen::VectorXd(
+        Eigen::Map<const Eigen::VectorXd>(out.data(), static_cast<Eigen::Index>(out.size())));
   };
 }
 
@@ -203,12 +205,18 @@ Background kmeans_background(const Eigen::MatrixXd& data, int k, std::uint64_t s
     for (Eigen::Index i = 0; i < n; ++i) {
       Eigen::Index best;
       (centres.rowwise() - data.row(i)).rowwise().squaredNorm().minCoeff(&best);
-      if (assign[i] != best) { assign[i] = static_cast<int>(best); changed = true; }
+      if (assign[i] != best) {
+        assign[i] = static_cast<int>(best);
+        changed = true;
+      }
     }
     if (!changed) break;
     Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(k, data.cols());
     Eigen::VectorXd cnt = Eigen::VectorXd::Zero(k);
-    for (Eigen::Index i = 0; i < n; ++i) { sum.row(assign[i]) += data.row(i); cnt(assign[i]) += 1; }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      sum.row(assign[i]) += data.row(i);
+      cnt(assign[i]) += 1;
+    }
     for (int c = 0; c < k; ++c)
       if (cnt(c) > 0) centres.row(c) = sum.row(c) / cnt(c);
   }
@@ -220,7 +228,11 @@ Background kmeans_background(const Eigen::MatrixXd& data, int k, std::uint64_t s
   b.data.resize(used, data.cols());
   b.weights.resize(used);
   for (int c = 0, r = 0; c < k; ++c)
-    if (cnt(c) > 0) { b.data.row(r) = centres.row(c); b.weights(r) = cnt(c) / static_cast<double>(n); ++r; }
+    if (cnt(c) > 0) {
+      b.data.row(r) = centres.row(c);
+      b.weights(r) = cnt(c) / static_cast<double>(n);
+      ++r;
+    }
   return b;
 }
 
@@ -229,7 +241,8 @@ Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x, con
   check_inputs(x, background);
   auto players = resolve_groups(options.groups, static_cast<int>(x.size()));
   const int p = static_cast<int>(players.size());
-  if (p > 20) throw ConfigError("exact_shapley: " + std::to_string(p) + " players; at most 20 (use kernel_shap)");
+  if (p > 20)
+    throw ConfigError("exact_shapley: " + std::to_string(p) + " players; at most 20 (use kernel_shap)");
   Explanation e;
   auto [fx, fnull] = endpoints(model, x, background, options.batch_size, e.model_rows);
   e.fx = apply_link(options.link, fx);
@@ -245,7 +258,8 @@ Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x, con
       for (int i = 0; i < p; ++i) masks(static_cast<Eigen::Index>(s - 1), i) = (s >> i) & 1U;
     CoalitionEvaluator eval(model, x, background, players, options.batch_size);
     Eigen::VectorXd ey = eval(masks);
-    for (std::size_t s = 1; s + 1 < nc; ++s) v[s] = apply_link(options.link, ey(static_cast<Eigen::Index>(s - 1)));
+    for (std::size_t s = 1; s + 1 < nc; ++s)
+      v[s] = apply_link(options.link, ey(static_cast<Eigen::Index>(s - 1)));
     e.model_rows += eval.rows();
     e.coalitions = nc - 2;
   }
@@ -267,7 +281,10 @@ CoalitionSample kernel_shap_coalitions(int m, std::size_t nsamples, std::uint64_
   if (m <= 30) nsamples = std::min<std::size_t>(nsamples, (std::size_t{1} << m) - 2);
   std::vector<std::vector<double>> masks;
   std::vector<double> weights;
-  auto add = [&](const std::vector<double>& mask, double w) { masks.push_back(mask); weights.push_back(w); };
+  auto add = [&](const std::vector<double>& mask, double w) {
+    masks.push_back(mask);
+    weights.push_back(w);
+  };
 
   const int num_subset_sizes = (m - 1 + 1) / 2;  // ceil((m−1)/2)
   const int num_paired = (m - 1) / 2;            // floor((m−1)/2)
@@ -354,7 +371,8 @@ CoalitionSample kernel_shap_coalitions(int m, std::size_t nsamples, std::uint64_
       }
     }
     double weight_left = std::accumulate(weight_vector.begin() + num_full, weight_vector.end(), 0.0);
-    double sampled = std::accumulate(weights.begin() + static_cast<std::ptrdiff_t>(nfixed), weights.end(), 0.0);
+    double sampled =
+        std::accumulate(weights.begin() + static_cast<std::ptrdiff_t>(nfixed), weights.end(), 0.0);
     for (std::size_t i = nfixed; i < weights.size(); ++i) weights[i] *= weight_left / sampled;
   }
   CoalitionSample out;
@@ -391,8 +409,15 @@ Explanation kernel_shap(const BatchModel& model, const Eigen::VectorXd& x, const
     if (differs) varying.push_back(g);
   }
   const int m = static_cast<int>(varying.size());
-  if (m == 0) { e.exact = true; return e; }
-  if (m == 1) { e.phi(varying[0]) = total; e.exact = true; return e; }
+  if (m == 0) {
+    e.exact = true;
+    return e;
+  }
+  if (m == 1) {
+    e.phi(varying[0]) = total;
+    e.exact = true;
+    return e;
+  }
 
   CoalitionSample cs = kernel_shap_coalitions(m, options.nsamples, options.seed);
   std::vector<std::vector<int>> vplayers;

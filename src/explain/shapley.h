@@ -11,7 +11,6 @@
 #pragma once
 
 #include <Eigen/Dense>
-
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -63,17 +62,17 @@ struct KernelShapOptions {
 };
 
 struct Explanation {
-  Eigen::VectorXd phi;          // one value per player, on the link scale
-  double fx = 0;                // link(f(x))
-  double expected = 0;          // link(Σ_b w_b f(bg_b))
-  std::size_t coalitions = 0;   // coalitions evaluated (excluding the empty and full one)
-  std::size_t model_rows = 0;   // rows passed to the model in total
-  bool exact = false;           // every coalition was enumerated
+  Eigen::VectorXd phi;         // one value per player, on the link scale
+  double fx = 0;               // link(f(x))
+  double expected = 0;         // link(Σ_b w_b f(bg_b))
+  std::size_t coalitions = 0;  // coalitions evaluated (excluding the empty and full one)
+  std::size_t model_rows = 0;  // rows passed to the model in total
+  bool exact = false;          // every coalition was enumerated
 };
 
 // Exact Shapley values: enumerates all 2^P coalitions (P <= 20).
-Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x,
-                          const Background& background, const ShapleyOptions& options = {});
+Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
+                          const ShapleyOptions& options = {});
 
 // KernelSHAP as shap's KernelExplainer (shap 0.4x with l1_reg=False; equal to shap's default
 // l1_reg="auto" whenever >= 20% of the coalitions are evaluated, e.g. <= 12 players at the
@@ -82,13 +81,13 @@ Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x,
 // budget allows; the remaining sizes sampled with paired complements, duplicates adding weight;
 // a weighted least squares with the efficiency constraint eliminated (the last varying player
 // takes the remainder). Players whose values equal every background row get φ = 0.
-Explanation kernel_shap(const BatchModel& model, const Eigen::VectorXd& x,
-                        const Background& background, const KernelShapOptions& options = {});
+Explanation kernel_shap(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
+                        const KernelShapOptions& options = {});
 
 // Explanations of many patients (rows of X) plus the cohort summary shap's bar plot uses.
 struct CohortExplanation {
-  Eigen::MatrixXd phi;       // patients × players
-  Eigen::VectorXd fx;        // per patient
+  Eigen::MatrixXd phi;  // patients × players
+  Eigen::VectorXd fx;   // per patient
   double expected = 0;
   Eigen::VectorXd mean_abs;  // per player: mean over patients of |φ|
 };

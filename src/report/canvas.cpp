@@ -27,8 +27,9 @@ const std::vector<Rgb>& series_palette() {
 
 Rgb viridis(double t) {
   // matplotlib's viridis sampled at 0, 1/8, ..., 1 and interpolated linearly.
-  static const double k[9][3] = {{68, 1, 84},    {71, 45, 123},  {59, 82, 139},   {44, 114, 142}, {33, 145, 140},
-                                 {39, 173, 129}, {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
+  static const double k[9][3] = {{68, 1, 84},    {71, 45, 123},  {59, 82, 139},
+                                 {44, 114, 142}, {33, 145, 140}, {39, 173, 129},
+                                 {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
   if (!(t >= 0)) t = 0;
   if (t > 1) t = 1;
   double s = t * 8;
@@ -54,13 +55,15 @@ cairo_status_t append(void* closure, const unsigned char* data, unsigned int len
   return CAIRO_STATUS_SUCCESS;
 }
 void check(cairo_status_t s, const char* what) {
-  if (s != CAIRO_STATUS_SUCCESS) throw Error(ExitCode::kFailure, std::string("figure: ") + what + ": " + cairo_status_to_string(s));
+  if (s != CAIRO_STATUS_SUCCESS)
+    throw Error(ExitCode::kFailure, std::string("figure: ") + what + ": " + cairo_status_to_string(s));
 }
 }  // namespace
 
 Figure render(int width, int height, const std::function<std::vector<PlotFrame>(cairo_t*)>& draw) {
   if (width <= 0 || height <= 0 || width > 20000 || height > 20000)
-    throw ConfigError("figure: size " + std::to_string(width) + "x" + std::to_string(height) + " out of range");
+    throw ConfigError("figure: size " + std::to_string(width) + "x" + std::to_string(height) +
+                      " out of range");
   Figure fig;
   fig.width = width;
   fig.height = height;
@@ -98,7 +101,8 @@ Figure render(int width, int height, const std::function<std::vector<PlotFrame>(
 void set_colour(cairo_t* cr, const Rgb& c, double alpha) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha); }
 
 void set_font(cairo_t* cr, double size, bool bold) {
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
 }
 
@@ -133,14 +137,17 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
     double e = std::floor(std::log10(x));
     double f = x / std::pow(10, e);
     double nf;
-    if (round) nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
-    else nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+    if (round)
+      nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+    else
+      nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
     return nf * std::pow(10, e);
   };
   double range = nice(hi - lo, false);
   double step = nice(range / std::max(1, n), true);
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
   return t;
 }
 
@@ -178,7 +185,8 @@ void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s) {
     cairo_stroke(cr);
   }
   cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-  cairo_rectangle(cr, std::round(f.left) + 0.5, std::round(f.top) + 0.5, std::round(f.width), std::round(f.height));
+  cairo_rectangle(cr, std::round(f.left) + 0.5, std::round(f.top) + 0.5, std::round(f.width),
+                  std::round(f.height));
   cairo_stroke(cr);
   set_font(cr, 13);
   double xstep = s.x_ticks.size() > 1 ? s.x_ticks[1] - s.x_ticks[0] : 1;
@@ -207,9 +215,14 @@ void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s) {
 void polyline(cairo_t* cr, const PlotFrame& f, const std::vector<double>& x, const std::vector<double>& y) {
   bool pen = false;
   for (std::size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
-    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) { pen = false; continue; }
-    if (pen) cairo_line_to(cr, f.px(x[i]), f.py(y[i]));
-    else cairo_move_to(cr, f.px(x[i]), f.py(y[i]));
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) {
+      pen = false;
+      continue;
+    }
+    if (pen)
+      cairo_line_to(cr, f.px(x[i]), f.py(y[i]));
+    else
+      cairo_move_to(cr, f.px(x[i]), f.py(y[i]));
     pen = true;
   }
 }

@@ -28,8 +28,8 @@ std::string ci_text(double est, double lo, double hi) {
   return fmt::format("{:.3f}", est);
 }
 
-PlotFrame frame(double left, double top, double right_margin, double bottom_margin, double w, double h, double xmin,
-                double xmax, double ymin, double ymax) {
+PlotFrame frame(double left, double top, double right_margin, double bottom_margin, double w, double h,
+                double xmin, double xmax, double ymin, double ymax) {
   PlotFrame f;
   f.left = left;
   f.top = top;
@@ -60,7 +60,9 @@ void annotate(cairo_t* cr, const PlotFrame& f, const std::vector<std::string>& l
 }
 
 void check_same_size(std::size_t a, std::size_t b, const std::string& what) {
-  if (a != b) throw ConfigError("figure: " + what + " have different lengths (" + std::to_string(a) + " vs " + std::to_string(b) + ")");
+  if (a != b)
+    throw ConfigError("figure: " + what + " have different lengths (" + std::to_string(a) + " vs " +
+                      std::to_string(b) + ")");
 }
 
 }  // namespace
@@ -74,7 +76,9 @@ RocSeries roc_points(const std::vector<double>& score, const std::vector<int>& l
   std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
   double pos = 0, neg = 0;
   for (int l : label) (l ? pos : neg) += 1;
-  if (pos == 0 || neg == 0) throw StatsError("ROC points: need cases and controls, got " + std::to_string(int(pos)) + " and " + std::to_string(int(neg)));
+  if (pos == 0 || neg == 0)
+    throw StatsError("ROC points: need cases and controls, got " + std::to_string(int(pos)) + " and " +
+                     std::to_string(int(neg)));
   RocSeries r;
   r.label = std::move(name);
   r.fpr.push_back(0);
@@ -96,7 +100,8 @@ RocSeries roc_points(const std::vector<double>& score, const std::vector<int>& l
 Figure roc_figure(const RocPlot& plot, FigureSize size) {
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
     // a little room around [0, 1] so curves along the edges stay visible
-    PlotFrame f = frame(80, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, -0.015, 1.015, -0.015, 1.015);
+    PlotFrame f = frame(80, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, -0.015, 1.015,
+                        -0.015, 1.015);
     detail::title(cr, size.width, plot.title);
     auto ticks = detail::nice_ticks(0, 1, 5);
     draw_axes(cr, f, AxesStyle{"1 \u2212 specificity", "Sensitivity", ticks, ticks, true});
@@ -132,7 +137,8 @@ Figure roc_figure(const RocPlot& plot, FigureSize size) {
 // ---- Kaplan–Meier ---------------------------------------------------------------------------
 
 int number_at_risk(const KmGroup& g, double t) {
-  return static_cast<int>(std::count_if(g.follow_up.begin(), g.follow_up.end(), [t](double x) { return x >= t; }));
+  return static_cast<int>(
+      std::count_if(g.follow_up.begin(), g.follow_up.end(), [t](double x) { return x >= t; }));
 }
 
 namespace {
@@ -142,8 +148,8 @@ double step_value(const std::vector<double>& time, const std::vector<double>& v,
   return out;
 }
 // (x, y) vertices of a right-continuous step function up to tmax.
-void step_path(const std::vector<double>& time, const std::vector<double>& v, double tmax, std::vector<double>& xs,
-               std::vector<double>& ys) {
+void step_path(const std::vector<double>& time, const std::vector<double>& v, double tmax,
+               std::vector<double>& xs, std::vector<double>& ys) {
   xs.clear();
   ys.clear();
   for (std::size_t i = 0; i < time.size(); ++i) {
@@ -165,8 +171,10 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
   double tmax = 0;
   for (const auto& g : plot.groups) {
     check_same_size(g.time.size(), g.surv.size(), "KM time and survival of '" + g.label + "'");
-    if (!g.lower.empty()) check_same_size(g.time.size(), g.lower.size(), "KM time and lower band of '" + g.label + "'");
-    if (!g.upper.empty()) check_same_size(g.time.size(), g.upper.size(), "KM time and upper band of '" + g.label + "'");
+    if (!g.lower.empty())
+      check_same_size(g.time.size(), g.lower.size(), "KM time and lower band of '" + g.label + "'");
+    if (!g.upper.empty())
+      check_same_size(g.time.size(), g.upper.size(), "KM time and upper band of '" + g.label + "'");
     for (double t : g.time) tmax = std::max(tmax, t);
     for (double t : g.follow_up) tmax = std::max(tmax, t);
     for (double t : g.censor_times) tmax = std::max(tmax, t);
@@ -176,7 +184,8 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
   double xmax = std::max(tmax, xt.back());
   const double table_h = 34 + 22.0 * plot.groups.size();
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
-    PlotFrame f = frame(150, plot.title.empty() ? 20 : 48, 30, 64 + table_h, size.width, size.height, 0, xmax, 0, 1.04);
+    PlotFrame f =
+        frame(150, plot.title.empty() ? 20 : 48, 30, 64 + table_h, size.width, size.height, 0, xmax, 0, 1.04);
     detail::title(cr, size.width, plot.title);
     draw_axes(cr, f, AxesStyle{plot.x_label, plot.y_label, xt, detail::nice_ticks(0, 1, 5), true});
     cairo_save(cr);
@@ -231,7 +240,8 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
       detail::text(cr, 12, y, lab);
       detail::set_font(cr, 13);
       for (double t : rt)
-        if (t >= f.xmin && t <= f.xmax) detail::text(cr, f.px(t), y, std::to_string(number_at_risk(plot.groups[gi], t)), 0.5, 0);
+        if (t >= f.xmin && t <= f.xmax)
+          detail::text(cr, f.px(t), y, std::to_string(number_at_risk(plot.groups[gi], t)), 0.5, 0);
     }
     cairo_restore(cr);
     return std::vector<PlotFrame>{f};
@@ -268,7 +278,8 @@ Figure calibration_figure(const CalibrationPlot& plot, FigureSize size) {
     std::vector<LegendEntry> leg{{"Perfect calibration", kGrey, true}};
     for (std::size_t i = 0; i < plot.series.size(); ++i) {
       const auto& s = plot.series[i];
-      check_same_size(s.predicted.size(), s.observed.size(), "calibration predicted and observed of '" + s.label + "'");
+      check_same_size(s.predicted.size(), s.observed.size(),
+                      "calibration predicted and observed of '" + s.label + "'");
       Rgb c = colour_of(i);
       detail::set_colour(cr, c);
       cairo_set_line_width(cr, 1.5);
@@ -332,21 +343,32 @@ Figure calibration_figure(const CalibrationPlot& plot, FigureSize size) {
 Figure decision_curve_figure(const DecisionPlot& plot, FigureSize size) {
   double tmin = 1, tmax = 0, nbmax = 0.05;
   auto scan = [&](const NetBenefitCurve& c) {
-    check_same_size(c.threshold.size(), c.net_benefit.size(), "decision curve thresholds and net benefit of '" + c.label + "'");
-    for (double t : c.threshold) { tmin = std::min(tmin, t); tmax = std::max(tmax, t); }
-    for (double v : c.net_benefit) if (std::isfinite(v)) nbmax = std::max(nbmax, v);
+    check_same_size(c.threshold.size(), c.net_benefit.size(),
+                    "decision curve thresholds and net benefit of '" + c.label + "'");
+    for (double t : c.threshold) {
+      tmin = std::min(tmin, t);
+      tmax = std::max(tmax, t);
+    }
+    for (double v : c.net_benefit)
+      if (std::isfinite(v)) nbmax = std::max(nbmax, v);
   };
   for (const auto& m : plot.models) scan(m);
   scan(plot.treat_all);
-  if (!(tmax > tmin)) { tmin = 0; tmax = 1; }
+  if (!(tmax > tmin)) {
+    tmin = 0;
+    tmax = 1;
+  }
   auto yt = detail::nice_ticks(-0.05, nbmax * 1.1, 5);
   return detail::render(size.width, size.height, [&](cairo_t* cr) {
-    PlotFrame f = frame(90, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, tmin, tmax, -0.05, std::max(yt.back(), nbmax * 1.1));
+    PlotFrame f = frame(90, plot.title.empty() ? 20 : 48, 24, 64, size.width, size.height, tmin, tmax, -0.05,
+                        std::max(yt.back(), nbmax * 1.1));
     detail::title(cr, size.width, plot.title);
     AxesStyle st{"Threshold probability", "Net benefit", detail::nice_ticks(tmin, tmax, 6), {}, true};
-    for (double t : yt) if (t >= f.ymin && t <= f.ymax) st.y_ticks.push_back(t);
+    for (double t : yt)
+      if (t >= f.ymin && t <= f.ymax) st.y_ticks.push_back(t);
     std::vector<double> xt;
-    for (double t : st.x_ticks) if (t >= tmin - 1e-12 && t <= tmax + 1e-12) xt.push_back(t);
+    for (double t : st.x_ticks)
+      if (t >= tmin - 1e-12 && t <= tmax + 1e-12) xt.push_back(t);
     st.x_ticks = xt;
     draw_axes(cr, f, st);
     cairo_save(cr);
@@ -383,8 +405,11 @@ Figure decision_curve_figure(const DecisionPlot& plot, FigureSize size) {
 namespace {
 void check_shap(const ShapData& d) {
   for (std::size_t i = 0; i < d.phi.size(); ++i) {
-    check_same_size(d.phi[i].size(), d.features.size(), "SHAP values of patient " + std::to_string(i) + " and feature names");
-    if (!d.values.empty()) check_same_size(d.values[i].size(), d.features.size(), "feature values of patient " + std::to_string(i) + " and feature names");
+    check_same_size(d.phi[i].size(), d.features.size(),
+                    "SHAP values of patient " + std::to_string(i) + " and feature names");
+    if (!d.values.empty())
+      check_same_size(d.values[i].size(), d.features.size(),
+                      "feature values of patient " + std::to_string(i) + " and feature names");
   }
   if (!d.values.empty()) check_same_size(d.values.size(), d.phi.size(), "SHAP rows and feature-value rows");
 }
@@ -398,7 +423,10 @@ ShapRows shap_rows(const ShapData& d) {
   ShapRows r;
   const std::size_t md = static_cast<std::size_t>(std::max(1, d.max_display));
   const std::size_t shown = order.size() > md ? md - 1 : order.size();
-  for (std::size_t i = 0; i < shown; ++i) { r.names.push_back(d.features[order[i]]); r.members.push_back({order[i]}); }
+  for (std::size_t i = 0; i < shown; ++i) {
+    r.names.push_back(d.features[order[i]]);
+    r.members.push_back({order[i]});
+  }
   if (shown < order.size()) {
     r.names.push_back("Sum of " + std::to_string(order.size() - shown) + " other features");
     r.members.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(shown), order.end());
@@ -445,10 +473,13 @@ std::vector<int> shap_feature_order(const ShapData& d) {
 Figure shap_beeswarm_figure(const ShapData& d, FigureSize size) {
   ShapRows rows = shap_rows(d);
   const double row_h = 34;
-  int height = size.height > 0 ? size.height : static_cast<int>(rows.names.size() * row_h + (d.title.empty() ? 20 : 48) + 70);
+  int height = size.height > 0
+                   ? size.height
+                   : static_cast<int>(rows.names.size() * row_h + (d.title.empty() ? 20 : 48) + 70);
   // the φ of each row (summed over its members) and the colour value (single features only)
   const std::size_t n = d.phi.size();
-  std::vector<std::vector<double>> phi(rows.names.size(), std::vector<double>(n)), val(rows.names.size(), std::vector<double>(n, kNaN));
+  std::vector<std::vector<double>> phi(rows.names.size(), std::vector<double>(n)),
+      val(rows.names.size(), std::vector<double>(n, kNaN));
   double lo = 0, hi = 0;
   for (std::size_t r = 0; r < rows.names.size(); ++r)
     for (std::size_t i = 0; i < n; ++i) {
@@ -462,12 +493,13 @@ Figure shap_beeswarm_figure(const ShapData& d, FigureSize size) {
   double pad = (hi - lo) * 0.05 + 1e-12;
   return detail::render(size.width, height, [&](cairo_t* cr) {
     double lw = label_width(cr, rows.names);
-    PlotFrame f = frame(lw + 24, d.title.empty() ? 20 : 48, 90, 64, size.width, height, lo - pad, hi + pad, -0.5,
-                        rows.names.size() - 0.5);
+    PlotFrame f = frame(lw + 24, d.title.empty() ? 20 : 48, 90, 64, size.width, height, lo - pad, hi + pad,
+                        -0.5, rows.names.size() - 0.5);
     detail::title(cr, size.width, d.title);
     AxesStyle st{d.x_label, "", detail::nice_ticks(lo - pad, hi + pad, 6), {}, false};
     std::vector<double> xt;
-    for (double t : st.x_ticks) if (t >= f.xmin && t <= f.xmax) xt.push_back(t);
+    for (double t : st.x_ticks)
+      if (t >= f.xmin && t <= f.xmax) xt.push_back(t);
     st.x_ticks = xt;
     draw_axes(cr, f, st);
     cairo_save(cr);
@@ -490,23 +522,31 @@ Figure shap_beeswarm_figure(const ShapData& d, FigureSize size) {
       // above and below the row's centre line.
       std::vector<std::size_t> idx(n);
       std::iota(idx.begin(), idx.end(), 0);
-      std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return phi[r][a] < phi[r][b]; });
+      std::stable_sort(idx.begin(), idx.end(),
+                       [&](std::size_t a, std::size_t b) { return phi[r][a] < phi[r][b]; });
       const double nbins = 100, range = (hi - lo) + 1e-12;
       std::vector<double> ys(n, 0);
       double last_bin = -1, layer = 0, ymax = 1;
       for (std::size_t k : idx) {
         double b = std::round((phi[r][k] - lo) / range * nbins);
-        if (b != last_bin) { layer = 0; last_bin = b; }
+        if (b != last_bin) {
+          layer = 0;
+          last_bin = b;
+        }
         ys[k] = std::ceil(layer / 2) * (static_cast<int>(layer) % 2 ? -1 : 1);
         ymax = std::max(ymax, std::abs(ys[k]));
         layer += 1;
       }
       double v_lo = quantile(val[r], 0.05), v_hi = quantile(val[r], 0.95);
-      if (std::isfinite(v_lo) && !(v_hi > v_lo)) { v_lo = quantile(val[r], 0.0); v_hi = quantile(val[r], 1.0); }
+      if (std::isfinite(v_lo) && !(v_hi > v_lo)) {
+        v_lo = quantile(val[r], 0.0);
+        v_hi = quantile(val[r], 1.0);
+      }
       const double spread = std::min(row_h * 0.4, 3.0 * ymax) / ymax;
       for (std::size_t k = 0; k < n; ++k) {
         double v = val[r][k];
-        Rgb c = !std::isfinite(v) ? Rgb{0.6, 0.6, 0.6} : value_colour(v_hi > v_lo ? (v - v_lo) / (v_hi - v_lo) : 0.5);
+        Rgb c = !std::isfinite(v) ? Rgb{0.6, 0.6, 0.6}
+                                  : value_colour(v_hi > v_lo ? (v - v_lo) / (v_hi - v_lo) : 0.5);
         detail::set_colour(cr, c, 0.85);
         cairo_arc(cr, f.px(phi[r][k]), yc - ys[k] * spread, 3.2, 0, 2 * M_PI);
         cairo_fill(cr);
@@ -547,7 +587,9 @@ Figure shap_bar_figure(const ShapData& d, FigureSize size) {
 
 Figure contribution_figure(const BarPlot& plot, FigureSize size) {
   const double row_h = 40;
-  int height = size.height > 0 ? size.height : static_cast<int>(plot.items.size() * row_h + (plot.title.empty() ? 20 : 48) + 70);
+  int height = size.height > 0
+                   ? size.height
+                   : static_cast<int>(plot.items.size() * row_h + (plot.title.empty() ? 20 : 48) + 70);
   double lo = 0, hi = 0;
   for (const auto& it : plot.items) {
     lo = std::min({lo, it.value, std::isfinite(it.lo) ? it.lo : 0.0});
@@ -559,11 +601,12 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size) {
     std::vector<std::string> names;
     for (const auto& it : plot.items) names.push_back(it.label);
     double lw = label_width(cr, names);
-    PlotFrame f = frame(lw + 24, plot.title.empty() ? 20 : 48, 30, 64, size.width, height, lo < 0 ? lo - neg_pad : 0, hi + pad,
-                        -0.5, plot.items.size() - 0.5);
+    PlotFrame f = frame(lw + 24, plot.title.empty() ? 20 : 48, 30, 64, size.width, height,
+                        lo < 0 ? lo - neg_pad : 0, hi + pad, -0.5, plot.items.size() - 0.5);
     detail::title(cr, size.width, plot.title);
     AxesStyle st{plot.x_label, "", {}, {}, true};
-    for (double t : detail::nice_ticks(f.xmin, f.xmax, 5)) if (t >= f.xmin - 1e-12 && t <= f.xmax + 1e-12) st.x_ticks.push_back(t);
+    for (double t : detail::nice_ticks(f.xmin, f.xmax, 5))
+      if (t >= f.xmin - 1e-12 && t <= f.xmax + 1e-12) st.x_ticks.push_back(t);
     draw_axes(cr, f, st);
     cairo_save(cr);
     const double bh = std::min(row_h * 0.6, f.height / std::max<std::size_t>(1, plot.items.size()) * 0.6);
@@ -591,8 +634,10 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size) {
       cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
       detail::set_font(cr, 12);
       std::string v = lo < 0 ? fmt::format("{:+.3f}", it.value) : fmt::format("{:.3f}", it.value);
-      if (it.value >= 0) detail::text(cr, std::max(x0, x1) + 4, yc, v, 0, 0.5);
-      else detail::text(cr, std::min(x0, x1) - 4, yc, v, 1, 0.5);
+      if (it.value >= 0)
+        detail::text(cr, std::max(x0, x1) + 4, yc, v, 0, 0.5);
+      else
+        detail::text(cr, std::min(x0, x1) - 4, yc, v, 1, 0.5);
     }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
     cairo_move_to(cr, std::round(f.px(0)) + 0.5, f.top);
@@ -605,19 +650,36 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size) {
 
 // ---- Training curves ------------------------------------------------------------------------
 
-Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const std::string& ttl, FigureSize size) {
+Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const std::string& ttl,
+                              FigureSize size) {
   double emax = 1, lmax = 0, lmin = 1e300, amin = 1, amax = 0;
   for (const auto& r : runs) {
     check_same_size(r.epoch.size(), r.train_loss.size(), "epochs and training losses of '" + r.label + "'");
-    if (!r.val_loss.empty()) check_same_size(r.epoch.size(), r.val_loss.size(), "epochs and validation losses of '" + r.label + "'");
-    if (!r.val_auc.empty()) check_same_size(r.epoch.size(), r.val_auc.size(), "epochs and validation AUCs of '" + r.label + "'");
+    if (!r.val_loss.empty())
+      check_same_size(r.epoch.size(), r.val_loss.size(), "epochs and validation losses of '" + r.label + "'");
+    if (!r.val_auc.empty())
+      check_same_size(r.epoch.size(), r.val_auc.size(), "epochs and validation AUCs of '" + r.label + "'");
     for (double e : r.epoch) emax = std::max(emax, e);
     for (const auto* v : {&r.train_loss, &r.val_loss})
-      for (double x : *v) if (std::isfinite(x)) { lmax = std::max(lmax, x); lmin = std::min(lmin, x); }
-    for (double x : r.val_auc) if (std::isfinite(x)) { amin = std::min(amin, x); amax = std::max(amax, x); }
+      for (double x : *v)
+        if (std::isfinite(x)) {
+          lmax = std::max(lmax, x);
+          lmin = std::min(lmin, x);
+        }
+    for (double x : r.val_auc)
+      if (std::isfinite(x)) {
+        amin = std::min(amin, x);
+        amax = std::max(amax, x);
+      }
   }
-  if (lmin > lmax) { lmin = 0; lmax = 1; }
-  if (amin > amax) { amin = 0.5; amax = 1; }
+  if (lmin > lmax) {
+    lmin = 0;
+    lmax = 1;
+  }
+  if (amin > amax) {
+    amin = 0.5;
+    amax = 1;
+  }
   auto lt = detail::covering_ticks(std::max(0.0, lmin - 0.05 * (lmax - lmin)), lmax * 1.02, 5);
   auto at = detail::covering_ticks(std::max(0.0, amin - 0.05), std::min(1.0, amax + 0.05), 5);
   auto et = detail::nice_ticks(0, emax, 6);
@@ -625,7 +687,8 @@ Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const st
     const double top = ttl.empty() ? 20 : 48, gap = 90;
     const double pw = (size.width - 80 - gap - 24) / 2.0;
     PlotFrame fl{80, top, pw, size.height - top - 64, 0, std::max(emax, et.back()), lt.front(), lt.back()};
-    PlotFrame fa{80 + pw + gap, top, pw, size.height - top - 64, 0, std::max(emax, et.back()), at.front(), at.back()};
+    PlotFrame fa{80 + pw + gap, top,      pw, size.height - top - 64, 0, std::max(emax, et.back()),
+                 at.front(),    at.back()};
     detail::title(cr, size.width, ttl);
     draw_axes(cr, fl, AxesStyle{"Epoch", "Loss", et, lt, true});
     draw_axes(cr, fa, AxesStyle{"Epoch", "Validation AUC", et, at, true});
@@ -672,12 +735,15 @@ Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const st
 // ---- MRI overlay ----------------------------------------------------------------------------
 
 Figure mri_overlay_figure(const MriOverlay& o) {
-  if (o.slice.width <= 0 || o.slice.height <= 0 || o.slice.values.size() != static_cast<std::size_t>(o.slice.width) * o.slice.height)
+  if (o.slice.width <= 0 || o.slice.height <= 0 ||
+      o.slice.values.size() != static_cast<std::size_t>(o.slice.width) * o.slice.height)
     throw ConfigError("MRI overlay: the slice raster is empty or its size does not match its values");
   if (!o.heatmap.values.empty() && (o.heatmap.width != o.slice.width || o.heatmap.height != o.slice.height))
-    throw ConfigError("MRI overlay: heatmap " + std::to_string(o.heatmap.width) + "x" + std::to_string(o.heatmap.height) +
-                      " differs from the slice " + std::to_string(o.slice.width) + "x" + std::to_string(o.slice.height));
-  const int ppv = o.pixels_per_voxel > 0 ? o.pixels_per_voxel : std::max(1, 512 / std::max(o.slice.width, o.slice.height));
+    throw ConfigError("MRI overlay: heatmap " + std::to_string(o.heatmap.width) + "x" +
+                      std::to_string(o.heatmap.height) + " differs from the slice " +
+                      std::to_string(o.slice.width) + "x" + std::to_string(o.slice.height));
+  const int ppv = o.pixels_per_voxel > 0 ? o.pixels_per_voxel
+                                         : std::max(1, 512 / std::max(o.slice.width, o.slice.height));
   const double scale = o.pixels_per_voxel > 0 ? ppv : 512.0 / std::max(o.slice.width, o.slice.height);
   const double iw = o.slice.width * scale, ih = o.slice.height * scale;
   const double top = o.title.empty() ? 16 : 44;
@@ -696,15 +762,23 @@ Figure mri_overlay_figure(const MriOverlay& o) {
         auto* px = reinterpret_cast<std::uint32_t*>(data + y * stride) + x;
         if (!heat) {
           double v = o.slice.at(x, y);
-          int g = std::isfinite(v) ? static_cast<int>(std::clamp((v - g_lo) / (g_hi - g_lo), 0.0, 1.0) * 255 + 0.5) : 0;
+          int g = std::isfinite(v)
+                      ? static_cast<int>(std::clamp((v - g_lo) / (g_hi - g_lo), 0.0, 1.0) * 255 + 0.5)
+                      : 0;
           *px = 0xff000000u | (g << 16) | (g << 8) | g;
         } else {
           double v = o.heatmap.at(x, y);
-          if (!std::isfinite(v)) { *px = 0; continue; }
+          if (!std::isfinite(v)) {
+            *px = 0;
+            continue;
+          }
           Rgb c = viridis(v);
           double a = o.heat_alpha;
-          auto ch = [&](double c1) { return static_cast<std::uint32_t>(std::clamp(c1 * a, 0.0, 1.0) * 255 + 0.5); };
-          *px = (static_cast<std::uint32_t>(a * 255 + 0.5) << 24) | (ch(c.r) << 16) | (ch(c.g) << 8) | ch(c.b);
+          auto ch = [&](double c1) {
+            return static_cast<std::uint32_t>(std::clamp(c1 * a, 0.0, 1.0) * 255 + 0.5);
+          };
+          *px =
+              (static_cast<std::uint32_t>(a * 255 + 0.5) << 24) | (ch(c.r) << 16) | (ch(c.g) << 8) | ch(c.b);
         }
       }
     cairo_surface_mark_dirty(s);
@@ -716,7 +790,8 @@ Figure mri_overlay_figure(const MriOverlay& o) {
   try {
     fig = detail::render(W, H, [&](cairo_t* cr) {
       detail::title(cr, W, o.title);
-      PlotFrame f{8, top, iw, ih, 0, static_cast<double>(o.slice.width), static_cast<double>(o.slice.height), 0};
+      PlotFrame f{8, top, iw, ih, 0, static_cast<double>(o.slice.width), static_cast<double>(o.slice.height),
+                  0};
       cairo_save(cr);
       cairo_translate(cr, f.left, f.top);
       cairo_scale(cr, scale, scale);
@@ -738,7 +813,8 @@ Figure mri_overlay_figure(const MriOverlay& o) {
         Rgb c = i == 0 ? series_palette()[3] : series_palette()[5];  // orange, sky blue: visible on grey
         detail::set_colour(cr, c);
         cairo_set_line_width(cr, 2);
-        cairo_rectangle(cr, f.left + b.x0 * scale, f.top + b.y0 * scale, (b.x1 - b.x0) * scale, (b.y1 - b.y0) * scale);
+        cairo_rectangle(cr, f.left + b.x0 * scale, f.top + b.y0 * scale, (b.x1 - b.x0) * scale,
+                        (b.y1 - b.y0) * scale);
         cairo_stroke(cr);
         detail::set_font(cr, 12, true);
         const double tw = detail::text_width(cr, b.label);
@@ -760,7 +836,8 @@ Figure mri_overlay_figure(const MriOverlay& o) {
       cairo_rectangle(cr, cx + 0.5, cy0 + 0.5, 16, ch);
       cairo_stroke(cr);
       detail::set_font(cr, 12);
-      for (double t : {0.0, 0.5, 1.0}) detail::text(cr, cx + 22, cy0 + ch * (1 - t), fmt::format("{:.1f}", t), 0, 0.5);
+      for (double t : {0.0, 0.5, 1.0})
+        detail::text(cr, cx + 22, cy0 + ch * (1 - t), fmt::format("{:.1f}", t), 0, 0.5);
       detail::vertical_text(cr, cx + 64, cy0 + ch / 2, o.colorbar_label);
       cairo_restore(cr);
       return std::vector<PlotFrame>{f};

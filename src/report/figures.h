@@ -35,7 +35,8 @@ struct Raster {
   int height = 0;
   std::vector<float> values;
   Raster() = default;
-  Raster(int w, int h, float fill = 0.f) : width(w), height(h), values(static_cast<std::size_t>(w) * h, fill) {}
+  Raster(int w, int h, float fill = 0.f)
+      : width(w), height(h), values(static_cast<std::size_t>(w) * h, fill) {}
   float& at(int x, int y) { return values[static_cast<std::size_t>(y) * width + x]; }
   float at(int x, int y) const { return values[static_cast<std::size_t>(y) * width + x]; }
 };
@@ -50,9 +51,9 @@ struct PlotFrame {
 };
 
 struct Figure {
-  int width = 0, height = 0;    // pixels of the PNG
-  std::string png;              // PNG bytes
-  std::string svg;              // SVG document
+  int width = 0, height = 0;      // pixels of the PNG
+  std::string png;                // PNG bytes
+  std::string svg;                // SVG document
   std::vector<PlotFrame> frames;  // the axes boxes, main axes first
 };
 // Writes <stem>.png and <stem>.svg atomically.
@@ -66,7 +67,7 @@ struct FigureSize {
 // ---- ROC -------------------------------------------------------------------------------
 struct RocSeries {
   std::string label;
-  std::vector<double> fpr, tpr;  // points of the empirical curve, (0,0) to (1,1)
+  std::vector<double> fpr, tpr;                     // points of the empirical curve, (0,0) to (1,1)
   double auc = kNaN, auc_lo = kNaN, auc_hi = kNaN;  // shown as "label  AUC 0.80 [0.72–0.88]"
 };
 struct RocPlot {
@@ -100,9 +101,9 @@ int number_at_risk(const KmGroup& group, double t);
 // ---- Calibration -------------------------------------------------------------------------
 struct CalibrationSeries {
   std::string label;
-  std::vector<double> predicted, observed;        // binned curve (mean predicted, observed rate)
-  std::vector<double> observed_lo, observed_hi;   // optional CI per bin
-  std::vector<double> predictions;                // raw predictions, for the histogram below
+  std::vector<double> predicted, observed;       // binned curve (mean predicted, observed rate)
+  std::vector<double> observed_lo, observed_hi;  // optional CI per bin
+  std::vector<double> predictions;               // raw predictions, for the histogram below
 };
 struct CalibrationPlot {
   std::string title;
@@ -155,7 +156,7 @@ Figure contribution_figure(const BarPlot& plot, FigureSize size = {700, 0});
 struct TrainingHistory {
   std::string label;
   std::vector<double> epoch, train_loss, val_loss, val_auc;  // val_* may be empty
-  int best_epoch = -1;                                      // marked when >= 0
+  int best_epoch = -1;                                       // marked when >= 0
 };
 Figure training_curves_figure(const std::vector<TrainingHistory>& runs, const std::string& title,
                               FigureSize size = {1000, 420});

@@ -18,7 +18,8 @@ void write_report_html(const ReportData& data, const std::filesystem::path& file
 // Also writes every figure of the report as PNG + SVG under figures_dir (roc_<cohort>,
 // km_<cohort>, calibration_<cohort>, dca_<cohort>, shap_beeswarm, shap_bar, modalities,
 // training); returns the stems written.
-std::vector<std::string> write_report_figures(const ReportData& data, const std::filesystem::path& figures_dir);
+std::vector<std::string> write_report_figures(const ReportData& data,
+                                              const std::filesystem::path& figures_dir);
 
 std::string html_escape(const std::string& s);
 std::string base64_encode(const std::string& bytes);

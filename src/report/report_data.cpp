@@ -46,19 +46,32 @@ CsvTable read_csv(const fs::path& file) {
     char c = text[i];
     if (quoted) {
       if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') { field += '"'; ++i; }
-        else quoted = false;
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else
+          quoted = false;
       } else {
         if (c == '\n') ++line;
         field += c;
       }
       continue;
     }
-    if (c == '"') { quoted = true; any = true; }
-    else if (c == ',') { row.push_back(field); field.clear(); any = true; }
-    else if (c == '\r') {}
-    else if (c == '\n') { end_row(); ++line; }
-    else { field += c; any = true; }
+    if (c == '"') {
+      quoted = true;
+      any = true;
+    } else if (c == ',') {
+      row.push_back(field);
+      field.clear();
+      any = true;
+    } else if (c == '\r') {
+    } else if (c == '\n') {
+      end_row();
+      ++line;
+    } else {
+      field += c;
+      any = true;
+    }
   }
   if (quoted) throw FormatError(file.string() + ": unterminated quoted field");
   if (any || !field.empty()) end_row();
@@ -98,18 +111,21 @@ struct Reader {
       throw FormatError(file.string() + ": " + where + "." + key + " must be a number, got " + j[key].dump());
     return j[key].get<double>();
   }
-  std::string str(const json& j, const std::string& key, const std::string& where, bool required = true) const {
+  std::string str(const json& j, const std::string& key, const std::string& where,
+                  bool required = true) const {
     if (!j.contains(key)) {
       if (required) throw FormatError(file.string() + ": " + where + " lacks the field \"" + key + "\"");
       return {};
     }
-    if (!j[key].is_string()) throw FormatError(file.string() + ": " + where + "." + key + " must be a string");
+    if (!j[key].is_string())
+      throw FormatError(file.string() + ": " + where + "." + key + " must be a string");
     return j[key].get<std::string>();
   }
   std::vector<double> vec(const json& j, const std::string& key, const std::string& where) const {
     std::vector<double> v;
     if (!j.contains(key) || j[key].is_null()) return v;
-    if (!j[key].is_array()) throw FormatError(file.string() + ": " + where + "." + key + " must be an array of numbers");
+    if (!j[key].is_array())
+      throw FormatError(file.string() + ": " + where + "." + key + " must be an array of numbers");
     for (const auto& x : j[key]) v.push_back(x.is_number() ? x.get<double>() : kNaN);
     return v;
   }
@@ -117,15 +133,20 @@ struct Reader {
     Estimate e;
     e.value = num(j, key, where);
     auto ci = vec(j, key + "_ci", where);
-    if (ci.size() == 2) { e.lo = ci[0]; e.hi = ci[1]; }
-    else if (!ci.empty()) throw FormatError(file.string() + ": " + where + "." + key + "_ci must be [lo, hi]");
+    if (ci.size() == 2) {
+      e.lo = ci[0];
+      e.hi = ci[1];
+    } else if (!ci.empty())
+      throw FormatError(file.string() + ": " + where + "." + key + "_ci must be [lo, hi]");
     return e;
   }
 };
 
-void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+void flatten(const json& j, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out) {
   if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
   } else if (j.is_string()) {
     out.emplace_back(prefix, j.get<std::string>());
   } else {
@@ -141,7 +162,8 @@ void load_predictions(const fs::path& dir, ReportData& d) {
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     CsvTable t = read_csv(f);
-    int id = t.column("id"), cohort = t.column("cohort"), label = t.column("label"), prob = t.column("probability");
+    int id = t.column("id"), cohort = t.column("cohort"), label = t.column("label"),
+        prob = t.column("probability");
     for (auto [c, name] : {std::pair{id, "id"}, {cohort, "cohort"}, {label, "label"}, {prob, "probability"}})
       if (c < 0) throw FormatError(f.string() + ": no column '" + std::string(name) + "' in the header");
     int tm = t.column("time_months"), ev = t.column("event"), rg = t.column("risk_group");
@@ -152,11 +174,16 @@ void load_predictions(const fs::path& dir, ReportData& d) {
       p.id = row[id];
       p.cohort = row[cohort];
       double l = to_double(row[label], f, r, "label");
-      if (!(l == 0 || l == 1)) throw FormatError(f.string() + ": row " + std::to_string(r + 2) + ", column 'label': expected 0 or 1, got '" + row[label] + "'");
+      if (!(l == 0 || l == 1))
+        throw FormatError(f.string() + ": row " + std::to_string(r + 2) +
+                          ", column 'label': expected 0 or 1, got '" + row[label] + "'");
       p.label = static_cast<int>(l);
       p.probability = to_double(row[prob], f, r, "probability");
       if (tm >= 0) p.time_months = to_double(row[tm], f, r, "time_months");
-      if (ev >= 0) { double e = to_double(row[ev], f, r, "event"); p.event = std::isfinite(e) ? static_cast<int>(e) : -1; }
+      if (ev >= 0) {
+        double e = to_double(row[ev], f, r, "event");
+        p.event = std::isfinite(e) ? static_cast<int>(e) : -1;
+      }
       if (rg >= 0) p.risk_group = row[rg];
       rows.push_back(std::move(p));
     }
@@ -181,17 +208,22 @@ void load_explanations(const fs::path& dir, ReportData& d) {
       double l = R.num(e, "label", where);
       p.label = std::isfinite(l) ? static_cast<int>(l) : -1;
       for (const auto& m : e.value("modalities", json::array()))
-        p.modalities.push_back({R.str(m, "name", where + ".modalities"), R.num(m, "phi", where + ".modalities")});
+        p.modalities.push_back(
+            {R.str(m, "name", where + ".modalities"), R.num(m, "phi", where + ".modalities")});
       for (const auto& c : e.value("clinical", json::array())) {
         ExamplePatient::Feature f;
         f.name = R.str(c, "feature", where + ".clinical");
-        f.value = c.contains("value") ? (c["value"].is_string() ? c["value"].get<std::string>() : c["value"].dump()) : "";
+        f.value = c.contains("value")
+                      ? (c["value"].is_string() ? c["value"].get<std::string>() : c["value"].dump())
+                      : "";
         f.phi = R.num(c, "phi", where + ".clinical");
         p.clinical.push_back(f);
       }
       for (const auto& im : e.value("images", json::array())) {
         fs::path path = dir / im.get<std::string>();
-        if (!fs::exists(path)) throw InputError(ex.string() + ": " + where + ".images names " + path.string() + ", which does not exist");
+        if (!fs::exists(path))
+          throw InputError(ex.string() + ": " + where + ".images names " + path.string() +
+                           ", which does not exist");
         p.images.push_back(path);
       }
       d.examples.push_back(std::move(p));
@@ -200,7 +232,8 @@ void load_explanations(const fs::path& dir, ReportData& d) {
   const fs::path shap = dir / "explain" / "shap_clinical.csv";
   if (fs::exists(shap)) {
     CsvTable t = read_csv(shap);
-    int id = t.column("id"), feat = t.column("feature"), val = t.column("value"), phi = t.column("phi"), var = t.column("variant");
+    int id = t.column("id"), feat = t.column("feature"), val = t.column("value"), phi = t.column("phi"),
+        var = t.column("variant");
     for (auto [c, name] : {std::pair{id, "id"}, {feat, "feature"}, {val, "value"}, {phi, "phi"}})
       if (c < 0) throw FormatError(shap.string() + ": no column '" + std::string(name) + "' in the header");
     ShapData s;
@@ -209,8 +242,14 @@ void load_explanations(const fs::path& dir, ReportData& d) {
     std::vector<std::vector<std::pair<double, double>>> cells;  // patient → feature → (phi, value)
     for (std::size_t r = 0; r < t.rows.size(); ++r) {
       const auto& row = t.rows[r];
-      if (!fidx.count(row[feat])) { fidx[row[feat]] = static_cast<int>(s.features.size()); s.features.push_back(row[feat]); }
-      if (!pidx.count(row[id])) { pidx[row[id]] = static_cast<int>(cells.size()); cells.emplace_back(); }
+      if (!fidx.count(row[feat])) {
+        fidx[row[feat]] = static_cast<int>(s.features.size());
+        s.features.push_back(row[feat]);
+      }
+      if (!pidx.count(row[id])) {
+        pidx[row[id]] = static_cast<int>(cells.size());
+        cells.emplace_back();
+      }
       auto& c = cells[pidx[row[id]]];
       std::size_t fi = static_cast<std::size_t>(fidx[row[feat]]);
       if (c.size() <= fi) c.resize(fi + 1, {0.0, kNaN});
@@ -220,7 +259,10 @@ void load_explanations(const fs::path& dir, ReportData& d) {
     for (auto& c : cells) {
       c.resize(s.features.size(), {0.0, kNaN});
       std::vector<double> ph, va;
-      for (auto& [p, v] : c) { ph.push_back(p); va.push_back(v); }
+      for (auto& [p, v] : c) {
+        ph.push_back(p);
+        va.push_back(v);
+      }
       s.phi.push_back(ph);
       s.values.push_back(va);
     }
@@ -254,7 +296,8 @@ void load_training(const fs::path& dir, ReportData& d) {
     const fs::path h = models / v / "history.csv";
     if (!fs::exists(h)) continue;
     CsvTable t = read_csv(h);
-    int ep = t.column("epoch"), tl = t.column("train_loss"), vl = t.column("val_loss"), va = t.column("val_auc");
+    int ep = t.column("epoch"), tl = t.column("train_loss"), vl = t.column("val_loss"),
+        va = t.column("val_auc");
     if (ep < 0 || tl < 0) throw FormatError(h.string() + ": needs the columns 'epoch' and 'train_loss'");
     TrainingHistory th;
     th.label = v;
@@ -280,9 +323,11 @@ ReportData load_run_folder(const fs::path& dir) {
   ReportData d;
   // run.json
   const fs::path run = dir / "run.json";
-  if (!fs::exists(run)) throw InputError("report: " + run.string() + " is missing (written by cervirisk study)");
+  if (!fs::exists(run))
+    throw InputError("report: " + run.string() + " is missing (written by cervirisk study)");
   json rj = read_json(run);
-  if (rj.contains("synthetic")) d.synthetic = rj["synthetic"].is_boolean() ? rj["synthetic"].get<bool>() : rj["synthetic"] == "true";
+  if (rj.contains("synthetic"))
+    d.synthetic = rj["synthetic"].is_boolean() ? rj["synthetic"].get<bool>() : rj["synthetic"] == "true";
   if (rj.contains("title") && rj["title"].is_string()) d.title = rj["title"].get<std::string>();
   if (rj.contains("model_card") && rj["model_card"].is_object())
     for (auto it = rj["model_card"].begin(); it != rj["model_card"].end(); ++it)
@@ -293,21 +338,25 @@ ReportData load_run_folder(const fs::path& dir) {
   }
   if (rj.contains("inputs") && rj["inputs"].is_object())
     for (auto it = rj["inputs"].begin(); it != rj["inputs"].end(); ++it)
-      d.data_hashes.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+      d.data_hashes.emplace_back(it.key(),
+                                 it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
 
   // metrics.json
   const fs::path mfile = dir / "metrics.json";
-  if (!fs::exists(mfile)) throw InputError("report: " + mfile.string() + " is missing (written by cervirisk study)");
+  if (!fs::exists(mfile))
+    throw InputError("report: " + mfile.string() + " is missing (written by cervirisk study)");
   Reader R{mfile};
   json mj = read_json(mfile);
   if (!mj.is_object()) throw FormatError(mfile.string() + ": expected a JSON object");
   if (mj.contains("reference_variant")) d.reference_variant = R.str(mj, "reference_variant", "metrics.json");
   for (const char* key : {"variants", "cohorts"}) {
-    if (!mj.contains(key) || !mj[key].is_array()) throw FormatError(mfile.string() + ": needs the array \"" + std::string(key) + "\"");
+    if (!mj.contains(key) || !mj[key].is_array())
+      throw FormatError(mfile.string() + ": needs the array \"" + std::string(key) + "\"");
     auto& dst = std::string(key) == "variants" ? d.variants : d.cohorts;
     for (const auto& v : mj[key]) dst.push_back(v.get<std::string>());
   }
-  if (!mj.contains("metrics") || !mj["metrics"].is_array()) throw FormatError(mfile.string() + ": needs the array \"metrics\"");
+  if (!mj.contains("metrics") || !mj["metrics"].is_array())
+    throw FormatError(mfile.string() + ": needs the array \"metrics\"");
   for (std::size_t i = 0; i < mj["metrics"].size(); ++i) {
     const auto& m = mj["metrics"][i];
     std::string where = "metrics[" + std::to_string(i) + "]";
@@ -318,7 +367,8 @@ ReportData load_run_folder(const fs::path& dir) {
     double ev = R.num(m, "events", where);
     vm.events = std::isfinite(ev) ? static_cast<int>(ev) : 0;
     vm.auc = R.est(m, "auc", where);
-    if (!std::isfinite(vm.auc.value)) throw FormatError(mfile.string() + ": " + where + " lacks the number \"auc\"");
+    if (!std::isfinite(vm.auc.value))
+      throw FormatError(mfile.string() + ": " + where + " lacks the number \"auc\"");
     vm.sensitivity = R.est(m, "sensitivity", where);
     vm.specificity = R.est(m, "specificity", where);
     vm.ppv = R.est(m, "ppv", where);
@@ -343,8 +393,9 @@ ReportData load_run_folder(const fs::path& dir) {
     for (std::size_t g = 0; s.contains("groups") && g < s["groups"].size(); ++g) {
       const auto& gj = s["groups"][g];
       std::string gw = where + ".groups[" + std::to_string(g) + "]";
-      KmGroup kg{R.str(gj, "label", gw), R.vec(gj, "time", gw), R.vec(gj, "surv", gw), R.vec(gj, "lower", gw),
-                 R.vec(gj, "upper", gw), R.vec(gj, "censor_times", gw), R.vec(gj, "follow_up", gw)};
+      KmGroup kg{R.str(gj, "label", gw),    R.vec(gj, "time", gw),  R.vec(gj, "surv", gw),
+                 R.vec(gj, "lower", gw),    R.vec(gj, "upper", gw), R.vec(gj, "censor_times", gw),
+                 R.vec(gj, "follow_up", gw)};
       if (kg.time.size() != kg.surv.size())
         throw FormatError(mfile.string() + ": " + gw + ": time and surv have different lengths");
       ss.groups.push_back(std::move(kg));
@@ -391,7 +442,8 @@ ReportData load_run_folder(const fs::path& dir) {
   if (fs::exists(comp)) {
     CsvTable t = read_csv(comp);
     int v = t.column("variant"), c = t.column("cohort"), p = t.column("p"), ref = t.column("reference");
-    if (v < 0 || c < 0 || p < 0) throw FormatError(comp.string() + ": needs the columns 'variant', 'cohort' and 'p'");
+    if (v < 0 || c < 0 || p < 0)
+      throw FormatError(comp.string() + ": needs the columns 'variant', 'cohort' and 'p'");
     for (std::size_t r = 0; r < t.rows.size(); ++r) {
       if (ref >= 0 && t.rows[r][ref] != d.reference_variant) continue;
       for (auto& m : d.metrics)

@@ -33,8 +33,8 @@ struct PredictionRow {
   int label = 0;
   double probability = kNaN;
   double time_months = kNaN;
-  int event = -1;           // -1 = not given
-  std::string risk_group;   // "high" | "low" | ""
+  int event = -1;          // -1 = not given
+  std::string risk_group;  // "high" | "low" | ""
 };
 
 // Risk groups of one variant on one cohort (metrics.json "survival" entry).
@@ -67,7 +67,7 @@ struct ExamplePatient {
     std::string name, value;
     double phi = 0;
   };
-  std::vector<Feature> clinical;    // KernelSHAP per clinical feature
+  std::vector<Feature> clinical;              // KernelSHAP per clinical feature
   std::vector<std::filesystem::path> images;  // overlay PNGs (embedded), absolute after loading
 };
 
@@ -85,7 +85,7 @@ struct ReportData {
   std::vector<CalibrationSummary> calibration;
   std::vector<DecisionSummary> decision;
   std::vector<ExamplePatient> examples;
-  std::optional<ShapData> clinical_shap;   // cohort SHAP of the clinical features (beeswarm, bar)
+  std::optional<ShapData> clinical_shap;  // cohort SHAP of the clinical features (beeswarm, bar)
   std::string clinical_shap_variant;
   std::vector<BarItem> modality_importance;  // mean |φ| per modality over the cohort
   std::vector<TrainingHistory> training;

@@ -29,19 +29,22 @@ void write_shap_clinical_csv(const fs::path& file, const std::vector<ClinicalSha
   std::ostringstream o;
   o << "id,cohort,variant,feature,value,phi\n";
   for (const auto& r : rows)
-    o << csv_field(r.id) << ',' << csv_field(r.cohort) << ',' << csv_field(r.variant) << ',' << csv_field(r.feature) << ','
-      << num(r.value) << ',' << num(r.phi) << '\n';
+    o << csv_field(r.id) << ',' << csv_field(r.cohort) << ',' << csv_field(r.variant) << ','
+      << csv_field(r.feature) << ',' << num(r.value) << ',' << num(r.phi) << '\n';
   write_file_atomic(file, o.str());
 }
 
 void write_modality_shapley_csv(const fs::path& file, const std::vector<ModalityShapRow>& rows) {
   std::ostringstream o;
   o << "id,cohort,modality,phi\n";
-  for (const auto& r : rows) o << csv_field(r.id) << ',' << csv_field(r.cohort) << ',' << csv_field(r.modality) << ',' << num(r.phi) << '\n';
+  for (const auto& r : rows)
+    o << csv_field(r.id) << ',' << csv_field(r.cohort) << ',' << csv_field(r.modality) << ',' << num(r.phi)
+      << '\n';
   write_file_atomic(file, o.str());
 }
 
-void write_examples_json(const fs::path& file, const std::vector<ExamplePatient>& examples, const fs::path& run_dir) {
+void write_examples_json(const fs::path& file, const std::vector<ExamplePatient>& examples,
+                         const fs::path& run_dir) {
   nlohmann::json j = nlohmann::json::array();
   const fs::path base = fs::weakly_canonical(run_dir);
   for (const auto& e : examples) {
@@ -55,12 +58,14 @@ void write_examples_json(const fs::path& file, const std::vector<ExamplePatient>
     x["modalities"] = nlohmann::json::array();
     for (const auto& m : e.modalities) x["modalities"].push_back({{"name", m.label}, {"phi", m.value}});
     x["clinical"] = nlohmann::json::array();
-    for (const auto& c : e.clinical) x["clinical"].push_back({{"feature", c.name}, {"value", c.value}, {"phi", c.phi}});
+    for (const auto& c : e.clinical)
+      x["clinical"].push_back({{"feature", c.name}, {"value", c.value}, {"phi", c.phi}});
     x["images"] = nlohmann::json::array();
     for (const auto& im : e.images) {
       fs::path rel = fs::weakly_canonical(im).lexically_relative(base);
       if (rel.empty() || *rel.begin() == "..")
-        throw OutputError("examples.json: image " + im.string() + " is not inside the run folder " + run_dir.string());
+        throw OutputError("examples.json: image " + im.string() + " is not inside the run folder " +
+                          run_dir.string());
       x["images"].push_back(rel.generic_string());
     }
     j.push_back(x);
@@ -73,7 +78,8 @@ void write_history_csv(const fs::path& file, const TrainingHistory& h) {
   o << "epoch,train_loss,val_loss,val_auc\n";
   for (std::size_t i = 0; i < h.epoch.size(); ++i)
     o << num(h.epoch[i]) << ',' << num(i < h.train_loss.size() ? h.train_loss[i] : kNaN) << ','
-      << num(i < h.val_loss.size() ? h.val_loss[i] : kNaN) << ',' << num(i < h.val_auc.size() ? h.val_auc[i] : kNaN) << '\n';
+      << num(i < h.val_loss.size() ? h.val_loss[i] : kNaN) << ','
+      << num(i < h.val_auc.size() ? h.val_auc[i] : kNaN) << '\n';
   write_file_atomic(file, o.str());
 }
 
