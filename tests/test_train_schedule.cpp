@@ -48,7 +48,9 @@ TEST(Optimizer, GroupsByPrefixAndDecayExemptions) {
   EXPECT_EQ(g.count("backbone.1.running_mean"), 0u);                     // buffers are not optimised
   c.no_decay_names = {"head.weight"};
   for (const auto& x : assign_param_groups(*net, c))
-    if (x.name == "head.weight") EXPECT_EQ(x.group, ParamGroup::kHeadNoDecay);
+    if (x.name == "head.weight") {
+      EXPECT_EQ(x.group, ParamGroup::kHeadNoDecay);
+    }
 }
 
 TEST(Optimizer, LearningRatesPerGroupFollowTheFactor) {

@@ -54,7 +54,7 @@ class ToyDataset : public Dataset {
     auto image = torch::empty({1, 8, 8});
     auto* p = image.data_ptr<float>();
     for (int a = 0; a < 8; ++a)
-      for (int b = 0; b < 8; ++b) p[a * 8 + b] = r.amp * static_cast<float>(std::sin(0.7 * a) * std::cos(0.5 * b));
+      for (int b = 0; b < 8; ++b) p[a * 8 + b] = r.amp * static_cast<float>(0.5 + std::sin(0.7 * a) * std::cos(0.5 * b));
     if (aug) {  // augmentation: small jitter drawn only from the sample's own stream
       auto* xp = x.data_ptr<float>();
       for (int k = 0; k < 8; ++k) xp[k] += static_cast<float>(0.05 * gauss(*aug));
