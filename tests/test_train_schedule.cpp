@@ -130,3 +130,41 @@ TEST(Optimizer, RejectsNegativeRates) {
     EXPECT_NE(std::string(e.what()).find("lr -1"), std::string::npos) << e.what();
   }
 }
+
+// --- study.toml -> options -----------------------------------------------------------------------
+#include "core/config.h"
+#include "train/options.h"
+
+TEST(Options, ConfigKeysMapOntoTrainerAndLoader) {
+  auto cfg = config::Config::parse(
+      "[study]\nseed = 7\n[train]\nepochs = 12\nbatch_size = 4\nlr = 0.002\nbackbone_lr = 0.0001\n"
+      "loss = \"focal\"\nfocal_gamma = 1.5\nselect_on = \"loss\"\nloader_workers = 3\n",
+      "study.toml");
+  const std::vector<float> labels = {1, 0, 0, 0, 1, 0, 0, 0, 0};  // 2 of 9 positive; 9 % 4 == 1
+  auto s = training_setup(cfg, labels, "msm_tc", 7);
+  EXPECT_EQ(s.trainer.epochs, 12);
+  EXPECT_EQ(s.trainer.select_on, SelectOn::kLoss);
+  EXPECT_DOUBLE_EQ(s.trainer.optim.head_lr, 0.002);
+  EXPECT_DOUBLE_EQ(s.trainer.optim.backbone_lr, 0.0001);
+  EXPECT_EQ(s.trainer.loss.kind, LossKind::kFocal);
+  EXPECT_DOUBLE_EQ(s.trainer.loss.focal_gamma, 1.5);
+  EXPECT_NEAR(s.trainer.loss.focal_alpha, 7.0 / 9.0, 1e-12);  // class_balance = weighted (default)
+  EXPECT_EQ(s.loader.batch_size, 4);
+  EXPECT_EQ(s.loader.workers, 3);
+  EXPECT_TRUE(s.loader.drop_last);
+  EXPECT_EQ(s.loader.sampling, Sampling::kShuffle);
+  EXPECT_EQ(s.trainer.fingerprint.rfind("msm_tc/seed-7/config-", 0), 0u);
+
+  cfg.set("train.loss", std::string("bce"));
+  s = training_setup(cfg, labels, "msm_tc", 7);
+  EXPECT_DOUBLE_EQ(s.trainer.loss.positive_weight, 9.0 / 4.0);
+  EXPECT_DOUBLE_EQ(s.trainer.loss.negative_weight, 9.0 / 14.0);
+
+  cfg.set("train.class_balance", std::string("sampler"));
+  cfg.set("study.deterministic", true);
+  s = training_setup(cfg, labels, "msm_tc", 7);
+  EXPECT_EQ(s.loader.sampling, Sampling::kBalanced);
+  EXPECT_DOUBLE_EQ(s.trainer.loss.positive_weight, 1.0);
+  EXPECT_EQ(s.loader.workers, 0);  // deterministic: single-threaded loading
+  EXPECT_TRUE(s.trainer.deterministic);
+}

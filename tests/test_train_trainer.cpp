@@ -207,6 +207,11 @@ TEST(Checkpoint, KillDashNineThenResumeIsBitIdentical) {
   torch::load(b, (dir / "run.weights").string());
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+  // Resuming a finished run trains nothing and gives the same result again.
+  ASSERT_EQ(spawn_and_wait({helper, (dir / "run.ckpt").string(), (dir / "again").string()}), 0);
+  auto again_hist = read_file(dir / "again.history");
+  EXPECT_EQ(again_hist.substr(0, again_hist.find('\n')), "resumed 1 epochs_run 0");
+  EXPECT_EQ(again_hist.substr(again_hist.find('\n')), ref_hist.substr(ref_hist.find('\n')));
   fs::remove_all(dir);
 }
 

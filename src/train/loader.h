@@ -101,7 +101,7 @@ class Loader {
   void worker_loop();
   void stop_workers();
 
-  const Dataset& dataset_;
+  const Dataset& dataset_;  // must outlive the loader
   LoaderOptions options_;
   std::int64_t epoch_ = -1;
   std::vector<std::int64_t> order_;
