@@ -9,7 +9,6 @@
 
 #include "core/error.h"
 #include "train/losses.h"
-#include "train/metrics.h"
 
 using namespace cervirisk;
 using namespace cervirisk::train;
@@ -134,11 +133,4 @@ TEST(Losses, ShapeMismatchAndUnknownKindAreReported) {
     EXPECT_NE(std::string(e.what()).find("got 'hinge'"), std::string::npos) << e.what();
   }
   EXPECT_EQ(parse_loss_kind("cox"), LossKind::kCox);
-}
-
-TEST(Metrics, AucMannWhitneyHandCalculation) {
-  // Positives 0.8, 0.4; negatives 0.4, 0.1, 0.3. Pairs: (0.8 beats all 3) + (0.4: tie 0.5, beats 0.1,
-  // beats 0.3) = 3 + 2.5 = 5.5 of 6.
-  EXPECT_DOUBLE_EQ(auc_mann_whitney({0.8, 0.4, 0.4, 0.1, 0.3}, {1, 1, 0, 0, 0}), 5.5 / 6.0);
-  EXPECT_TRUE(std::isnan(auc_mann_whitney({0.1, 0.2}, {1, 1})));
 }

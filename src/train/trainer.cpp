@@ -12,9 +12,25 @@
 #include "core/random.h"
 #include "core/torch/runtime.h"
 #include "models/weights.h"
-#include "train/metrics.h"
+#include "stats/roc.h"
 
 namespace cervirisk::train {
+namespace {
+// The validation AUC (stats::roc_auc, Mann-Whitney); NaN when a class is absent, so selection
+// falls back to "no improvement" instead of failing the run.
+double validation_auc(const torch::Tensor& scores, const torch::Tensor& labels) {
+  std::vector<double> s(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  std::vector<int> y(static_cast<std::size_t>(labels.numel()));
+  const float* l = labels.data_ptr<float>();
+  bool pos = false, neg = false;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = l[i] > 0.5f ? 1 : 0;
+    (y[i] ? pos : neg) = true;
+  }
+  if (!pos || !neg) return std::numeric_limits<double>::quiet_NaN();
+  return stats::roc_auc(s, y);
+}
+}  // namespace
 
 SelectOn parse_select_on(const std::string& name) {
   if (name == "auc") return SelectOn::kAuc;
@@ -90,9 +106,7 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   ev.time = torch::cat(times);
   ev.event = torch::cat(events);
   ev.loss = compute_loss(options_.loss, ev.outputs, ev.labels, ev.time, ev.event).item<double>();
-  std::vector<double> s(ev.outputs.data_ptr<float>(), ev.outputs.data_ptr<float>() + ev.outputs.numel());
-  std::vector<float> y(ev.labels.data_ptr<float>(), ev.labels.data_ptr<float>() + ev.labels.numel());
-  ev.auc = auc_mann_whitney(s, y);
+  ev.auc = validation_auc(ev.outputs, ev.labels);
   return ev;
 }
 
@@ -127,6 +141,7 @@ FitResult Trainer::fit(Loader& train, const Dataset& validation) {
                 options_.checkpoint.string());
     // The dropout stream of a fresh run is fixed by the seed, whatever ran before in the process.
     torch::manual_seed(derive_seed(options_.seed, "train/torch"));
+    optimizer_ = std::make_unique<Optimizer>(model_, options_.optim);  // no moments from a previous fit
     state_ = TrainState{};
     state_.fingerprint = options_.fingerprint;
     best_weights_.clear();

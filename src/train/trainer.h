@@ -77,6 +77,8 @@ class Trainer {
   ~Trainer();
 
   // Trains on `train` (its options decide sampling/augmentation), selects on `validation`.
+  // Without a checkpoint to resume it starts a fresh optimiser and schedule (the model's current
+  // weights are the starting point).
   FitResult fit(Loader& train, const Dataset& validation);
   // THE optimisation step; returns the batch loss. Throws Error on a non-finite loss.
   double train_step(const Batch& batch);
