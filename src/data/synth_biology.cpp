@@ -10,6 +10,8 @@
 // visits; censoring comes from staggered accrual and loss to follow-up.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <numeric>
 
 #include "core/error.h"
@@ -42,6 +44,7 @@ constexpr double kTexture = 1.0, kZ = 0.3;
 // How much aggressiveness drives LVSI and nodes (low: the image cannot infer them).
 constexpr double kLvsiZ = 0.3, kNodeZ = 0.2, kNodeL = 1.1;
 constexpr double kSccHighCut = 4.0;  // ng/mL
+constexpr double kLatencyMedian = 15.0;  // months, before detection at visits and censoring
 constexpr double kHeterogeneityReadSd = 0.6;
 
 // Target prevalences (SYNTH.md) that the intercepts are calibrated to.
@@ -152,7 +155,7 @@ void realise(SynthPatient& p, const Draws& d, const CenterProfile& c, const Inte
   // ~75 % within 24 months; higher risk recurs earlier.
   p.event_time_true = -1;
   if (p.susceptible)
-    p.event_time_true = std::max(0.5, std::exp(std::log(13.0) - 0.12 * (p.lp - a.outcome - 1.0) +
+    p.event_time_true = std::max(0.5, std::exp(std::log(kLatencyMedian) - 0.05 * (p.lp - a.outcome - 2.0) +
                                                0.8 * d.latency_e));
   // Censoring: administrative (staggered accrual; 3-10 years, shorter at a recently joined
   // centre) and 7 % lost to follow-up.
@@ -199,12 +202,21 @@ Intercepts calibrate(const std::vector<Draws>& ref, const CenterProfile& c, doub
 
 // Intercepts from a fixed reference population (independent of the user's seed), so a
 // patient's values do not depend on who else is in the cohort.
-Intercepts reference_intercepts(double rate) {
+Intercepts compute_intercepts(double rate) {
   std::vector<Draws> ref;
   Rng r(0x5EEDCA1B);
   for (int i = 0; i < 6000; ++i) ref.push_back(draw(r));
   CenterProfile mean_centre = center_profiles(3, "auto")[0];
   return calibrate(ref, mean_centre, rate);
+}
+
+Intercepts reference_intercepts(double rate) {
+  static std::mutex m;
+  static std::map<double, Intercepts> cache;
+  std::lock_guard<std::mutex> lock(m);
+  auto it = cache.find(rate);
+  if (it == cache.end()) it = cache.emplace(rate, compute_intercepts(rate)).first;
+  return it->second;
 }
 
 // --- oracle scores ----------------------------------------------------------------------------

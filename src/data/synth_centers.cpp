@@ -43,7 +43,7 @@ CenterProfile profile_a() {
   c.tumour_signal = 0.58, c.stroma_signal = 0.16;
   // Sagittal T2: rows run anterior -> posterior, columns superior -> inferior, slices left ->
   // right (a right-handed frame; centre C's is left-handed, so both qfac signs occur).
-  c.spacing_mm = 0.70, c.slice_mm = 4.0, c.matrix = {208, 208, 24};
+  c.spacing_mm = 0.75, c.slice_mm = 4.0, c.matrix = {192, 192, 24};
   c.direction_lps = columns({0, 1, 0}, {0, 0, -1}, {-1, 0, 0});
   return c;
 }
@@ -66,7 +66,7 @@ CenterProfile profile_b() {
   i = rotate(rotate(i, lr, 24), ap, 7);
   j = rotate(rotate(j, lr, 24), ap, 7);
   k = rotate(rotate(k, lr, 24), ap, 7);
-  c.spacing_mm = 0.60, c.slice_mm = 4.5, c.matrix = {240, 240, 20};
+  c.spacing_mm = 0.65, c.slice_mm = 4.5, c.matrix = {224, 224, 20};
   c.direction_lps = columns(i, j, k);
   c.oblique = true;
   return c;
@@ -87,7 +87,7 @@ CenterProfile profile_c() {
   c.gain = 0.6, c.offset = -8.0, c.gamma = 1.12, c.bias = 0.30, c.noise = 0.035;
   c.tumour_signal = 0.50, c.stroma_signal = 0.24;
   // Sagittal, other vendor convention: rows posterior -> anterior, slices left -> right.
-  c.spacing_mm = 0.80, c.slice_mm = 3.5, c.matrix = {192, 192, 26};
+  c.spacing_mm = 0.82, c.slice_mm = 3.5, c.matrix = {176, 176, 26};
   c.direction_lps = columns({0, -1, 0}, {0, 0, -1}, {-1, 0, 0});
   return c;
 }

@@ -149,8 +149,8 @@ SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
         const CenterProfile& c = centers[static_cast<std::size_t>(p.center)];
         if (o.images) {
           const SynthImages im = synth_images(p, c, o.size);
-          io::write_nifti(im.image, out / "images" / (p.id + "_t2.nii.gz"), io::NiftiDtype::kInt16);
-          io::write_nifti(im.mask, out / "masks" / (p.id + "_mask.nii.gz"), io::NiftiDtype::kUInt8);
+          io::write_nifti(im.image, out / "images" / (p.id + "_t2.nii.gz"), io::NiftiDtype::kInt16, 1);
+          io::write_nifti(im.mask, out / "masks" / (p.id + "_mask.nii.gz"), io::NiftiDtype::kUInt8, 6);
         }
         if (p.has_report) write_file_atomic(out / "reports" / (p.id + ".txt"), synth_report(p, c));
       } catch (const Error& e) {
