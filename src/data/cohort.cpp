@@ -235,11 +235,12 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
     else p.mask = fs::absolute(base / msk).lexically_normal();
     // report
     std::string text;
-    bool have = false;
+    bool have = false, listed_missing = false;
     if (i_report >= 0 && !cell(i_report).empty()) {
       p.report_path = fs::absolute(base / cell(i_report)).lexically_normal();
       if (!fs::exists(p.report_path)) {
         add(c, Severity::kError, "report_file_missing", pw + ", column report: file not found: " + p.report_path.string(), {p.id});
+        listed_missing = true;
       } else {
         text = read_file(p.report_path);
         have = true;
@@ -260,7 +261,7 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
       } else {
         no_report.push_back(p.id);
       }
-    } else {
+    } else if (!listed_missing) {
       no_report.push_back(p.id);
     }
     // outcome
