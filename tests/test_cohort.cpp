@@ -15,6 +15,7 @@
 #include "data/csv.h"
 #include "data/utf8.h"
 #include "io/nifti.h"
+#include "io/table.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
@@ -81,24 +82,11 @@ std::string row(const std::string& id, const std::string& center, const std::str
 
 }  // namespace
 
-TEST(Csv, BomSemicolonQuotedFields) {
-  const std::string text = "\xEF\xBB\xBFpatient_id;note;x\r\nP1;\"a;b \"\"q\"\"\nline2\";3\r\n\r\nP2;;4\n";
-  const data::CsvTable t = data::parse_csv(text, "m.csv");
-  EXPECT_EQ(t.delimiter, ';');
-  ASSERT_EQ(t.header, (std::vector<std::string>{"patient_id", "note", "x"}));
-  ASSERT_EQ(t.rows.size(), 2u);
-  EXPECT_EQ(t.rows[0][1], "a;b \"q\"\nline2");
-  EXPECT_EQ(t.rows[1][1], "");
-  EXPECT_EQ(t.lines[1], 5u);  // the quoted newline counts as a line
-  try {
-    data::parse_csv("a,b\n1,2,3\n", "m.csv");
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("m.csv line 2: 3 fields, expected 2"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(data::parse_csv("a,b\n\"1,2\n", "m.csv"), FormatError);
+TEST(Csv, FieldQuoting) {
+  EXPECT_EQ(data::csv_field("IB2"), "IB2");
   EXPECT_EQ(data::csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(data::csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+  EXPECT_EQ(data::csv_field("a;b", ';'), "\"a;b\"");
 }
 
 TEST(Utf8, RejectsOverlongSurrogatesAndTruncation) {
@@ -139,6 +127,23 @@ TEST_F(CohortTest, LoadsValuesReportsAndConfiguredSplit) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->severity, Severity::kWarning);
   EXPECT_EQ(f->patient_ids, (std::vector<std::string>{"A2", "A3"}));
+}
+
+TEST_F(CohortTest, SpreadsheetDialect) {
+  // BOM, semicolons, CRLF, a quoted inline report with the delimiter, a quote and a line break.
+  std::string m = "\xEF\xBB\xBFpatient_id;center;image;mask;report_text;event;time_months;age;stage;lvsi\r\n";
+  m += "A1;A;a.nii;am.nii;\"Mass; 3 \"\"cm\"\"\nIB2\";0;12,5;50;IB1;no\r\n";
+  m += "A2;A;b.nii;bm.nii;;1;7;51;IB2;yes\r\n";
+  const auto c = load(m);
+  ASSERT_EQ(c.patients.size(), 2u);
+  ASSERT_TRUE(c.patients[0].report.has_value());
+  EXPECT_EQ(*c.patients[0].report, "Mass; 3 \"cm\"\nIB2");
+  // A decimal comma is not a number: the error names the row, line and column.
+  const auto* f = find(c, "bad_time");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->message, "manifest.csv row 1 (line 2) (patient A1), column time_months: '12,5' is not a number >= 0");
+  EXPECT_EQ(c.patients[1].row, 2u);
+  EXPECT_EQ(c.patients[1].event, 1);
 }
 
 TEST_F(CohortTest, DuplicateIdFires) {
@@ -319,16 +324,17 @@ TEST(Split, StratifiedSeededAndOrderIndependent) {
 TEST(ReverseKm, MatchesRSurvival) {
   std::string text = read_file(fs::path(CERV_TEST_DATA) / "data" / "reverse_km.csv");
   text.erase(0, text.find('\n') + 1);  // the provenance comment
-  const auto t = data::parse_csv(text, "reverse_km.csv");
+  const auto t = io::Table::parse_csv(text, "reverse_km.csv");
   std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> sets;
   std::map<std::string, double> want;
-  for (const auto& r : t.rows) {
-    if (r[0] == "median") {
-      want[r[1]] = r[2] == "NA" ? std::nan("") : std::stod(r[2]);
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    const std::string kind = t.cell(r, 0), name = t.cell(r, 1), time = t.cell(r, 2), event = t.cell(r, 3);
+    if (kind == "median") {
+      want[name] = time == "NA" ? std::nan("") : std::stod(time);
       continue;
     }
-    sets[r[1]].first.push_back(std::stod(r[2]));
-    sets[r[1]].second.push_back(std::stoi(r[3]));
+    sets[name].first.push_back(std::stod(time));
+    sets[name].second.push_back(std::stoi(event));
   }
   ASSERT_GE(want.size(), 3u);
   for (const auto& [name, s] : sets) {

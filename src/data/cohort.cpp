@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
-#include "data/csv.h"
+#include "io/table.h"
 #include "data/rng.h"
 #include "data/utf8.h"
 
@@ -181,19 +181,26 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
   if (!fs::exists(c.manifest))
     throw InputError("manifest not found: " + c.manifest.string() + " (data.manifest in " + cfg.source() + ")");
   const std::string src = c.manifest.filename().string();
-  const CsvTable t = parse_csv(read_file(c.manifest), c.manifest.string());
+  // The manifest dialect (BOM, comma or semicolon, RFC 4180 quoting) is io::Table's; cells are
+  // read raw here so that the missing markers and every value check are the cohort's own.
+  io::CsvOptions csv;
+  csv.missing = {};
+  const io::Table t = io::Table::read_csv(c.manifest, csv);
   const fs::path base = c.manifest.parent_path();
+  auto column = [&](const std::string& name) {
+    return t.has_column(name) ? static_cast<int>(t.column_index(name)) : -1;
+  };
 
   for (const char* req : {"patient_id", "center", "image", "mask", "event", "time_months"})
-    if (t.column(req) < 0)
-      throw ValidationError(c.manifest.string() + ": required column '" + req + "' is missing (header: " + join(t.header) + ")");
+    if (column(req) < 0)
+      throw ValidationError(c.manifest.string() + ": required column '" + req + "' is missing (header: " + join(t.column_names()) + ")");
   for (const auto& col : c.schema)
-    if (t.column(col.name) < 0)
+    if (column(col.name) < 0)
       throw ValidationError(c.manifest.string() + ": clinical column '" + col.name + "' declared in " +
-                            cfg.source() + " is not in the manifest (header: " + join(t.header) + ")");
-  const int i_id = t.column("patient_id"), i_center = t.column("center"), i_cohort = t.column("cohort"),
-            i_image = t.column("image"), i_mask = t.column("mask"), i_report = t.column("report"),
-            i_text = t.column("report_text"), i_event = t.column("event"), i_time = t.column("time_months");
+                            cfg.source() + " is not in the manifest (header: " + join(t.column_names()) + ")");
+  const int i_id = column("patient_id"), i_center = column("center"), i_cohort = column("cohort"),
+            i_image = column("image"), i_mask = column("mask"), i_report = column("report"),
+            i_text = column("report_text"), i_event = column("event"), i_time = column("time_months");
 
   // Per-guard collections, so each guard is one finding listing all its patients.
   std::vector<std::string> no_report, event_no_time, time_missing, bad_utf8_ids;
@@ -201,12 +208,11 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
   bool any_cohort = false, all_cohort = true;
   std::vector<std::optional<CohortKind>> manifest_cohort;
 
-  for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    const auto& row = t.rows[r];
+  for (std::size_t r = 0; r < t.rows(); ++r) {
     Patient p;
     p.row = r + 1;
-    auto cell = [&](int i) { return i < 0 ? std::string() : trim(row[static_cast<std::size_t>(i)]); };
-    const std::string where = src + " row " + std::to_string(p.row) + " (line " + std::to_string(t.lines[r]) + ")";
+    auto cell = [&](int i) { return i < 0 ? std::string() : trim(t.cell(r, static_cast<std::size_t>(i))); };
+    const std::string where = src + " row " + std::to_string(p.row) + " (line " + std::to_string(t.line_of(r)) + ")";
     p.id = cell(i_id);
     p.center = cell(i_center);
     if (p.id.empty()) {
@@ -246,7 +252,7 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
         have = true;
       }
     } else if (i_text >= 0 && !cell(i_text).empty()) {
-      text = row[static_cast<std::size_t>(i_text)];
+      text = t.cell(r, static_cast<std::size_t>(i_text));
       have = true;
     }
     if (have) {
@@ -279,7 +285,7 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
     // clinical
     for (const auto& col : c.schema) {
       ClinicalValue v;
-      v.raw = cell(t.column(col.name));
+      v.raw = cell(column(col.name));
       const std::string cw = pw + ", column " + col.name;
       if (!is_missing(v.raw)) {
         if (col.type == ColumnType::kNumeric) {
