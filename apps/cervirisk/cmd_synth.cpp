@@ -15,7 +15,7 @@ void add_synth(CLI::App& app, GlobalOptions& g) {
     std::string out;
     int patients = -1;
     int centers = 3;
-    std::uint64_t seed = 32;
+    std::uint64_t seed = 16;
     double rate = 0.15;
     std::string size = "full";
     std::string lang = "auto";
