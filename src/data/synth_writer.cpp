@@ -165,7 +165,9 @@ SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
       }
     }
   };
-  unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : std::max(1u, std::thread::hardware_concurrency());
+  // Twice the cores by default: each patient's files are fsync'ed (atomic writes), and the
+  // waits overlap with the other threads' computing.
+  unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : 2 * std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max(n, 1)));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
