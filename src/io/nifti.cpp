@@ -640,7 +640,7 @@ void put(std::vector<unsigned char>& buf, std::size_t off, T v) {
 
 }  // namespace
 
-void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype) {
+void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, int gzip_level) {
   const Geometry& g = volume.geometry;
   if (static_cast<std::int64_t>(volume.voxels.size()) != g.voxel_count())
     throw Error(ExitCode::kFailure, "write_nifti " + path.string() + ": volume has " +
@@ -710,7 +710,7 @@ void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype) {
     // Compress in memory, then write atomically.
     std::string out;
     z_stream zs{};
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, std::clamp(gzip_level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
       throw Error(ExitCode::kFailure, "zlib deflateInit failed for " + path.string());
     std::vector<unsigned char> outbuf(1 << 20);
     auto pump = [&](unsigned char* in, std::size_t n, int flush) {

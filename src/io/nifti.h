@@ -55,8 +55,9 @@ NiftiInfo read_nifti_info(const std::filesystem::path& path);
 // qform = sform = the Volume's geometry (qform_code = sform_code = 1, scanner anatomical), units
 // mm. kUInt8/kInt16 round to nearest and throw FormatError when a value is out of the type's
 // range (no silent wrap); scl_slope = 1, scl_inter = 0. Throws OutputError when not writable.
+// `gzip_level` (1-9) trades speed for size in .gz files (the synthetic-cohort writer uses 1).
 void write_nifti(const Volume& volume, const std::filesystem::path& path,
-                 NiftiDtype dtype = NiftiDtype::kFloat32);
+                 NiftiDtype dtype = NiftiDtype::kFloat32, int gzip_level = 6);
 
 // .nii.gz files are inflated in one call with libdeflate when the build has it (2-3x faster
 // than zlib's streaming reader), else with zlib. Switch the fast path off to compare the two
