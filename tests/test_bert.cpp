@@ -51,7 +51,7 @@ TEST(Bert, ParameterNamesAreHfKeys) {
     if (k.rfind("bert.", 0) == 0 && k != "bert.embeddings.position_ids") hf.insert(k.substr(5));
   EXPECT_EQ(mine, hf);
   EXPECT_TRUE(mine.count("encoder.layer.1.attention.self.query.weight"));
-  BertForMaskedLM mlm(Bert(c));
+  BertForMaskedLM mlm{Bert(c)};
   std::set<std::string> mlm_keys;
   for (const auto& p : mlm->named_parameters()) mlm_keys.insert(p.key());
   EXPECT_TRUE(mlm_keys.count("cls.predictions.transform.LayerNorm.weight"));
@@ -81,7 +81,7 @@ TEST(Bert, ForwardParityWithPythonReference) {
   EXPECT_GT(ref["sequence_output"].std().item<double>(), 0.5);
 
   // MLM head: a BertForMaskedLM loads the file with its own key names.
-  BertForMaskedLM mlm(Bert(ck.config));
+  BertForMaskedLM mlm{Bert(ck.config)};
   WeightReport wr = load_weights(*mlm, read_safetensors(kTiny / "model.safetensors"), bert_load_options(true));
   EXPECT_TRUE(wr.unexpected.empty()) << wr.summary();
   mlm->eval();
@@ -106,10 +106,10 @@ TEST(Bert, LoadsWithoutPrefixAndSavesSameLayout) {
   EXPECT_LT(max_abs_diff(out1, ref["sequence_output"]), 1e-5);
 
   // Save with an MLM head: BertForMaskedLM keys; reload gives the same outputs.
-  BertForMaskedLM mlm(Bert(ck.config));
+  BertForMaskedLM mlm{Bert(ck.config)};
   load_weights(*mlm, read_safetensors(kTiny / "model.safetensors"), bert_load_options(true));
   fs::path d2 = temp_dir("saved");
-  save_bert_pretrained(d2, mlm->bert, &*mlm->cls);
+  save_bert_pretrained(d2, mlm->bert, mlm->cls);
   std::set<std::string> saved, original;
   for (const auto& [k, v] : read_safetensors(d2 / "model.safetensors")) saved.insert(k);
   for (const auto& [k, v] : read_safetensors(kTiny / "model.safetensors"))
@@ -263,7 +263,7 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   EXPECT_GT(r.epochs.back().held_out_accuracy, 0.3);
   // The pretrained encoder + head save and reload in the HF layout.
   fs::path d = temp_dir("mlm");
-  save_bert_pretrained(d, bert, &*r.head);
+  save_bert_pretrained(d, bert, r.head);
   tok.save(d);
   BertCheckpoint ck = load_bert_pretrained(d);
   EXPECT_TRUE(ck.report.ok());

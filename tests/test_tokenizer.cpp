@@ -242,7 +242,7 @@ TEST(VocabBuilder, CjkCharactersAndFrequentLatinWords) {
     n_chars += utf8_to_u32(r).size();
   }
   EXPECT_EQ(n_unk, 0u);
-  EXPECT_LT(n_tokens, n_chars / 2);
+  EXPECT_LT(static_cast<double>(n_tokens), 0.8 * static_cast<double>(n_chars));
   // Deterministic.
   EXPECT_EQ(build_vocab(reports, 400).tokens(), v.tokens());
   // Held-out reports from another seed: few unknowns.

@@ -440,14 +440,14 @@ WeightReport check_bert_checkpoint(const std::filesystem::path& dir_or_file) {
   return check_weights(*model, t, bert_load_options(false));
 }
 
-void save_bert_pretrained(const std::filesystem::path& dir, Bert& model, BertLMHead* head,
+void save_bert_pretrained(const std::filesystem::path& dir, Bert& model, BertLMHead head,
                           const std::map<std::string, std::string>& metadata) {
   ensure_writable_dir(dir);
   TensorMap out;
   const std::string prefix = head ? "bert." : "";
   for (auto& [k, v] : state_dict(*model)) out[prefix + k] = v;
   if (head)
-    for (auto& [k, v] : state_dict(**head)) out["cls." + k] = v;
+    for (auto& [k, v] : state_dict(*head)) out["cls." + k] = v;
   std::map<std::string, std::string> meta = metadata;
   meta.emplace("format", "pt");  // what HF's save_pretrained writes
   write_safetensors(dir / "model.safetensors", out, meta);

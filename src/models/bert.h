@@ -226,7 +226,7 @@ BertConfig infer_bert_config(const TensorMap& tensors);
 
 // Writes DIR/config.json and DIR/model.safetensors in HF layout: BertModel keys, or
 // BertForMaskedLM keys ("bert." + "cls.predictions.*") when a head is given.
-void save_bert_pretrained(const std::filesystem::path& dir, Bert& model, BertLMHead* head = nullptr,
+void save_bert_pretrained(const std::filesystem::path& dir, Bert& model, BertLMHead head = nullptr,
                           const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace cervirisk::models
