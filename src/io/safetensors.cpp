@@ -175,7 +175,11 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
         throw FormatError(tw + ": entry needs dtype, shape and data_offsets [begin, end]");
       TensorView v;
       v.name = it.key();
-      v.dtype = dtype_from_name(e["dtype"].get<std::string>());
+      try {
+        v.dtype = dtype_from_name(e["dtype"].get<std::string>());
+      } catch (const FormatError& err) {
+        throw FormatError(tw + ": " + err.what());
+      }
       std::uint64_t numel = 1;
       for (const auto& s : e["shape"]) {
         if (!s.is_number_integer() || s.get<std::int64_t>() < 0)

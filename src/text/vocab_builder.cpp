@@ -33,9 +33,10 @@ Vocab build_vocab(const std::vector<std::string>& reports, std::size_t vocab_siz
     }
   std::vector<std::pair<std::string, std::size_t>> alpha(alphabet.begin(), alphabet.end());
   std::stable_sort(alpha.begin(), alpha.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  // Every character seen is kept (HF's trainer keeps the whole alphabet) unless the alphabet
+  // alone exceeds the budget; then the rarest become [UNK].
   for (const auto& [t, n] : alpha) {
     if (tokens.size() >= vocab_size) break;
-    if (n < opt.min_frequency) continue;  // rare characters become [UNK]
     if (in_vocab.insert(t).second) tokens.push_back(t);
   }
 

@@ -19,12 +19,13 @@ namespace cervirisk::text {
 struct VocabBuilderOptions {
   NormalizerOptions normalizer;  // must equal the options the tokenizer will use
   SpecialTokens special;
-  std::size_t min_frequency = 2;  // a character or merge seen fewer times is left out
+  std::size_t min_frequency = 2;  // merges seen fewer times are not learnt
   std::string continuing_prefix = "##";
 };
 
 // Returns a vocabulary of at most vocab_size tokens: the five special tokens first
-// ([PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4), then the character alphabet by frequency,
+// ([PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4), then every character seen (word-initial and
+// '##' forms) by frequency, cut only when the alphabet alone exceeds vocab_size,
 // then merged pieces in merge order. Deterministic (ties broken by the pieces' text).
 // Pass only training-cohort reports: the vocabulary is fitted data (DESIGN: study rules).
 Vocab build_vocab(const std::vector<std::string>& reports, std::size_t vocab_size,
