@@ -230,6 +230,13 @@ TEST(Mlm, MaskingSkipsSpecialsAndPadding) {
       if (!ww) {
         masked += lab.ne(-100).sum().item<double>();
         total += mask.sum().item<double>() - 2;
+      } else {
+        // Whole words: a masked '##' piece has its preceding piece masked too.
+        for (std::int64_t t = 2; t < ids.size(1); ++t) {
+          const std::string& piece = tok.vocab().token(ids[0][t].item<std::int64_t>());
+          if (piece.rfind("##", 0) == 0 && lab[t].item<std::int64_t>() != -100)
+            EXPECT_NE(lab[t - 1].item<std::int64_t>(), -100) << piece;
+        }
       }
     }
   }
@@ -241,6 +248,10 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   auto train = cervirisk::testing::synth_reports(240, 11);
   auto held = cervirisk::testing::synth_reports(60, 12);  // other seed: unseen reports
   text::Tokenizer tok(text::build_vocab(train, 400), {});
+  // One intra-op thread: the numbers below are then reproducible, and OpenMP spin-waiting on a
+  // shared 2-core CI machine slowed this test 15-fold with two.
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
   torch::manual_seed(1);
   BertConfig c = BertConfig::preset("cpu-small", static_cast<std::int64_t>(tok.vocab().size()));
   c.hidden_size = 64;
@@ -282,5 +293,32 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   BertCheckpoint ck = load_bert_pretrained(d);
   EXPECT_TRUE(ck.report.ok());
   EXPECT_TRUE(fs::exists(d / "vocab.txt"));
+  fs::remove_all(d);
+  torch::set_num_threads(threads);
+}
+
+TEST(Cli, PretrainTextWritesAnHfFolder) {
+  fs::path d = temp_dir("cli");
+  auto reports = cervirisk::testing::synth_reports(40, 21);
+  std::string train, held;
+  for (std::size_t i = 0; i < reports.size(); ++i) (i < 32 ? train : held) += reports[i] + "\n";
+  write_file_atomic(d / "train.txt", train);
+  write_file_atomic(d / "held.txt", held);
+  std::string cmd = std::string(CERV_BINARY) + " -q --threads 1 pretrain-text --reports " + (d / "train.txt").string() +
+                    " --held-out " + (d / "held.txt").string() + " --out " + (d / "out").string() +
+                    " --epochs 1 --vocab-size 200 --max-length 32 --whole-word > " + (d / "log.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "log.txt");
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "pretrain_history.json"})
+    EXPECT_TRUE(fs::exists(d / "out" / f)) << f;
+  BertCheckpoint ck = load_bert_pretrained(d / "out");
+  EXPECT_EQ(ck.config.num_hidden_layers, 2);
+  auto tok = text::Tokenizer::from_pretrained(d / "out");
+  EXPECT_EQ(static_cast<std::int64_t>(tok.vocab().size()), ck.config.vocab_size);
+  // No reports: exit 3 naming the file.
+  write_file_atomic(d / "empty.txt", "\n\n");
+  cmd = std::string(CERV_BINARY) + " pretrain-text --reports " + (d / "empty.txt").string() + " --out " +
+        (d / "out2").string() + " > " + (d / "err.txt").string() + " 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
+  EXPECT_NE(read_file(d / "err.txt").find("empty.txt"), std::string::npos);
   fs::remove_all(d);
 }
