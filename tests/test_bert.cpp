@@ -223,9 +223,14 @@ TEST(Mlm, MaskingSkipsSpecialsAndPadding) {
       EXPECT_EQ(lab[0].item<std::int64_t>(), -100);  // [CLS]
       for (std::int64_t t = 0; t < ids.size(1); ++t) {
         std::int64_t l = lab[t].item<std::int64_t>();
-        if (mask[0][t].item<std::int64_t>() == 0 || tok.is_special(ids[0][t].item<std::int64_t>())) EXPECT_EQ(l, -100);
-        if (l != -100) EXPECT_EQ(l, ids[0][t].item<std::int64_t>());
-        else EXPECT_EQ(mb.input_ids[0][t].item<std::int64_t>(), ids[0][t].item<std::int64_t>());
+        if (mask[0][t].item<std::int64_t>() == 0 || tok.is_special(ids[0][t].item<std::int64_t>())) {
+          EXPECT_EQ(l, -100);
+        }
+        if (l != -100) {
+          EXPECT_EQ(l, ids[0][t].item<std::int64_t>());
+        } else {
+          EXPECT_EQ(mb.input_ids[0][t].item<std::int64_t>(), ids[0][t].item<std::int64_t>());
+        }
       }
       if (!ww) {
         masked += lab.ne(-100).sum().item<double>();
@@ -234,8 +239,9 @@ TEST(Mlm, MaskingSkipsSpecialsAndPadding) {
         // Whole words: a masked '##' piece has its preceding piece masked too.
         for (std::int64_t t = 2; t < ids.size(1); ++t) {
           const std::string& piece = tok.vocab().token(ids[0][t].item<std::int64_t>());
-          if (piece.rfind("##", 0) == 0 && lab[t].item<std::int64_t>() != -100)
+          if (piece.rfind("##", 0) == 0 && lab[t].item<std::int64_t>() != -100) {
             EXPECT_NE(lab[t - 1].item<std::int64_t>(), -100) << piece;
+          }
         }
       }
     }
