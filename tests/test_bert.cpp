@@ -328,3 +328,20 @@ TEST(Cli, PretrainTextWritesAnHfFolder) {
   EXPECT_NE(read_file(d / "err.txt").find("empty.txt"), std::string::npos);
   fs::remove_all(d);
 }
+
+TEST(Weights, ReadSafetensorsCopiesMisalignedTensors) {
+  // In the fixture the F32 / I64 / F64 data sit at offsets that are not multiples of their
+  // element size (bool and f16 before them have odd lengths).
+  io::SafetensorsFile raw(fs::path(CERV_TEST_DATA) / "safetensors" / "dtypes.safetensors");
+  EXPECT_NE(reinterpret_cast<std::uintptr_t>(raw.at("f32").data) % 4, 0u);
+  TensorMap t = read_safetensors(fs::path(CERV_TEST_DATA) / "safetensors" / "dtypes.safetensors");
+  EXPECT_EQ(t.at("f32").scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(t.at("f32"), torch::tensor({0.1f, -7.5f, 65504.0f})));
+  EXPECT_TRUE(torch::equal(t.at("i64"), torch::tensor({-(std::int64_t{1} << 62), std::int64_t{0}, (std::int64_t{1} << 53) + 1})));
+  EXPECT_EQ(t.at("f64").scalar_type(), torch::kFloat64);
+  EXPECT_EQ(t.at("f64")[1][1].item<double>(), 3.141592653589793);
+  EXPECT_EQ(t.at("f16").scalar_type(), torch::kFloat32);
+  EXPECT_EQ(t.at("bf16")[1].item<float>(), -3.5f);
+  EXPECT_EQ(t.at("empty").sizes(), (std::vector<std::int64_t>{0, 3}));
+  EXPECT_EQ(t.at("scalar").dim(), 0);
+}
