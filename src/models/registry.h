@@ -1,0 +1,46 @@
+// Builds any variant of the model family from an architecture description, and the presets:
+//   paper     ConvNeXt-T on 224 px tumour crops, CrossViT-tiny-like dual path at 224 px,
+//             BERT-base sizes (a GPU job)
+//   cpu-small ConvNeXt atto-like on 64 px tumour crops, a small dual-path ViT on 64 / 96 px
+//             crops, a 2-layer BERT with hidden 128 (the whole study trains in minutes on 2 cores)
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/arch.h"
+#include "models/fusion.h"
+
+namespace cervirisk::models {
+
+// What the data decides (fitted on the training cohort).
+struct DataSizes {
+  std::int64_t clinical_features = 0;  // ClinicalEncoder::feature_count()
+  std::int64_t vocab_size = 0;         // tokenizer vocabulary size
+  std::int64_t in_chans = 3;           // 2 * neighbours + 1
+  std::int64_t tumour_size = 0;        // 0 = the preset's
+  std::int64_t context_size = 0;       // 0 = the preset's
+};
+
+const std::vector<std::string>& preset_names();  // {"cpu-small", "paper"}
+// Throws ConfigError for an unknown preset (naming the choices) or inconsistent sizes.
+ArchConfig make_arch(const std::string& preset, Variant variant, const DataSizes& sizes = {});
+ArchConfig make_arch(const std::string& preset, const std::string& variant, const DataSizes& sizes = {});
+
+// Reads an architecture description (JSON) from a file (model.arch_file).
+ArchConfig load_arch(const std::filesystem::path& file);
+
+// Builds the model (fresh weights, seeded by the caller). Text variants get the text encoder
+// from the factory below.
+RecurrenceModel build_model(const ArchConfig& arch);
+
+// Makes the report encoder for msm_t / msm_tc. The default wraps models::Bert (HF-compatible).
+using TextEncoderFactory = std::function<TextEncoderPtr(const TextArch&)>;
+void set_text_encoder_factory(TextEncoderFactory f);  // nullptr restores the default
+TextEncoderPtr make_text_encoder(const TextArch& arch);
+
+}  // namespace cervirisk::models
