@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "models/weights.h"
+
 namespace cervirisk::models {
 
 struct ConvNeXtConfig {
@@ -103,6 +105,12 @@ torch::Tensor stochastic_depth(const torch::Tensor& x, double p, bool training);
 // `cervirisk weights convert --from torchvision`.
 std::string torchvision_to_timm_name(const std::string& key);
 // True when a state dict is in torchvision's layout (has features.0.0.weight).
-bool is_torchvision_convnext(const std::vector<std::string>& keys);
+bool is_torchvision_convnext(const TensorMap& tensors);
+// Load options for a ConvNeXt checkpoint: torchvision's layout is detected and renamed (its
+// layer scale [C, 1, 1] reshaped to timm's [C]); `prefix` is prepended to the module names
+// (e.g. "convnext." inside a fusion model).
+LoadOptions convnext_load_options(const TensorMap& tensors, const std::string& prefix = "");
+// A torchvision-layout state dict in timm's layout (`cervirisk weights convert --from torchvision`).
+TensorMap convert_torchvision_convnext(const TensorMap& tensors);
 
 }  // namespace cervirisk::models

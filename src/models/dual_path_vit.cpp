@@ -301,4 +301,18 @@ torch::Tensor interpolate_pos_embed(const torch::Tensor& pos, std::int64_t targe
   return torch::cat({pos.slice(1, 0, 1).to(torch::kFloat32), grid}, 1);
 }
 
+LoadOptions crossvit_load_options(const std::string& prefix) {
+  LoadOptions o;
+  o.rename = [prefix](const std::string& k) { return prefix + crossvit_legacy_name(k); };
+  o.adapt = [](const std::string& name, const torch::Tensor& ckpt, const torch::Tensor& target) -> torch::Tensor {
+    auto slash = name.rfind('.');
+    auto leaf = slash == std::string::npos ? name : name.substr(slash + 1);
+    if ((leaf == "pos_embed_0" || leaf == "pos_embed_1") && ckpt.dim() == 3 && target.dim() == 3 &&
+        ckpt.size(2) == target.size(2))
+      return interpolate_pos_embed(ckpt, target.size(1));
+    return {};
+  };
+  return o;
+}
+
 }  // namespace cervirisk::models

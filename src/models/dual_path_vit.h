@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "models/weights.h"
+
 namespace cervirisk::models {
 
 struct CrossVitConfig {
@@ -140,5 +142,8 @@ std::string crossvit_legacy_name(const std::string& key);
 // Resizes a [1, 1+g*g, D] position embedding to [1, 1+G*G, D] by bicubic interpolation of the
 // grid (the CLS entry is kept), as timm does when the input size changes.
 torch::Tensor interpolate_pos_embed(const torch::Tensor& pos, std::int64_t target_tokens);
+// Load options for a timm CrossViT checkpoint: legacy names renamed, position embeddings
+// interpolated to this model's grids; `prefix` is prepended to the module names.
+LoadOptions crossvit_load_options(const std::string& prefix = "");
 
 }  // namespace cervirisk::models

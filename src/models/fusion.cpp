@@ -18,6 +18,11 @@ torch::nn::Sequential projection(std::int64_t in, std::int64_t out) {
   return torch::nn::Sequential(torch::nn::Linear(in, out), torch::nn::LayerNorm(torch::nn::LayerNormOptions({out})));
 }
 
+void add_projection(torch::nn::ModuleDict& dict, const std::string& name, torch::nn::Sequential seq) {
+  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> item{{name, seq.ptr()}};
+  dict->update(item);
+}
+
 void require(const torch::Tensor& t, const char* name, std::int64_t dims, const char* variant) {
   if (!t.defined())
     throw ModelError(std::string("model input '") + name + "' is required by variant " + variant + " but missing");
@@ -37,7 +42,7 @@ RecurrenceModelImpl::RecurrenceModelImpl(const ArchConfig& arch, TextEncoderPtr 
     c.in_chans = arch_.in_chans;
     c.num_classes = 0;
     convnext = register_module("convnext", ConvNeXt(c));
-    proj->update("convnext", projection(c.embed_dim(), F));
+    add_projection(proj, "convnext", projection(c.embed_dim(), F));
     order_.push_back("convnext");
   }
   if (m.vit) {
@@ -46,19 +51,19 @@ RecurrenceModelImpl::RecurrenceModelImpl(const ArchConfig& arch, TextEncoderPtr 
     v.num_classes = 0;
     v.img_size = {arch_.tumour_size, arch_.context_size};
     vit = register_module("vit", DualPathVit(v));
-    proj->update("vit", projection(v.embed_total(), F));
+    add_projection(proj, "vit", projection(v.embed_total(), F));
     order_.push_back("vit");
   }
   if (m.text) {
     if (!text_encoder) throw ModelError(std::string("variant ") + variant_name(arch_.variant) + " needs a text encoder");
     text = register_module(TextEncoderImpl::kName, text_encoder);
-    proj->update("text", projection(text->dim(), F));
+    add_projection(proj, "text", projection(text->dim(), F));
     missing_text = register_parameter("missing_text", torch::randn({F}) * 0.02);
     order_.push_back("text");
   }
   if (m.clinical) {
     clinical = register_module("clinical", ClinicalMlp(arch_.clinical_features, arch_.clinical_hidden, arch_.dropout));
-    proj->update("clinical", projection(arch_.clinical_hidden, F));
+    add_projection(proj, "clinical", projection(arch_.clinical_hidden, F));
     missing_clinical = register_parameter("missing_clinical", torch::randn({F}) * 0.02);
     order_.push_back("clinical");
   }
@@ -102,7 +107,9 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
     out.cross_attention = std::move(r.cross_attention);
     parts.push_back(proj["vit"]->as<torch::nn::SequentialImpl>()->forward(r.embedding));
   }
-  std::int64_t batch = parts.empty() ? -1 : parts.front().size(0);
+  std::int64_t batch = -1;
+  for (const auto* t : {&in.tumour, &in.context, &in.text_ids, &in.clinical, &in.has_text, &in.has_clinical})
+    if (batch < 0 && t->defined() && t->dim() >= 1) batch = t->size(0);
   auto options = torch::TensorOptions().dtype(torch::kFloat32);
   if (text) {
     bool any = in.text_ids.defined() && (!in.has_text.defined() || in.has_text.any().item<bool>());
@@ -114,7 +121,7 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
       out.embeddings["text"] = e;
       p = apply_missing(proj["text"]->as<torch::nn::SequentialImpl>()->forward(e), in.has_text, missing_text);
     } else {
-      if (batch < 0) throw ModelError("model input: no batch size (no image and no text)");
+      if (batch < 0) throw ModelError("model input: no batch size (no input tensor is defined)");
       p = missing_text.unsqueeze(0).expand({batch, arch_.fusion_dim});
     }
     parts.push_back(p);
@@ -132,7 +139,7 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
       p = apply_missing(proj["clinical"]->as<torch::nn::SequentialImpl>()->forward(e), in.has_clinical,
                         missing_clinical);
     } else {
-      if (batch < 0) throw ModelError("model input: clinical data missing for every patient of a clinical-only batch");
+      if (batch < 0) throw ModelError("model input: no batch size (no input tensor is defined)");
       p = missing_clinical.unsqueeze(0).expand({batch, arch_.fusion_dim});
     }
     parts.push_back(p);

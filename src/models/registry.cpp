@@ -2,12 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "models/weights.h"
 
 namespace cervirisk::models {
 
@@ -153,6 +155,166 @@ RecurrenceModel build_model(const ArchConfig& arch) {
   TextEncoderPtr text;
   if (arch.modalities().text) text = make_text_encoder(arch.text);
   return RecurrenceModel(arch, text);
+}
+
+
+std::vector<std::string> architecture_names() {
+  std::vector<std::string> n;
+  for (const char* s : {"atto", "femto", "pico", "nano", "tiny", "small", "base", "large"})
+    n.push_back(std::string("convnext_") + s);
+  for (const char* s : {"tiny", "small", "base", "9", "15", "18"}) n.push_back(std::string("crossvit_") + s + "_240");
+  for (const auto& v : variant_names()) n.push_back(v);
+  return n;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+const torch::Tensor& input_named(const TensorMap& in, const std::string& name) {
+  auto it = in.find(name);
+  if (it == in.end()) {
+    std::vector<std::string> have;
+    for (const auto& [k, v] : in) have.push_back(k);
+    throw InputError("input file has no tensor '" + name + "' (it has: " + join(have) + ")");
+  }
+  return it->second;
+}
+
+torch::Tensor resized(const torch::Tensor& x, std::int64_t size) {
+  if (x.size(-1) == size && x.size(-2) == size) return x;
+  namespace F = torch::nn::functional;
+  return F::interpolate(x.to(torch::kFloat32), F::InterpolateFuncOptions()
+                                                   .size(std::vector<std::int64_t>{size, size})
+                                                   .mode(torch::kBicubic)
+                                                   .align_corners(false));
+}
+
+NamedArchitecture variant_architecture(const ArchConfig& arch) {
+  NamedArchitecture a;
+  a.name = variant_name(arch.variant);
+  auto model = build_model(arch);
+  a.module = model.ptr();
+  a.load_options = [](const TensorMap&) { return LoadOptions{}; };
+  a.forward = [model, arch](const TensorMap& in) mutable {
+    model->eval();
+    torch::NoGradGuard ng;
+    ModelInputs x;
+    auto get = [&](const char* n) { return in.count(n) ? in.at(n) : torch::Tensor(); };
+    x.tumour = get("tumour");
+    if (!x.tumour.defined() && in.count("input")) x.tumour = in.at("input").to(torch::kFloat32);
+    x.context = get("context");
+    if (!x.context.defined() && x.tumour.defined()) x.context = resized(x.tumour, arch.context_size);
+    if (x.tumour.defined()) x.tumour = resized(x.tumour, arch.tumour_size);
+    x.text_ids = get("text_ids");
+    x.text_mask = get("text_mask");
+    x.clinical = get("clinical");
+    x.has_text = get("has_text");
+    x.has_clinical = get("has_clinical");
+    auto out = model->forward(x);
+    TensorMap r{{"output", out.logit}};
+    if (out.risk.defined()) r["risk"] = out.risk;
+    return r;
+  };
+  a.flops = model->flops();
+  std::string s;
+  auto m = arch.modalities();
+  auto img = [](const char* n, std::int64_t c, std::int64_t sz) {
+    return std::string(n) + " [B, " + std::to_string(c) + ", " + std::to_string(sz) + ", " + std::to_string(sz) + "]";
+  };
+  std::vector<std::string> parts;
+  if (m.convnext || m.vit) parts.push_back(img("tumour", arch.in_chans, arch.tumour_size));
+  if (m.vit) parts.push_back(img("context", arch.in_chans, arch.context_size));
+  if (m.text) parts.push_back("text_ids [B, L] int64 (+ text_mask, has_text)");
+  if (m.clinical) parts.push_back("clinical [B, " + std::to_string(arch.clinical_features) + "] (+ has_clinical)");
+  a.input_shapes = join(parts);
+  return a;
+}
+
+}  // namespace
+
+NamedArchitecture named_architecture(const std::string& name, const std::string& preset, const TensorMap* hint) {
+  NamedArchitecture a;
+  a.name = name;
+  if (name.rfind("convnext_", 0) == 0) {
+    auto cfg = ConvNeXtConfig::named(name);
+    cfg.num_classes = 1000;
+    if (hint && hint->count("head.fc.weight")) cfg.num_classes = hint->at("head.fc.weight").size(0);
+    if (hint && hint->count("classifier.2.weight")) cfg.num_classes = hint->at("classifier.2.weight").size(0);
+    ConvNeXt m(cfg);
+    a.module = m.ptr();
+    a.load_options = [](const TensorMap& t) { return convnext_load_options(t); };
+    a.forward = [m](const TensorMap& in) mutable {
+      m->eval();
+      torch::NoGradGuard ng;
+      auto o = m->forward(input_named(in, "input").to(torch::kFloat32));
+      return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
+    };
+    a.flops = m->flops(224, 224);
+    a.input_shapes = "input [B, 3, 224, 224] (any size >= 32)";
+    return a;
+  }
+  if (name.rfind("crossvit_", 0) == 0) {
+    auto cfg = CrossVitConfig::named(name);
+    cfg.num_classes = 1000;
+    if (hint && hint->count("head.0.weight")) cfg.num_classes = hint->at("head.0.weight").size(0);
+    DualPathVit m(cfg);
+    a.module = m.ptr();
+    a.load_options = [](const TensorMap&) { return crossvit_load_options(); };
+    a.forward = [m, cfg](const TensorMap& in) mutable {
+      m->eval();
+      torch::NoGradGuard ng;
+      // timm's CrossViT feeds one image to both branches, resized to each branch's size.
+      torch::Tensor t, c;
+      if (in.count("tumour") && in.count("context")) {
+        t = in.at("tumour");
+        c = in.at("context");
+      } else {
+        const auto& x = input_named(in, "input");
+        t = resized(x, cfg.img_size[0]);
+        c = resized(x, cfg.img_size[1]);
+      }
+      auto o = m->forward(t.to(torch::kFloat32), c.to(torch::kFloat32));
+      return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
+    };
+    a.flops = m->flops();
+    a.input_shapes = "input [B, 3, H, W] (resized to " + std::to_string(cfg.img_size[0]) + " and " +
+                     std::to_string(cfg.img_size[1]) + " px), or tumour + context";
+    return a;
+  }
+  ArchConfig arch;
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) {
+    std::ifstream in(name);
+    if (!in) throw InputError("cannot read architecture file " + name);
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const nlohmann::json::exception& e) {
+      throw ConfigError(name + ": not valid JSON (" + e.what() + ")");
+    }
+    // A bundle's model.json keeps the architecture under "architecture".
+    arch = ArchConfig::from_json(j.contains("architecture") ? j["architecture"] : j);
+    return variant_architecture(arch);
+  }
+  const auto& vs = variant_names();
+  if (std::find(vs.begin(), vs.end(), name) == vs.end())
+    throw ConfigError("unknown architecture '" + name + "' (expected one of: " + join(architecture_names()) +
+                      ", or an architecture .json file)");
+  DataSizes sizes;
+  sizes.clinical_features = 16;  // without data: a typical encoded clinical table
+  sizes.vocab_size = 2000;       // text.vocab_size's default
+  if (hint) {
+    if (hint->count("clinical.fc1.weight")) sizes.clinical_features = hint->at("clinical.fc1.weight").size(1);
+    for (const auto& [k, v] : *hint)
+      if (k.rfind("text.", 0) == 0 && k.size() > 22 && k.compare(k.size() - 22, 22, "word_embeddings.weight") == 0)
+        sizes.vocab_size = v.size(0);
+    if (hint->count("convnext.stem.0.weight")) sizes.in_chans = hint->at("convnext.stem.0.weight").size(1);
+  }
+  return variant_architecture(make_arch(preset, name, sizes));
 }
 
 }  // namespace cervirisk::models

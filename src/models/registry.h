@@ -44,3 +44,27 @@ void set_text_encoder_factory(TextEncoderFactory f);  // nullptr restores the de
 TextEncoderPtr make_text_encoder(const TextArch& arch);
 
 }  // namespace cervirisk::models
+
+namespace cervirisk::models {
+
+// An architecture by name, for `cervirisk weights` and the benchmarks: timm's ConvNeXt sizes
+// (convnext_atto ... convnext_large, 1000-class head), timm's CrossViT (crossvit_tiny_240,
+// _small_240, _base_240, _9_240, _15_240, _18_240, 1000-class heads), our variants (clinical,
+// convnext, vit, msm, msm_t, msm_tc; sizes from `preset`), or a model.json / architecture file.
+struct NamedArchitecture {
+  std::string name;
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<LoadOptions(const TensorMap&)> load_options;
+  // Eval-mode forward on named inputs ("input", or tumour/context/text_ids/text_mask/clinical);
+  // returns at least "output".
+  std::function<TensorMap(const TensorMap&)> forward;
+  std::int64_t flops = 0;   // per input (one image / one patient)
+  std::string input_shapes; // e.g. "input [B, 3, 224, 224]"
+};
+// `hint` (optional): a checkpoint whose shapes fix data-dependent sizes (clinical features,
+// vocabulary) of our variants. Throws ConfigError for an unknown name (listing the choices).
+NamedArchitecture named_architecture(const std::string& name, const std::string& preset = "cpu-small",
+                                     const TensorMap* hint = nullptr);
+std::vector<std::string> architecture_names();
+
+}  // namespace cervirisk::models
