@@ -11,6 +11,7 @@ function(cerv_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main Threads::Threads)
   target_compile_definitions(${name} PRIVATE
+    CERV_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     CERV_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data"
     CERV_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
     CERV_BINARY="$<TARGET_FILE:cervirisk_cli>")

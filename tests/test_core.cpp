@@ -251,7 +251,7 @@ TEST(Progress, RendersCountsAndMetric) {
 
 TEST(Config, DocsListEveryKey) {
   // docs/config.md is generated from the schema; regenerate with `cervirisk --print-config-schema`.
-  std::string doc = read_file(fs::path(CERV_TEST_DATA) / ".." / ".." / "docs" / "config.md");
+  std::string doc = read_file(fs::path(CERV_SOURCE_DIR) / "docs" / "config.md");
   EXPECT_NE(doc.find(config::schema_markdown()), std::string::npos)
       << "docs/config.md is stale: regenerate it with `cervirisk --print-config-schema`";
 }
