@@ -66,6 +66,8 @@ std::vector<KeySpec> build() {
       {"text.pretrain_epochs", Type::kInt, std::int64_t{8}, "Masked-language-model epochs on the training reports (0 = none).", {}, 0, 1000},
       {"text.mask_probability", Type::kFloat, 0.15, "MLM masking rate.", {}, 0.01, 0.9},
       {"text.whole_word_cjk", Type::kBool, false, "Whole-word masking for CJK runs."},
+      {"text.pretrain_learning_rate", Type::kFloat, 5e-4, "Peak AdamW learning rate of MLM pretraining (linear warm-up and decay).", {}, 1e-7, 1.0},
+      {"text.pretrain_batch_size", Type::kInt, std::int64_t{16}, "Rows per MLM pretraining step.", {}, 1, 4096},
       // --- model -------------------------------------------------------------------------
       {"model.preset", Type::kString, std::string("cpu-small"), "Architecture preset.", {"cpu-small", "paper"}},
       {"model.arch_file", Type::kString, std::string(""), "Architecture description (JSON/TOML) overriding the preset."},

@@ -175,7 +175,11 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
         throw FormatError(tw + ": entry needs dtype, shape and data_offsets [begin, end]");
       TensorView v;
       v.name = it.key();
-      v.dtype = dtype_from_name(e["dtype"].get<std::string>());
+      try {
+        v.dtype = dtype_from_name(e["dtype"].get<std::string>());
+      } catch (const FormatError& err) {
+        throw FormatError(tw + ": " + err.what());
+      }
       std::uint64_t numel = 1;
       for (const auto& s : e["shape"]) {
         if (!s.is_number_integer() || s.get<std::int64_t>() < 0)
@@ -201,12 +205,17 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
     std::vector<std::size_t> order(ranges.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ranges[a] < ranges[b]; });
-    for (std::size_t i = 1; i < order.size(); ++i) {
-      const auto& prev = ranges[order[i - 1]];
+    // Compare each range with the furthest end seen so far (not only its sorted neighbour: an
+    // empty tensor between two overlapping ones would hide the overlap).
+    std::size_t reach = 0, reach_idx = 0;
+    for (std::size_t i = 0; i < order.size(); ++i) {
       const auto& cur = ranges[order[i]];
-      if (cur.first < prev.second && cur.second > cur.first)
+      if (cur.second == cur.first) continue;  // zero-size tensors occupy no bytes
+      if (cur.first < reach)
         throw FormatError(where + ": tensor '" + tensors_[order[i]].name + "' at offset " +
-                          std::to_string(cur.first) + " overlaps tensor '" + tensors_[order[i - 1]].name + "'");
+                          std::to_string(cur.first) + " overlaps tensor '" + tensors_[reach_idx].name + "'");
+      reach = cur.second;
+      reach_idx = order[i];
     }
   } catch (...) {
     ::munmap(map_, map_size_);
