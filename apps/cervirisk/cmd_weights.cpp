@@ -2,10 +2,12 @@
 // fit; run one forward pass on a tensor file; convert torchvision ConvNeXt checkpoints to timm's
 // layout.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "core/error.h"
+#include "models/bert.h"
 #include "models/convnext.h"
 #include "models/registry.h"
 #include "models/weights.h"
@@ -35,8 +37,11 @@ std::string human(double x) {
 void run_check(const WeightsOptions& o) {
   if (!o.input.empty() && o.output.empty()) throw ConfigError("weights check: --input needs --output");
   models::TensorMap weights;
-  if (!o.weights.empty()) weights = models::read_safetensors(o.weights);
-  auto a = models::named_architecture(o.arch, o.preset, o.weights.empty() ? nullptr : &weights);
+  std::filesystem::path file = o.weights;
+  // An HF folder (config.json + model.safetensors) for --arch bert.
+  if (!o.weights.empty() && std::filesystem::is_directory(file)) file = models::bert_weights_file(file);
+  if (!o.weights.empty()) weights = models::read_safetensors(file);
+  auto a = models::named_architecture(o.arch, o.preset, o.weights.empty() ? nullptr : &weights, o.weights);
   const auto params = models::parameter_count(*a.module);
   std::cout << "architecture: " << a.name << "\n"
             << "parameters:   " << params << " (" << human(static_cast<double>(params)) << ")\n"
@@ -79,11 +84,12 @@ void add_weights(CLI::App& app, GlobalOptions& g) {
   auto* check = sub->add_subcommand(
       "check", "Architecture summary (parameters, FLOPs); with --weights, missing / unexpected / mis-shaped keys");
   check->add_option("--arch", o->arch,
-                    "convnext_atto..convnext_large, crossvit_tiny_240.., clinical, convnext, vit, msm, msm_t, msm_tc, "
-                    "or an architecture / model.json file")
+                    "convnext_atto..convnext_large, crossvit_tiny_240.., bert, clinical, convnext, vit, msm, "
+                    "msm_t, msm_tc, or an architecture / model.json file")
       ->required();
   check->add_option("--preset", o->preset, "Sizes of our variants")->check(CLI::IsMember({"cpu-small", "paper"}));
-  check->add_option("--weights", o->weights, "Checkpoint (.safetensors; timm or torchvision layout)");
+  check->add_option("--weights", o->weights,
+                    "Checkpoint (.safetensors; timm or torchvision layout; for bert also an HF folder)");
   check->add_option("--input", o->input, "Tensor file (.safetensors) with a tensor named input (or the model's inputs)");
   check->add_option("--output", o->output, "Where the eval-mode output is written (tensor output)");
   check->callback([&g, o] {

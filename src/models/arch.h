@@ -31,7 +31,7 @@ struct TextArch {
   std::int64_t vocab_size = 0;  // from the vocabulary (data-dependent)
   std::int64_t hidden = 128;
   std::int64_t layers = 2;
-  std::int64_t heads = 2;
+  std::int64_t heads = 4;
   std::int64_t intermediate = 512;
   std::int64_t max_position = 512;
   std::int64_t type_vocab_size = 2;

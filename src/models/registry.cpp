@@ -35,7 +35,7 @@ ArchConfig make_arch(const std::string& preset, Variant variant, const DataSizes
     a.vit.depth = {{1, 2, 0}, {1, 2, 0}};
     a.text.hidden = 128;
     a.text.layers = 2;
-    a.text.heads = 2;
+    a.text.heads = 4;  // head width 32, as the text module's cpu-small BERT
     a.text.intermediate = 512;
     a.text.max_position = 256;
     a.fusion_dim = 64;
@@ -96,33 +96,36 @@ ArchConfig load_arch(const std::filesystem::path& file) {
 
 namespace {
 
-// Used only until a BERT module is linked in: token embeddings averaged over the mask, then a
-// LayerNorm (a bag-of-words report embedding).
-class BagOfTokensEncoderImpl : public TextEncoderImpl {
+// The report encoder of msm_t / msm_tc: HF-compatible BERT. Bert's own submodules are
+// registered directly under the encoder ("text.embeddings.*", "text.encoder.layer.N.*",
+// "text.pooler.*"), so an HF checkpoint loads into model->text with bert_load_options().
+class BertTextEncoderImpl : public TextEncoderImpl {
  public:
-  explicit BagOfTokensEncoderImpl(const TextArch& a)
-      : embedding_(register_module("word_embeddings", torch::nn::Embedding(a.vocab_size, a.hidden))),
-        norm_(register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({a.hidden})))),
-        dim_(a.hidden) {
-    torch::NoGradGuard ng;
-    embedding_->weight.normal_(0.0, 0.02);
+  BertTextEncoderImpl(Bert bert, const std::string& pooling)
+      : bert_(std::move(bert)), kind_(report_embedding_from_name(pooling)) {
+    register_module("embeddings", bert_->embeddings);
+    register_module("encoder", bert_->encoder);
+    register_module("pooler", bert_->pooler);
   }
   torch::Tensor encode(const torch::Tensor& ids, const torch::Tensor& mask) override {
-    auto m = mask.to(torch::kFloat32).unsqueeze(-1);
-    auto e = embedding_(ids) * m;
-    return norm_(e.sum(1) / m.sum(1).clamp_min(1.0));
+    return bert_->embed(ids, mask, {}, kind_);
   }
-  std::int64_t dim() const override { return dim_; }
+  std::int64_t dim() const override { return bert_->config().hidden_size; }
+  std::int64_t flops(std::int64_t tokens) const override {
+    const auto& c = bert_->config();
+    const auto H = c.hidden_size, I = c.intermediate_size, T = tokens;
+    // Per layer: q, k, v, output projections; scores and weighted sum; the feed-forward pair.
+    return c.num_hidden_layers * (2 * 4 * H * H * T + 2 * 2 * T * T * H + 2 * 2 * H * I * T) + 2 * H * H;
+  }
+  Bert bert() const { return bert_; }
 
  private:
-  torch::nn::Embedding embedding_;
-  torch::nn::LayerNorm norm_;
-  std::int64_t dim_;
+  Bert bert_;
+  ReportEmbedding kind_;
 };
 
 TextEncoderPtr default_text_encoder(const TextArch& a) {
-  log::warn("no BERT module linked: using a bag-of-tokens report encoder");
-  return std::make_shared<BagOfTokensEncoderImpl>(a);
+  return std::make_shared<BertTextEncoderImpl>(Bert(bert_config_of(a)), a.pooling);
 }
 
 std::mutex& factory_mutex() {
@@ -150,6 +153,44 @@ TextEncoderPtr make_text_encoder(const TextArch& arch) {
   return f ? f(arch) : default_text_encoder(arch);
 }
 
+BertConfig bert_config_of(const TextArch& a) {
+  BertConfig c;
+  c.vocab_size = a.vocab_size;
+  c.hidden_size = a.hidden;
+  c.num_hidden_layers = a.layers;
+  c.num_attention_heads = a.heads;
+  c.intermediate_size = a.intermediate;
+  c.max_position_embeddings = a.max_position;
+  c.type_vocab_size = a.type_vocab_size;
+  c.hidden_dropout_prob = a.dropout;
+  c.attention_probs_dropout_prob = a.dropout;
+  return c;
+}
+
+TextArch text_arch_of(const BertConfig& c, const std::string& pooling) {
+  TextArch a;
+  a.vocab_size = c.vocab_size;
+  a.hidden = c.hidden_size;
+  a.layers = c.num_hidden_layers;
+  a.heads = c.num_attention_heads;
+  a.intermediate = c.intermediate_size;
+  a.max_position = c.max_position_embeddings;
+  a.type_vocab_size = c.type_vocab_size;
+  a.dropout = c.hidden_dropout_prob;
+  a.pooling = pooling;
+  return a;
+}
+
+TextEncoderPtr make_bert_text_encoder(Bert bert, const std::string& pooling) {
+  return std::make_shared<BertTextEncoderImpl>(std::move(bert), pooling);
+}
+
+Bert text_bert(const RecurrenceModel& model) {
+  if (!model->text) return nullptr;
+  if (auto* e = dynamic_cast<BertTextEncoderImpl*>(model->text.get())) return e->bert();
+  return nullptr;
+}
+
 RecurrenceModel build_model(const ArchConfig& arch) {
   arch.validate();
   TextEncoderPtr text;
@@ -163,6 +204,7 @@ std::vector<std::string> architecture_names() {
   for (const char* s : {"atto", "femto", "pico", "nano", "tiny", "small", "base", "large"})
     n.push_back(std::string("convnext_") + s);
   for (const char* s : {"tiny", "small", "base", "9", "15", "18"}) n.push_back(std::string("crossvit_") + s + "_240");
+  n.push_back("bert");
   for (const auto& v : variant_names()) n.push_back(v);
   return n;
 }
@@ -237,9 +279,38 @@ NamedArchitecture variant_architecture(const ArchConfig& arch) {
 
 }  // namespace
 
-NamedArchitecture named_architecture(const std::string& name, const std::string& preset, const TensorMap* hint) {
+NamedArchitecture named_architecture(const std::string& name, const std::string& preset, const TensorMap* hint,
+                                     const std::filesystem::path& hint_path) {
   NamedArchitecture a;
   a.name = name;
+  if (name == "bert") {
+    BertConfig cfg;
+    std::filesystem::path json;
+    if (!hint_path.empty()) {
+      auto dir = std::filesystem::is_directory(hint_path) ? hint_path : hint_path.parent_path();
+      if (std::filesystem::exists(dir / "config.json")) json = dir / "config.json";
+    }
+    if (!json.empty()) cfg = BertConfig::from_json_file(json);
+    else if (hint) cfg = infer_bert_config(*hint);
+    else cfg = BertConfig::preset(preset == "paper" ? "bert-base" : "cpu-small", preset == "paper" ? 21128 : 2000);
+    Bert m(cfg);
+    a.module = m.ptr();
+    a.load_options = [](const TensorMap&) { return bert_load_options(false); };
+    a.forward = [m](const TensorMap& in) mutable {
+      m->eval();
+      torch::NoGradGuard ng;
+      const auto& ids = input_named(in, "input").to(torch::kInt64);
+      torch::Tensor mask;
+      if (in.count("attention_mask")) mask = in.at("attention_mask");
+      else if (in.count("text_mask")) mask = in.at("text_mask");
+      auto r = m->forward(ids, mask);
+      return TensorMap{{"output", r.pooled}, {"sequence", r.sequence}};
+    };
+    BertTextEncoderImpl enc(m, "cls");
+    a.flops = enc.flops(128);
+    a.input_shapes = "input [B, T] int64 token ids (+ attention_mask); FLOPs for T = 128";
+    return a;
+  }
   if (name.rfind("convnext_", 0) == 0) {
     auto cfg = ConvNeXtConfig::named(name);
     cfg.num_classes = 1000;

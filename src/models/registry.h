@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/arch.h"
+#include "models/bert.h"
 #include "models/fusion.h"
 
 namespace cervirisk::models {
@@ -38,10 +39,20 @@ ArchConfig load_arch(const std::filesystem::path& file);
 // from the factory below.
 RecurrenceModel build_model(const ArchConfig& arch);
 
-// Makes the report encoder for msm_t / msm_tc. The default wraps models::Bert (HF-compatible).
+// Makes the report encoder for msm_t / msm_tc. The default wraps models::Bert (HF-compatible):
+// its parameters sit under "text." with HF's names (text.embeddings.word_embeddings.weight, ...).
 using TextEncoderFactory = std::function<TextEncoderPtr(const TextArch&)>;
 void set_text_encoder_factory(TextEncoderFactory f);  // nullptr restores the default
 TextEncoderPtr make_text_encoder(const TextArch& arch);
+
+// BERT <-> TextArch sizes. A pretrained or MLM-pretrained BERT plugs in with
+//   arch.text = text_arch_of(ckpt.config, "cls");
+//   RecurrenceModel m(arch, make_bert_text_encoder(ckpt.model, "cls"));
+BertConfig bert_config_of(const TextArch& text);
+TextArch text_arch_of(const BertConfig& config, const std::string& pooling = "cls");
+TextEncoderPtr make_bert_text_encoder(Bert bert, const std::string& pooling = "cls");
+// The BERT inside a model's text encoder (null when the variant has none or another encoder).
+Bert text_bert(const RecurrenceModel& model);
 
 }  // namespace cervirisk::models
 
@@ -49,7 +60,8 @@ namespace cervirisk::models {
 
 // An architecture by name, for `cervirisk weights` and the benchmarks: timm's ConvNeXt sizes
 // (convnext_atto ... convnext_large, 1000-class head), timm's CrossViT (crossvit_tiny_240,
-// _small_240, _base_240, _9_240, _15_240, _18_240, 1000-class heads), our variants (clinical,
+// _small_240, _base_240, _9_240, _15_240, _18_240, 1000-class heads), HF BERT ("bert": sizes from
+// the checkpoint's config.json / shapes, else the preset's), our variants (clinical,
 // convnext, vit, msm, msm_t, msm_tc; sizes from `preset`), or a model.json / architecture file.
 struct NamedArchitecture {
   std::string name;
@@ -63,8 +75,11 @@ struct NamedArchitecture {
 };
 // `hint` (optional): a checkpoint whose shapes fix data-dependent sizes (clinical features,
 // vocabulary) of our variants. Throws ConfigError for an unknown name (listing the choices).
+// `hint_path`: where the checkpoint came from (BERT: its config.json, in the folder or beside the
+// file, fixes the sizes).
 NamedArchitecture named_architecture(const std::string& name, const std::string& preset = "cpu-small",
-                                     const TensorMap* hint = nullptr);
+                                     const TensorMap* hint = nullptr,
+                                     const std::filesystem::path& hint_path = {});
 std::vector<std::string> architecture_names();
 
 }  // namespace cervirisk::models
