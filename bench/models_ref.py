@@ -42,9 +42,9 @@ class BertLayer(nn.Module):
 
 
 class Bert(nn.Module):
-    def __init__(self, vocab, h=128, layers=2, heads=2, inter=512, max_pos=256):
+    def __init__(self, vocab, h=128, layers=2, heads=4, inter=512, max_pos=256):
         super().__init__()
-        self.word, self.pos, self.type = nn.Embedding(vocab, h), nn.Embedding(max_pos, h), nn.Embedding(2, h)
+        self.word, self.pos, self.tok_type = nn.Embedding(vocab, h), nn.Embedding(max_pos, h), nn.Embedding(2, h)
         self.ln, self.drop = nn.LayerNorm(h, eps=1e-12), nn.Dropout(0.1)
         self.layers = nn.ModuleList([BertLayer(h, heads, inter) for _ in range(layers)])
         self.pool = nn.Linear(h, h)
@@ -52,7 +52,7 @@ class Bert(nn.Module):
     def forward(self, ids, mask):
         L = ids.shape[1]
         pos = torch.arange(L).unsqueeze(0)
-        x = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.type(torch.zeros_like(ids))))
+        x = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.tok_type(torch.zeros_like(ids))))
         bias = (1.0 - mask[:, None, None, :].float()) * -10000.0
         for layer in self.layers:
             x, _ = layer(x, bias)

@@ -172,6 +172,42 @@ TEST(Registry, ArchJsonRoundTripAndErrors) {
   EXPECT_THROW(ArchConfig::from_json(j), ConfigError);
 }
 
+TEST(Registry, ArchFromStudyConfigAndTomlFile) {
+  auto dir = temp_dir();
+  {
+    std::ofstream t(dir / "arch.toml");
+    t << "variant = \"msm\"\ntumour_size = 32\ncontext_size = 48\nfusion_dim = 16\n"
+         "[convnext]\ndepths = [1, 1]\ndims = [8, 16]\n"
+         "[vit]\nimg_size = [32, 48]\npatch_size = [8, 16]\nembed_dim = [16, 32]\nnum_heads = [2, 2]\n"
+         "depth = [[1, 1, 0]]\n";
+  }
+  auto a = load_arch(dir / "arch.toml");
+  EXPECT_EQ(a.variant, Variant::kMsm);
+  EXPECT_EQ(a.convnext.dims, (std::vector<std::int64_t>{8, 16}));
+  EXPECT_EQ(a.vit.depth.size(), 1u);
+  EXPECT_EQ(a.fusion_dim, 16);
+  DataSizes s;
+  s.clinical_features = 5;
+  s.vocab_size = 300;
+  auto cfg = config::Config::parse("[model]\nfusion_dim = 32\ncox_head = true\n[preprocess]\ntumour_size_px = 96\n",
+                                   "study.toml");
+  auto b = arch_from_config(cfg, Variant::kMsmTC, s);
+  EXPECT_EQ(b.preset, "cpu-small");
+  EXPECT_EQ(b.fusion_dim, 32);
+  EXPECT_TRUE(b.cox_head);
+  EXPECT_EQ(b.tumour_size, 96);
+  EXPECT_EQ(b.context_size, 96);  // the preset's
+  EXPECT_EQ(b.text.vocab_size, 300);
+  auto cfg2 = config::Config::parse("[model]\narch_file = \"arch.toml\"\n", (dir / "study.toml").string(), dir);
+  auto c = arch_from_config(cfg2, Variant::kVit, s);
+  EXPECT_EQ(c.variant, Variant::kVit);
+  EXPECT_EQ(c.fusion_dim, 16);  // from the file: the config does not set it
+  EXPECT_EQ(c.vit.embed_dim[1], 32);
+  std::ofstream(dir / "bad.toml") << "variant = [\n";
+  EXPECT_THROW(load_arch(dir / "bad.toml"), ConfigError);
+  fs::remove_all(dir);
+}
+
 TEST(Registry, CpuSmallStaysSmall) {
   // The whole six-variant study must train in minutes on 2 cores.
   DataSizes s;

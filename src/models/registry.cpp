@@ -1,12 +1,14 @@
 #include "models/registry.h"
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "models/weights.h"
@@ -83,7 +85,16 @@ ArchConfig load_arch(const std::filesystem::path& file) {
   if (!in) throw InputError("cannot read architecture file " + file.string());
   nlohmann::json j;
   try {
-    in >> j;
+    if (file.extension() == ".toml") {
+      // Same fields as the JSON form; toml++ writes the table as JSON.
+      std::stringstream ss;
+      ss << toml::json_formatter{toml::parse(in, file.string())};
+      j = nlohmann::json::parse(ss.str());
+    } else {
+      in >> j;
+    }
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file.string() + ": not valid TOML (" + std::string(e.description()) + ")");
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(file.string() + ": not valid JSON (" + e.what() + ")");
   }
@@ -92,6 +103,35 @@ ArchConfig load_arch(const std::filesystem::path& file) {
   } catch (const ConfigError& e) {
     throw ConfigError(file.string() + ": " + e.what());
   }
+}
+
+ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const DataSizes& sizes) {
+  DataSizes s = sizes;
+  if (s.tumour_size <= 0 && cfg.is_set("preprocess.tumour_size_px")) s.tumour_size = cfg.get_int("preprocess.tumour_size_px");
+  if (s.context_size <= 0 && cfg.is_set("preprocess.context_size_px"))
+    s.context_size = cfg.get_int("preprocess.context_size_px");
+  ArchConfig a;
+  const auto file = cfg.get_path("model.arch_file");
+  if (!file.empty()) {
+    a = load_arch(file);
+    a.variant = variant;
+    if (s.tumour_size > 0) a.tumour_size = s.tumour_size;
+    if (s.context_size > 0) a.context_size = s.context_size;
+    a.in_chans = s.in_chans;
+    a.text.vocab_size = s.vocab_size;
+    a.clinical_features = s.clinical_features;
+  } else {
+    a = make_arch(cfg.get_string("model.preset"), variant, s);
+  }
+  if (file.empty() || cfg.is_set("model.fusion_dim")) a.fusion_dim = cfg.get_int("model.fusion_dim");
+  if (file.empty() || cfg.is_set("model.dropout")) a.dropout = cfg.get_double("model.dropout");
+  if (file.empty() || cfg.is_set("model.modality_dropout")) a.modality_dropout = cfg.get_double("model.modality_dropout");
+  if (file.empty() || cfg.is_set("model.cox_head")) a.cox_head = cfg.get_bool("model.cox_head");
+  if (file.empty() || cfg.is_set("text.embedding")) a.text.pooling = cfg.get_string("text.embedding");
+  a.convnext.in_chans = a.vit.in_chans = a.in_chans;
+  a.vit.img_size = {a.tumour_size, a.context_size};
+  a.validate();
+  return a;
 }
 
 namespace {

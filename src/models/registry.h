@@ -16,6 +16,10 @@
 #include "models/bert.h"
 #include "models/fusion.h"
 
+namespace cervirisk::config {
+class Config;
+}
+
 namespace cervirisk::models {
 
 // What the data decides (fitted on the training cohort).
@@ -32,8 +36,16 @@ const std::vector<std::string>& preset_names();  // {"cpu-small", "paper"}
 ArchConfig make_arch(const std::string& preset, Variant variant, const DataSizes& sizes = {});
 ArchConfig make_arch(const std::string& preset, const std::string& variant, const DataSizes& sizes = {});
 
-// Reads an architecture description (JSON) from a file (model.arch_file).
+// Reads an architecture description from a file (model.arch_file): JSON, or TOML with the same
+// fields (.toml).
 ArchConfig load_arch(const std::filesystem::path& file);
+
+// The architecture a study config asks for: model.arch_file if set (its variant replaced by
+// `variant`), else the model.preset; then the config's model.fusion_dim, model.dropout,
+// model.modality_dropout, model.cox_head and text.embedding, and the crop sizes
+// preprocess.tumour_size_px / context_size_px when the config sets them (else the preset's).
+// Data-dependent sizes come from `sizes`.
+ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const DataSizes& sizes);
 
 // Builds the model (fresh weights, seeded by the caller). Text variants get the text encoder
 // from the factory below.
