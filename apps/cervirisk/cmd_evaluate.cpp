@@ -1,14 +1,19 @@
-// cervirisk evaluate
+// cervirisk evaluate: recompute metrics.json and comparisons.csv from a run's predictions.
+#include <cstdio>
+
 #include "commands.h"
+#include "train/study.h"
 
 namespace cervirisk::cli {
 
 void add_evaluate(CLI::App& app, GlobalOptions& g) {
-  auto* sub = app.add_subcommand("evaluate", "Predict every cohort and compute the statistics of a run");
-  sub->allow_extras();
-  sub->callback([&g] {
+  auto* sub = app.add_subcommand("evaluate", "Recompute the statistics of a run folder from predictions/*.csv");
+  auto run = std::make_shared<std::string>();
+  sub->add_option("--run", *run, "Run folder")->required();
+  sub->callback([&g, run] {
     apply_globals(g);
-    not_implemented("evaluate", "issue 8");
+    train::evaluate_run(*run);
+    std::printf("wrote %s/metrics.json and comparisons.csv\n", run->c_str());
   });
 }
 

