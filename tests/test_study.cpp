@@ -208,3 +208,47 @@ TEST(Study, DeterministicRunsAreIdenticalAndExternalLabelsCannotInfluenceTrainin
     EXPECT_EQ(ma["cutpoint"], mc["cutpoint"]) << v;
   }
 }
+
+// kill -9 while a variant trains (after its first checkpoint), then --resume: the same
+// metrics.json as an uninterrupted run (deterministic mode).
+TEST(Study, KillThenResumeGivesTheUninterruptedMetrics) {
+  const fs::path data = cohort_dir() / "data";
+  std::string t = slurp(data / "tiny.toml");
+  t.replace(t.find("epochs = 2\n"), 11, "epochs = 5\n");
+  std::ofstream(data / "tiny_resume.toml") << t;
+  const std::string cfg = (data / "tiny_resume.toml").string();
+  auto full = run_cli("study --no-report --variants vit --config " + cfg + " --out " + (cohort_dir() / "res_full").string());
+  ASSERT_EQ(full.code, 0) << full.err;
+
+  const fs::path run = cohort_dir() / "res_kill";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string out = run.string();
+    ::freopen("/dev/null", "w", stdout);
+    ::freopen("/dev/null", "w", stderr);
+    ::execl(CERV_BINARY, CERV_BINARY, "study", "--no-report", "--variants", "vit", "--config", cfg.c_str(), "--out",
+            out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const fs::path ckpt = run / "models" / "vit" / "checkpoint.pt";
+  bool killed = false;
+  for (int i = 0; i < 6000; ++i) {
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) break;  // finished before we saw a checkpoint
+    if (fs::exists(ckpt)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(killed) << "the run finished before its first checkpoint";
+  EXPECT_FALSE(fs::exists(run / "metrics.json"));
+  auto res = run_cli("study --no-report --resume --variants vit --config " + cfg + " --out " + run.string());
+  ASSERT_EQ(res.code, 0) << res.err;
+  EXPECT_EQ(slurp(cohort_dir() / "res_full" / "metrics.json"), slurp(run / "metrics.json"));
+  EXPECT_EQ(slurp(cohort_dir() / "res_full" / "models" / "vit" / "weights.safetensors"),
+            slurp(run / "models" / "vit" / "weights.safetensors"));
+}
