@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <exception>
+
 #include "commands.h"
 #include "core/atomic_file.h"
 #include "core/progress.h"
@@ -20,8 +22,8 @@ namespace fs = std::filesystem;
 extern const char* const kDemoToml;
 const char* const kDemoToml = R"(
 [preprocess]
-tumour_size_px = 48
-context_size_px = 64
+tumour_size_px = 64
+context_size_px = 96
 workers = 2
 
 [augment]
@@ -37,16 +39,18 @@ pretrain_batch_size = 32
 preset = "cpu-small"
 
 [train]
-epochs = 10
+epochs = 20
 batch_size = 32
 lr = 1e-3
 backbone_lr = 5e-4
 warmup_epochs = 1.0
-early_stop_patience = 4
+early_stop_patience = 6
 loader_workers = 1
 )";
 
 void print_study_table(const train::StudyResult& r);
+bool explain_run(const std::filesystem::path& run, const std::string& variant);
+void rerender_report(const std::filesystem::path& run);
 
 void add_demo(CLI::App& app, GlobalOptions& g) {
   auto* sub = app.add_subcommand("demo", "Synthetic multicentre cohort + full study (cpu-small) into out/demo");
@@ -76,6 +80,11 @@ void add_demo(CLI::App& app, GlobalOptions& g) {
     o.command = "demo";
     const auto t0 = std::chrono::steady_clock::now();
     const auto r = train::run_study(o);
+    try {
+      if (explain_run(r.run_dir, "msm_tc")) rerender_report(r.run_dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "explanations not written: %s\n", e.what());
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     print_study_table(r);
     std::printf("\n%-9s", "AUC");

@@ -1,12 +1,18 @@
 // cervirisk study: train every variant, predict every cohort, statistics, run folder, report.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <exception>
 
 #include "commands.h"
 #include "train/study.h"
 
 namespace cervirisk::cli {
 
+bool explain_run(const std::filesystem::path& run, const std::string& variant);
+void rerender_report(const std::filesystem::path& run);
 void print_study_table(const train::StudyResult& r);
 
 void print_study_table(const train::StudyResult& r) {
@@ -35,7 +41,13 @@ void add_study(CLI::App& app, GlobalOptions& g) {
     o->config = *cfg;
     o->out = *out;
     o->command = "study";
-    print_study_table(train::run_study(*o));
+    const auto r = train::run_study(*o);
+    try {
+      if (o->report && explain_run(r.run_dir, "msm_tc")) rerender_report(r.run_dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "explanations not written: %s\n", e.what());
+    }
+    print_study_table(r);
   });
 }
 

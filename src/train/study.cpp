@@ -584,6 +584,22 @@ StudyResult run_study(const StudyOptions& options) {
         const int e = std::accumulate(l.begin(), l.end(), 0);
         if (e > 0 && e < static_cast<int>(l.size())) seed_aucs[v + "/" + c].push_back(stats::roc_auc(p, l));
       }
+      if (k == 0 && model->modality_order().size() > 1) {
+        // The fused vectors (the head's input) of every patient, in predictions order: the
+        // players of the modality group Shapley values (`cervirisk explain`).
+        torch::NoGradGuard ng;
+        model->eval();
+        std::vector<torch::Tensor> fused;
+        for (const FeatureDataset* ds : {&train_ds, &internal_ds, &external_ds})
+          for (std::int64_t b0 = 0; b0 < static_cast<std::int64_t>(ds->size()); b0 += 64) {
+            std::vector<Sample> smp;
+            for (std::int64_t i = b0; i < std::min<std::int64_t>(ds->size(), b0 + 64); ++i)
+              smp.push_back(ds->get(static_cast<std::size_t>(i), nullptr));
+            fused.push_back(model->forward(model_inputs(collate(std::move(smp)).inputs)).embeddings.at("fused"));
+          }
+        models::write_safetensors(run / "explain" / ("fused_" + v + ".safetensors"),
+                                  {{"fused", torch::cat(fused, 0).contiguous()}});
+      }
       if (k == 0) {
         write_file_atomic(run / "predictions" / (v + ".csv"), predictions_csv(rows));
         preds[v] = rows;
