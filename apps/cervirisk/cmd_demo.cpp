@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 extern const char* const kDemoToml;
 const char* const kDemoToml = R"(
 [preprocess]
-tumour_size_px = 64
-context_size_px = 96
+tumour_size_px = 48
+context_size_px = 64
 workers = 2
 
 [augment]
@@ -39,12 +39,12 @@ pretrain_batch_size = 32
 preset = "cpu-small"
 
 [train]
-epochs = 20
+epochs = 10
 batch_size = 32
 lr = 1e-3
 backbone_lr = 5e-4
 warmup_epochs = 1.0
-early_stop_patience = 6
+early_stop_patience = 4
 loader_workers = 1
 )";
 
