@@ -124,6 +124,25 @@ def make_fixtures(data):
     d.save_as(os.path.join(root, "gb18030", "gb.dcm"))
     assert pydicom.dcmread(os.path.join(root, "gb18030", "gb.dcm")).SeriesDescription == text
     made["gb18030"] = ["gb18030/gb.dcm"]
+    # (d) one SeriesInstanceUID holding two echoes at the same two positions (a dual-echo
+    # acquisition): must split into two 2-slice series, never one 4-slice stack.
+    echo_root = os.path.join(data, "dicom_echoes")
+    shutil.rmtree(echo_root, ignore_errors=True)
+    os.makedirs(echo_root)
+    uid = generate_uid(entropy_srcs=["cervirisk-echoes"])
+    for echo, te in ((1, 12.0), (2, 96.0)):
+        for k in range(2):
+            d = pydicom.dcmread(os.path.join(data, "dicom", "MR_small.dcm"))
+            d.SeriesInstanceUID = uid
+            d.SOPInstanceUID = generate_uid(entropy_srcs=["cervirisk-echo-%d-%d" % (echo, k)])
+            d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+            d.ImageType = ["ORIGINAL", "PRIMARY"]
+            d.SeriesDescription = "dual echo"
+            d.EchoNumbers = echo
+            d.EchoTime = te
+            d.ImagePositionPatient = [float(x) for x in np.array(src.ImagePositionPatient, float) + n * 3.0 * k]
+            d.PixelData = (d.pixel_array.astype(np.int16) // echo).tobytes()
+            d.save_as(os.path.join(echo_root, "e%d_s%d.dcm" % (echo, k)))
     return made, text
 
 

@@ -6,3 +6,5 @@ cerv_test(test_dicom SOURCES test_dicom.cpp LIBS cervirisk_io nlohmann_json::nlo
 target_include_directories(test_dicom PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 
 
+add_dependencies(test_nifti cervirisk_cli)
+add_dependencies(test_dicom cervirisk_cli)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "imaging/normalise.h"
 #include "imaging/resample.h"
 #include "imaging/roi.h"
+#include "io/dicom.h"
 #include "io/nifti.h"
 
 namespace fs = std::filesystem;
@@ -303,5 +305,77 @@ TEST(Imaging, CohortCacheHitsAndInvalidation) {
     EXPECT_EQ(e.exit_code(), 3);
     EXPECT_NE(std::string(e.what()).find("patient P-missing: "), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+// The integer fast path and the generic path of fit_intensity agree: an affine change of the
+// intensities (which makes them non-integer) transforms every statistic the same way.
+TEST(Imaging, IntegerFastPathAgreesWithGenericPath) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  IntensityStats a = fit_intensity(image, p);  // int16 data: counting path
+  io::Volume scaled = image;
+  for (auto& x : scaled.voxels) x = x * 1.5f + 0.25f;  // exact in float32 for these magnitudes
+  IntensityStats b = fit_intensity(scaled, p);  // generic path
+  EXPECT_EQ(a.n_foreground, b.n_foreground);
+  EXPECT_NEAR(b.otsu_threshold, a.otsu_threshold * 1.5 + 0.25, 1e-3);
+  EXPECT_NEAR(b.clip_low, a.clip_low * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.clip_high, a.clip_high * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.mean, a.mean * 1.5 + 0.25, 1e-9 * a.mean);
+  EXPECT_NEAR(b.sd, a.sd * 1.5, 1e-9 * a.sd);
+}
+
+TEST(Imaging, NonFiniteVoxelsAreIgnoredByTheStatistics) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  io::Volume with_nan = image;
+  for (auto& x : with_nan.voxels) x += 0.5f;  // non-integer: generic path
+  IntensityStats ref = fit_intensity(with_nan, p);
+  with_nan.voxels[5] = std::numeric_limits<float>::quiet_NaN();
+  with_nan.voxels[17] = std::numeric_limits<float>::infinity();
+  IntensityStats s = fit_intensity(with_nan, p);
+  EXPECT_TRUE(std::isfinite(s.mean));
+  EXPECT_TRUE(std::isfinite(s.sd));
+  EXPECT_NEAR(s.mean, ref.mean, 1e-3 * std::fabs(ref.mean));
+  // NaN everywhere: a validation error, not garbage
+  for (auto& x : with_nan.voxels) x = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(fit_intensity(with_nan, p), ValidationError);
+}
+
+// DICOM inputs through the threaded cohort driver (GDCM readers in parallel, compressed pixel
+// data decoded in forked children from several threads): identical results per patient.
+TEST(Imaging, CohortWithDicomSeriesInParallel) {
+  fs::path dir = temp_dir("dicomcohort");
+  const std::string series = std::string(CERV_TEST_DATA) + "/io/dicom_derived/series_a";
+  io::DicomReadOptions o;
+  io::Volume image = io::read_dicom(series, o);
+  io::Volume mask = image;
+  for (auto& x : mask.voxels) x = 0;
+  for (int k = 0; k < 3; ++k)
+    for (int j = 20; j < 34; ++j)
+      for (int i = 25; i < 41; ++i) mask.at(i, j, k) = (k == 1 || (i > 30 && j > 25)) ? 1.0f : 0.0f;
+  io::write_nifti(mask, dir / "mask.nii.gz", io::NiftiDtype::kUInt8);
+  std::vector<PatientInput> pts;
+  for (int i = 0; i < 4; ++i) pts.push_back({"D" + std::to_string(i), series, dir / "mask.nii.gz", {}});
+  // the RLE file alone is a compressed single-slice "series": exercise the forked decoder too
+  fs::create_directories(dir / "rle");
+  fs::copy_file(std::string(CERV_TEST_DATA) + "/io/dicom/MR_small_RLE.dcm", dir / "rle" / "a.dcm");
+  io::Volume rle = io::read_dicom(dir / "rle");
+  io::Volume rmask = rle;
+  for (auto& x : rmask.voxels) x = 0;
+  for (int j = 20; j < 40; ++j)
+    for (int i = 22; i < 44; ++i) rmask.at(i, j, 0) = 1;
+  io::write_nifti(rmask, dir / "rmask.nii.gz", io::NiftiDtype::kUInt8);
+  for (int i = 0; i < 4; ++i) pts.push_back({"R" + std::to_string(i), dir / "rle", dir / "rmask.nii.gz", {}});
+  PreprocessParams p;
+  p.spacing_mm = 0.4;
+  auto out = preprocess_cohort(pts, p, 2, "");
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[0].slice_index, 1);
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(out[i].tumour.data, out[0].tumour.data);
+  for (int i = 5; i < 8; ++i) EXPECT_EQ(out[i].context.data, out[4].context.data);
+  // the same as the serial single-patient pipeline
+  PatientSample direct = preprocess(rle, io::read_mask(dir / "rmask.nii.gz", rle.geometry), p);
+  EXPECT_EQ(direct.tumour.data, out[4].tumour.data);
   fs::remove_all(dir);
 }

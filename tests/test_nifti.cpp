@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -67,6 +68,23 @@ TEST(Nifti, EveryGoldenFileMatchesNibabel) {
     EXPECT_EQ(v.metadata["byte_order"], f["byte_order"].get<std::string>()) << f["file"];
     EXPECT_EQ(v.metadata["sform_code"], std::to_string(f["sform_code"].get<int>()));
     for (int a = 0; a < 3; ++a) EXPECT_NEAR(v.geometry.spacing_mm[a], f["zooms"][a].get<double>(), 1e-5);
+  }
+}
+
+// The zlib streaming reader and the libdeflate whole-buffer path give identical volumes.
+TEST(Nifti, ZlibAndFastInflateAgree) {
+  for (const auto& f : io_goldens()["nifti"]) {
+    std::string name = f["file"];
+    if (name.size() < 3 || name.substr(name.size() - 3) != ".gz") continue;
+    io::NiftiReadOptions opt;
+    opt.volume_index = f["volume_index"].get<std::int64_t>();
+    io::set_nifti_fast_inflate(false);
+    io::Volume a = io::read_nifti(io_data(name), opt);
+    io::set_nifti_fast_inflate(true);
+    io::Volume b = io::read_nifti(io_data(name), opt);
+    EXPECT_EQ(a.voxels, b.voxels) << name;
+    EXPECT_TRUE(a.geometry.same_grid(b.geometry, 0.0)) << name;
+    cervirisk::testing::expect_matches_golden(a, f, name + " (zlib)");
   }
 }
 
@@ -307,5 +325,47 @@ TEST(Nifti, MaskOnOtherGridIsResampledAndBadMasksAreValidationErrors) {
   } catch (const ValidationError& e) {
     EXPECT_NE(std::string(e.what()).find("lies outside the image"), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+#include "cli_run.h"
+
+// `cervirisk inspect PATH --json`: exactly one JSON object with the documented keys, in order,
+// and nibabel's affine.
+TEST(NiftiCli, InspectJsonIsExactlyTheDocumentedObject) {
+  const auto* g = &io_goldens()["nifti"][0];
+  ASSERT_EQ((*g)["file"], "example4d.nii.gz");
+  auto r = cervirisk::testing::run_cli("inspect " + io_data("example4d.nii.gz") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(r.out);
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"path", "format", "shape", "spacing_mm", "affine_ras", "origin_lps_mm",
+                                            "direction_lps", "dtype", "min", "max", "mean"}));
+  EXPECT_EQ(j["format"], "nifti");
+  EXPECT_EQ(j["dtype"], "int16");
+  EXPECT_EQ(j["shape"], nlohmann::ordered_json::parse("[128,96,24]"));
+  for (int r2 = 0; r2 < 4; ++r2)
+    for (int c = 0; c < 4; ++c)
+      EXPECT_NEAR(j["affine_ras"][r2][c].get<double>(), (*g)["affine_ras"][r2][c].get<double>(), 1e-4);
+  EXPECT_DOUBLE_EQ(j["max"].get<double>(), (*g)["max"].get<double>());
+  EXPECT_NEAR(j["mean"].get<double>(), (*g)["mean"].get<double>(), 1e-6);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  // readable summary without --json
+  auto t = cervirisk::testing::run_cli("inspect " + io_data("anatomical.nii"));
+  EXPECT_EQ(t.code, 0);
+  EXPECT_NE(t.out.find("big-endian"), std::string::npos) << t.out;
+}
+
+TEST(NiftiCli, CorruptFileExitsFourWithMessage) {
+  fs::path dir = temp_dir("cli");
+  std::string raw = slurp(io_data("functional.nii"));
+  spit(dir / "cut.nii", raw.substr(0, 1000));
+  auto r = cervirisk::testing::run_cli("inspect " + (dir / "cut.nii").string() + " --json");
+  EXPECT_EQ(r.code, 4);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("error: truncated NIfTI file"), std::string::npos) << r.err;
+  auto m = cervirisk::testing::run_cli("inspect " + (dir / "missing.nii.gz").string());
+  EXPECT_EQ(m.code, 3);
   fs::remove_all(dir);
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <exception>
 #include <fstream>
 #include <mutex>
@@ -14,6 +13,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "io/nifti.h"
+#include "io/safetensors.h"
 
 namespace cervirisk::imaging {
 namespace fs = std::filesystem;
@@ -126,21 +126,20 @@ std::string PreprocessCache::key(const std::string& image_hash, const std::strin
 }
 
 std::optional<PatientSample> PreprocessCache::load(const std::string& key) const {
-  fs::path js = dir_ / (key + ".json"), bin = dir_ / (key + ".f32");
+  fs::path js = dir_ / (key + ".json"), st = dir_ / (key + ".safetensors");
   std::error_code ec;
-  if (!fs::exists(js, ec) || !fs::exists(bin, ec)) return std::nullopt;
+  if (!fs::exists(js, ec) || !fs::exists(st, ec)) return std::nullopt;
   try {
     json j = json::parse(read_file(js));
     if (j.value("format", "") != kFormat) return std::nullopt;
     PatientSample s = from_json(j);
-    std::string raw = read_file(bin);
-    std::size_t nt = static_cast<std::size_t>(s.tumour.channels) * s.tumour.height * s.tumour.width;
-    std::size_t nc = static_cast<std::size_t>(s.context.channels) * s.context.height * s.context.width;
-    if (raw.size() != (nt + nc) * sizeof(float)) return std::nullopt;
-    s.tumour.data.resize(nt);
-    s.context.data.resize(nc);
-    std::memcpy(s.tumour.data.data(), raw.data(), nt * sizeof(float));
-    std::memcpy(s.context.data.data(), raw.data() + nt * sizeof(float), nc * sizeof(float));
+    io::SafetensorsFile f(st);
+    for (auto [name, crop] : {std::pair<const char*, Crop*>{"tumour", &s.tumour}, {"context", &s.context}}) {
+      const io::TensorView& t = f.at(name);
+      std::vector<std::int64_t> want = {crop->channels, crop->height, crop->width};
+      if (t.dtype != io::DType::kF32 || t.shape != want) return std::nullopt;
+      crop->data = t.to_float();
+    }
     return s;
   } catch (const std::exception& e) {
     log::warn("ignoring unreadable cache entry {}: {}", js.string(), e.what());
@@ -148,14 +147,18 @@ std::optional<PatientSample> PreprocessCache::load(const std::string& key) const
   }
 }
 
-void PreprocessCache::store(const std::string& key, const PatientSample& s) const {
-  std::string raw;
-  raw.resize((s.tumour.data.size() + s.context.data.size()) * sizeof(float));
-  std::memcpy(raw.data(), s.tumour.data.data(), s.tumour.data.size() * sizeof(float));
-  std::memcpy(raw.data() + s.tumour.data.size() * sizeof(float), s.context.data.data(),
-              s.context.data.size() * sizeof(float));
-  write_file_atomic(dir_ / (key + ".f32"), raw);
-  write_file_atomic(dir_ / (key + ".json"), to_json(s).dump(1));
+void PreprocessCache::store(const std::string& key, const PatientSample& s, const PreprocessParams& params,
+                            const std::string& image_hash, const std::string& mask_hash) const {
+  std::map<std::string, io::TensorData> tensors;
+  tensors["tumour"] = io::TensorData::from_floats(s.tumour.data, {s.tumour.channels, s.tumour.height, s.tumour.width});
+  tensors["context"] =
+      io::TensorData::from_floats(s.context.data, {s.context.channels, s.context.height, s.context.width});
+  io::write_safetensors(dir_ / (key + ".safetensors"), tensors, {{"format", kFormat}});
+  json j = to_json(s);
+  j["params"] = params.canonical();
+  j["image_sha256"] = image_hash;
+  j["mask_sha256"] = mask_hash;
+  write_file_atomic(dir_ / (key + ".json"), j.dump(1));  // last: the entry now exists
 }
 
 std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& patients, const PreprocessParams& p,
@@ -175,11 +178,13 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
     for (std::size_t i = next++; i < n; i = next++) {
       const PatientInput& in = patients[i];
       try {
-        std::string key;
+        std::string key, image_hash, mask_hash;
         if (cache) {
           std::string opts = std::to_string(in.read_options.volume_index) + "|" + in.read_options.series_pattern + "|" +
                              in.read_options.series_uid;
-          key = cache->key(input_hash(in.image), input_hash(in.mask), p, opts);
+          image_hash = input_hash(in.image);
+          mask_hash = input_hash(in.mask);
+          key = cache->key(image_hash, mask_hash, p, opts);
           if (auto hit = cache->load(key)) {
             out[i] = std::move(*hit);
             ++hits;
@@ -190,7 +195,7 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
         io::Volume mask = io::read_mask(in.mask, image.geometry);
         out[i] = preprocess(image, mask, p);
         ++computed;
-        if (cache) cache->store(key, out[i]);
+        if (cache) cache->store(key, out[i], p, image_hash, mask_hash);
       } catch (...) {
         errors[i] = std::current_exception();
       }

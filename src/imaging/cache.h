@@ -1,13 +1,10 @@
 // Per-patient preprocessing cache and the parallel cohort driver.
 //
-// Entry = <cache_dir>/<key>.f32 (raw little-endian float32: the tumour crop then the context
-// crop, [C][H][W] each) + <key>.json (shapes, crop boxes, slices, intensity statistics,
-// parameters, input hashes). The key is the SHA-256 of the format version, the canonical
+// Entry = <cache_dir>/<key>.safetensors (tensors "tumour" and "context", F32 [C][H][W]) +
+// <key>.json (shapes, crop boxes, slices, intensity statistics, image geometry). The key is the SHA-256 of the format version, the canonical
 // parameters and the SHA-256 of the input files' bytes, so changing an input or a parameter
 // misses the cache (stale entries are simply never read again). Both files are written
 // atomically, the .json last: an entry without its .json does not exist.
-// (The tensor file is raw float32 + a JSON sidecar until the project's safetensors writer
-// lands in src/io; switching is local to this file.)
 #pragma once
 
 #include <filesystem>
@@ -30,7 +27,10 @@ class PreprocessCache {
   std::string key(const std::string& image_hash, const std::string& mask_hash, const PreprocessParams& params,
                   const std::string& read_options = "") const;
   std::optional<PatientSample> load(const std::string& key) const;
-  void store(const std::string& key, const PatientSample& sample) const;
+  // `params`, `image_hash`, `mask_hash` are recorded in the JSON (provenance; the key already
+  // depends on them).
+  void store(const std::string& key, const PatientSample& sample, const PreprocessParams& params,
+             const std::string& image_hash, const std::string& mask_hash) const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

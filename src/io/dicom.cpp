@@ -13,7 +13,13 @@
 #include <gdcmStringFilter.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unicode/ucnv.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cmath>
@@ -25,6 +31,8 @@
 #include <numeric>
 #include <regex>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -57,6 +65,14 @@ std::string raw_string(const gdcm::DataSet& ds, std::uint16_t g, std::uint16_t e
   const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
   if (!bv || !bv->GetPointer()) return "";
   return std::string(bv->GetPointer(), bv->GetLength());
+}
+
+long to_long(const std::string& s) {
+  try {
+    return std::stol(trim(s));
+  } catch (...) {
+    return 0;
+  }
 }
 
 std::vector<double> numbers(const std::string& s) {
@@ -133,6 +149,201 @@ std::string decode_text(const std::string& raw, const std::string& charset_value
   return trim(out);
 }
 
+
+// Structural check of a DICOM file before GDCM sees it (PS3.5 7.1 data elements, 7.5 nesting,
+// A.4 encapsulation): every element's length must fit in the file, sequences and items must be
+// closed. Debian's GDCM is built with assertions that abort the process on some truncated
+// files, so a corrupt file must be rejected here, with a FormatError naming the offset.
+class StructureCheck {
+ public:
+  StructureCheck(const fs::path& file, const std::string& raw) : file_(file), b_(raw) {}
+
+  void run() {
+    std::size_t pos = 0;
+    bool have_meta = b_.size() >= 132 && b_.compare(128, 4, "DICM") == 0;
+    std::string ts = "1.2.840.10008.1.2";  // no meta header: implicit VR little endian
+    if (have_meta) {
+      pos = 132;
+      // File Meta Information: always explicit VR little endian.
+      while (pos + 8 <= b_.size() && u16(pos, false) == 0x0002) {
+        std::uint16_t elem = u16(pos + 2, false);
+        std::size_t vstart, len;
+        header(pos, true, false, vstart, len);
+        if (len == kUndefined) fail(pos, "undefined length in the file meta information");
+        need(vstart, len, pos);
+        if (elem == 0x0010) ts = trim(b_.substr(vstart, len));
+        pos = vstart + len;
+      }
+      if (pos == 132) fail(pos, "no file meta information after 'DICM'");
+    }
+    if (ts == "1.2.840.10008.1.2.1.99") return;  // deflated: the stream is checked by zlib in GDCM
+    explicit_ = ts != "1.2.840.10008.1.2";
+    big_ = ts == "1.2.840.10008.1.2.2";
+    dataset(pos, b_.size(), 0, false);
+  }
+
+ private:
+  static constexpr std::size_t kUndefined = 0xFFFFFFFFu;
+
+  [[noreturn]] void fail(std::size_t at, const std::string& what) const {
+    throw FormatError("corrupt or truncated DICOM file " + file_.string() + ": " + what + " at byte " +
+                      std::to_string(at) + " of " + std::to_string(b_.size()));
+  }
+  std::uint16_t u16(std::size_t at, bool big) const {
+    auto p = reinterpret_cast<const unsigned char*>(b_.data()) + at;
+    return big ? static_cast<std::uint16_t>(p[0] << 8 | p[1]) : static_cast<std::uint16_t>(p[1] << 8 | p[0]);
+  }
+  std::uint32_t u32(std::size_t at, bool big) const {
+    auto p = reinterpret_cast<const unsigned char*>(b_.data()) + at;
+    return big ? (std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3])
+               : (std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0]);
+  }
+  void need(std::size_t start, std::size_t len, std::size_t element) const {
+    if (start > b_.size() || len > b_.size() - start)
+      fail(element, "element value of " + std::to_string(len) + " bytes runs past the end of the file");
+  }
+  // Element header at pos: value start and length (kUndefined for undefined length).
+  void header(std::size_t pos, bool expl, bool big, std::size_t& vstart, std::size_t& len) const {
+    if (pos + 8 > b_.size()) fail(pos, "truncated element header");
+    std::uint16_t group = u16(pos, big);
+    if (group == 0xFFFE || !expl) {  // items and delimiters never carry a VR
+      len = u32(pos + 4, big);
+      vstart = pos + 8;
+      return;
+    }
+    char v0 = b_[pos + 4], v1 = b_[pos + 5];
+    static const std::string kVrs =
+        "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV";
+    bool known = false;
+    for (std::size_t i = 0; i + 1 < kVrs.size() && !known; i += 3) known = kVrs[i] == v0 && kVrs[i + 1] == v1;
+    if (!known) fail(pos, std::string("invalid value representation '") + (v0 >= 32 && v0 < 127 ? v0 : '?') +
+                              (v1 >= 32 && v1 < 127 ? v1 : '?') + "'");
+    static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+    bool long_form = false;
+    for (const char* l : kLong) long_form |= (v0 == l[0] && v1 == l[1]);
+    if (long_form) {
+      if (pos + 12 > b_.size()) fail(pos, "truncated element header");
+      len = u32(pos + 8, big);
+      vstart = pos + 12;
+    } else {
+      len = u16(pos + 6, big);
+      vstart = pos + 8;
+    }
+  }
+  // Elements from pos up to end (or an item delimiter when in_item with undefined length).
+  std::size_t dataset(std::size_t pos, std::size_t end, int depth, bool until_delimiter) {
+    if (depth > 32) fail(pos, "sequences nested deeper than 32 levels");
+    while (pos < end) {
+      std::size_t vstart, len;
+      header(pos, explicit_, big_, vstart, len);
+      std::uint16_t group = u16(pos, big_), elem = u16(pos + 2, big_);
+      if (group == 0xFFFE && elem == 0xE00D) {  // item delimitation
+        if (!until_delimiter) fail(pos, "item delimiter outside an item");
+        return vstart;
+      }
+      if (group == 0xFFFE) fail(pos, "unexpected item tag");
+      bool is_sq = explicit_ && b_[pos + 4] == 'S' && b_[pos + 5] == 'Q';
+      if (len == kUndefined) {
+        if (group == 0x7FE0 && elem == 0x0010) {
+          pos = fragments(vstart);
+        } else {
+          // an SQ (explicit) or, implicit VR, an undefined-length element that can only be a
+          // sequence; UN with undefined length is a sequence in implicit VR (PS3.5 6.2.2)
+          pos = items(vstart, depth);
+        }
+        continue;
+      }
+      need(vstart, len, pos);
+      if (is_sq) items_defined(vstart, vstart + len, depth);
+      pos = vstart + len;
+    }
+    if (until_delimiter) fail(pos, "item without its delimiter (file ends)");
+    return pos;
+  }
+  // Items of an undefined-length sequence, up to its delimiter.
+  std::size_t items(std::size_t pos, int depth) {
+    for (;;) {
+      if (pos + 8 > b_.size()) fail(pos, "sequence without its delimiter (file ends)");
+      std::uint16_t group = u16(pos, big_), elem = u16(pos + 2, big_);
+      std::size_t len = u32(pos + 4, big_);
+      if (group == 0xFFFE && elem == 0xE0DD) return pos + 8;
+      if (group != 0xFFFE || elem != 0xE000) fail(pos, "expected an item in a sequence");
+      if (len == kUndefined) {
+        pos = dataset(pos + 8, b_.size(), depth + 1, true);
+      } else {
+        need(pos + 8, len, pos);
+        dataset(pos + 8, pos + 8 + len, depth + 1, false);
+        pos = pos + 8 + len;
+      }
+    }
+  }
+  void items_defined(std::size_t pos, std::size_t end, int depth) {
+    while (pos < end) {
+      if (pos + 8 > end) fail(pos, "truncated item header");
+      std::uint16_t group = u16(pos, big_), elem = u16(pos + 2, big_);
+      std::size_t len = u32(pos + 4, big_);
+      if (group != 0xFFFE || elem != 0xE000) fail(pos, "expected an item in a sequence");
+      if (len == kUndefined) {
+        pos = dataset(pos + 8, end, depth + 1, true);
+      } else {
+        if (pos + 8 > end || len > end - (pos + 8)) fail(pos, "item runs past its sequence");
+        dataset(pos + 8, pos + 8 + len, depth + 1, false);
+        pos += 8 + len;
+      }
+    }
+  }
+  // Encapsulated pixel data: offset table + fragments, then the sequence delimiter.
+  std::size_t fragments(std::size_t pos) {
+    for (;;) {
+      if (pos + 8 > b_.size()) fail(pos, "encapsulated pixel data without its delimiter (file ends)");
+      std::uint16_t group = u16(pos, big_), elem = u16(pos + 2, big_);
+      std::size_t len = u32(pos + 4, big_);
+      if (group == 0xFFFE && elem == 0xE0DD) return pos + 8;
+      if (group != 0xFFFE || elem != 0xE000 || len == kUndefined) fail(pos, "invalid pixel data fragment");
+      need(pos + 8, len, pos);
+      pos += 8 + len;
+    }
+  }
+
+  fs::path file_;
+  const std::string& b_;
+  bool explicit_ = true, big_ = false;
+};
+
+void check_structure(const fs::path& file) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) throw InputError("cannot open DICOM file " + file.string());
+  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  StructureCheck(file, raw).run();
+}
+
+// Pixel-module attributes GDCM asserts on (Debian builds keep assertions): check them first.
+// PS3.3 C.7.6.3: Samples per Pixel 1/3/4, Bits Stored <= Bits Allocated, High Bit < Bits Stored.
+void check_pixel_attributes(const fs::path& file, const gdcm::File& f) {
+  const gdcm::DataSet& ds = f.GetDataSet();
+  gdcm::StringFilter sf;
+  sf.SetFile(f);
+  auto us = [&](std::uint16_t e, long dflt) {
+    gdcm::Tag t(0x0028, e);
+    return ds.FindDataElement(t) && !ds.GetDataElement(t).IsEmpty() ? to_long(sf.ToString(t)) : dflt;
+  };
+  long spp = us(0x0002, 1), ba = us(0x0100, 0), bs = us(0x0101, ba), hb = us(0x0102, bs - 1), pr = us(0x0103, 0);
+  long rows = us(0x0010, 0), cols = us(0x0011, 0);
+  auto bad = [&](const std::string& what) {
+    throw FormatError("corrupt DICOM file " + file.string() + ": " + what);
+  };
+  if (spp != 1 && spp != 3 && spp != 4) bad("SamplesPerPixel = " + std::to_string(spp) + ", expected 1, 3 or 4");
+  if (ba != 1 && ba != 8 && ba != 12 && ba != 16 && ba != 32 && ba != 64)
+    bad("BitsAllocated = " + std::to_string(ba) + ", expected 1, 8, 16, 32 or 64");
+  if (bs < 1 || bs > ba) bad("BitsStored = " + std::to_string(bs) + " with BitsAllocated = " + std::to_string(ba));
+  if (hb < 0 || hb >= bs) bad("HighBit = " + std::to_string(hb) + " with BitsStored = " + std::to_string(bs));
+  if (pr != 0 && pr != 1) bad("PixelRepresentation = " + std::to_string(pr) + ", expected 0 or 1");
+  if (rows < 1 || cols < 1 || rows > 65535 || cols > 65535)
+    bad("Rows x Columns = " + std::to_string(rows) + " x " + std::to_string(cols));
+  long frames = std::max(1L, to_long(raw_string(ds, 0x0028, 0x0008)));
+  if (frames > 100000) bad("NumberOfFrames = " + std::to_string(frames));
+}
+
 struct SliceInfo {
   fs::path file;
   std::string series_uid, description, modality, sop_class, transfer_syntax, image_type, photometric;
@@ -148,15 +359,20 @@ std::string upper(std::string s) {
   return s;
 }
 
-long to_long(const std::string& s) {
-  try {
-    return std::stol(trim(s));
-  } catch (...) {
-    return 0;
-  }
-}
 
 bool read_header(const fs::path& file, SliceInfo& s, std::string& why) {
+  {
+    // Non-DICOM files in a folder are skipped quietly; a DICOM file that is corrupt is an error.
+    std::ifstream f(file, std::ios::binary);
+    char magic[4] = {0, 0, 0, 0};
+    f.seekg(128);
+    f.read(magic, 4);
+    if (!f || std::string(magic, 4) != "DICM") {
+      why = "not a DICOM Part 10 file (no 'DICM' at byte 128)";
+      return false;
+    }
+  }
+  check_structure(file);
   gdcm::Reader reader;
   reader.SetFileName(file.string().c_str());
   std::set<gdcm::Tag> skip;
@@ -168,6 +384,10 @@ bool read_header(const fs::path& file, SliceInfo& s, std::string& why) {
   const gdcm::File& f = reader.GetFile();
   const gdcm::DataSet& ds = f.GetDataSet();
   s.file = file;
+  if (!ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010)) && !ds.FindDataElement(gdcm::Tag(0x0028, 0x0010))) {
+    why = "no image (no Pixel Data)";
+    return false;
+  }
   std::string ms = trim(raw_string(f.GetHeader(), 0x0002, 0x0002));
   if (ms == "1.2.840.10008.1.3.10") {
     why = "a DICOMDIR (media directory), not an image";
@@ -181,6 +401,7 @@ bool read_header(const fs::path& file, SliceInfo& s, std::string& why) {
     why = "no image (Rows/Columns missing)";
     return false;
   }
+  check_pixel_attributes(file, f);
   const std::string charset = raw_string(ds, 0x0008, 0x0005);
   s.series_uid = trim(raw_string(ds, 0x0020, 0x000e));
   s.description = decode_text(raw_string(ds, 0x0008, 0x103e), charset);
@@ -240,6 +461,7 @@ struct FrameInfo {
 };
 
 std::vector<FrameInfo> frame_infos(const fs::path& file, std::string& why) {
+  check_structure(file);
   gdcm::Reader reader;
   reader.SetFileName(file.string().c_str());
   std::set<gdcm::Tag> skip;
@@ -374,9 +596,13 @@ std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& path) {
       continue;
     }
     ++n_images;
-    std::string split = "orientation " + orientation_key(s.iop) + " size " + std::to_string(s.cols) + "x" +
-                        std::to_string(s.rows) + " echo " + s.echo + " b " + s.b_value;
-    const std::string key = s.series_uid + "|" + split;
+    const std::string key = s.series_uid + "|" + orientation_key(s.iop) + "|" + std::to_string(s.cols) + "x" +
+                            std::to_string(s.rows) + "|" + s.echo + "|" + s.b_value;
+    std::string split = "orientation";
+    for (double c : s.iop) split += fmt::format(" {:.3f}", c);
+    split += ", " + std::to_string(s.cols) + "x" + std::to_string(s.rows);
+    if (s.echo != "/") split += ", echo " + s.echo;
+    if (!s.b_value.empty()) split += ", b " + s.b_value;
     split_of[key] = split;
     groups[key].push_back(std::move(s));
   }
@@ -460,44 +686,22 @@ std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& path) {
 
 namespace {
 
-// GDCM zero-pads native pixel data that ends early (with only a warning on its trace stream).
-// Find the Pixel Data element header by its exact bytes (tag, optional VR, the declared
-// length: 8-12 bytes that do not occur by chance) and check that the file holds the value.
-void check_native_pixel_length(const fs::path& file, std::uint32_t declared, bool big_endian) {
-  std::ifstream f(file, std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  unsigned char len_le[4] = {static_cast<unsigned char>(declared), static_cast<unsigned char>(declared >> 8),
-                             static_cast<unsigned char>(declared >> 16), static_cast<unsigned char>(declared >> 24)};
-  std::vector<std::string> patterns;
-  std::string tag_le("\xe0\x7f\x10\x00", 4), tag_be("\x7f\xe0\x00\x10", 4);
-  std::string l_le(reinterpret_cast<char*>(len_le), 4), l_be(l_le.rbegin(), l_le.rend());
-  if (big_endian) {
-    patterns = {tag_be + "OW" + std::string(2, '\0') + l_be, tag_be + "OB" + std::string(2, '\0') + l_be};
-  } else {
-    patterns = {tag_le + "OW" + std::string(2, '\0') + l_le, tag_le + "OB" + std::string(2, '\0') + l_le, tag_le + l_le};
-  }
-  std::size_t best = std::string::npos, best_len = 0;
-  for (const auto& p : patterns) {
-    std::size_t at = raw.rfind(p);
-    if (at != std::string::npos && (best == std::string::npos || at > best)) best = at, best_len = p.size();
-  }
-  if (best == std::string::npos) return;  // not found: nothing to say
-  const std::size_t have = raw.size() - (best + best_len);
-  if (have < declared)
-    throw FormatError("truncated pixel data in DICOM file " + file.string() + ": " + std::to_string(have) +
-                      " of " + std::to_string(declared) + " bytes present");
-}
-
 struct DecodedFrames {
   std::vector<double> values;  // stored values (sign-extended), frame after frame
   long rows = 0, cols = 0, frames = 0;
   double slope = 1, intercept = 0;
   bool monochrome1 = false;
   int bits_stored = 16;
+  int bits_allocated = 16;
+  bool is_float = false;
+  std::string dtype() const {
+    if (is_float) return bits_allocated == 64 ? "float64" : "float32";
+    return std::string(is_signed ? "int" : "uint") + std::to_string(bits_allocated);
+  }
   bool is_signed = false;
 };
 
-DecodedFrames decode(const fs::path& file) {
+DecodedFrames decode_in_process(const fs::path& file) {
   gdcm::ImageReader reader;
   reader.SetFileName(file.string().c_str());
   if (!reader.Read())
@@ -516,6 +720,8 @@ DecodedFrames decode(const fs::path& file) {
   d.intercept = img.GetIntercept();
   d.monochrome1 = img.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1;
   d.bits_stored = pf.GetBitsStored();
+  d.bits_allocated = pf.GetBitsAllocated();
+  d.is_float = pf.GetScalarType() == gdcm::PixelFormat::FLOAT32 || pf.GetScalarType() == gdcm::PixelFormat::FLOAT64;
   d.is_signed = pf.GetPixelRepresentation() == 1;
   const std::size_t n = static_cast<std::size_t>(d.cols) * d.rows * d.frames;
   std::vector<char> buf(img.GetBufferLength());
@@ -523,14 +729,6 @@ DecodedFrames decode(const fs::path& file) {
     throw FormatError("cannot decode the pixel data of DICOM file " + file.string() + " (transfer syntax " +
                       gdcm::TransferSyntax::GetTSString(img.GetTransferSyntax()) + ")");
   const std::size_t bytes = pf.GetPixelSize();
-  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
-  if (ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010))) {
-    const gdcm::DataElement& pd = ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010));
-    if (!pd.GetSequenceOfFragments() && !pd.GetVL().IsUndefined())
-      check_native_pixel_length(file, static_cast<std::uint32_t>(pd.GetVL()),
-                                reader.GetFile().GetHeader().GetDataSetTransferSyntax() ==
-                                    gdcm::TransferSyntax::ExplicitVRBigEndian);
-  }
   if (buf.size() < n * bytes)
     throw FormatError("truncated pixel data in DICOM file " + file.string() + ": " + std::to_string(buf.size()) +
                       " bytes, expected " + std::to_string(n * bytes));
@@ -594,6 +792,117 @@ DecodedFrames decode(const fs::path& file) {
   return d;
 }
 
+// Compressed pixel data goes through third-party codecs (OpenJPEG, CharLS, libjpeg, GDCM's
+// RLE) that can corrupt memory on malformed streams (seen: OpenJPEG on a flipped byte in a
+// JPEG 2000 SIZ marker). Decode those in a forked child: a crash or a hang there becomes a
+// FormatError here instead of taking the process down.
+DecodedFrames decode_isolated(const fs::path& file) {
+  int fds[2];
+  if (pipe(fds) != 0) return decode_in_process(file);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return decode_in_process(file);
+  }
+  auto write_all = [](int fd, const void* p, std::size_t n) {
+    auto c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = ::write(fd, c, n);
+      if (w <= 0) return;
+      c += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  };
+  if (pid == 0) {
+    close(fds[0]);
+    std::uint8_t status = 0;
+    try {
+      DecodedFrames d = decode_in_process(file);
+      write_all(fds[1], &status, 1);
+      std::int64_t meta[5] = {d.rows, d.cols, d.frames, d.bits_stored, (d.monochrome1 ? 1 : 0) | (d.is_signed ? 2 : 0) |
+                                                                               (d.is_float ? 4 : 0) | (std::int64_t{d.bits_allocated} << 8)};
+      double sc[2] = {d.slope, d.intercept};
+      std::uint64_t n = d.values.size();
+      write_all(fds[1], meta, sizeof meta);
+      write_all(fds[1], sc, sizeof sc);
+      write_all(fds[1], &n, sizeof n);
+      write_all(fds[1], d.values.data(), n * sizeof(double));
+    } catch (const std::exception& e) {
+      status = 1;
+      write_all(fds[1], &status, 1);
+      std::string m = e.what();
+      write_all(fds[1], m.data(), m.size());
+    }
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[1 << 16];
+  bool timed_out = false;
+  for (;;) {
+    pollfd pfd{fds[0], POLLIN, 0};
+    int r = poll(&pfd, 1, 120000);
+    if (r == 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    ssize_t got = ::read(fds[0], buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    out.append(buf, static_cast<std::size_t>(got));
+  }
+  close(fds[0]);
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out)
+    throw FormatError("decoding the compressed pixel data of DICOM file " + file.string() + " did not finish in 120 s");
+  if (!WIFEXITED(wstatus) || out.empty())
+    throw FormatError("the pixel data decoder failed on DICOM file " + file.string() +
+                      " (corrupt compressed pixel data" +
+                      (WIFSIGNALED(wstatus) ? ", decoder killed by signal " + std::to_string(WTERMSIG(wstatus)) : "") + ")");
+  if (out[0] != 0) throw FormatError(out.substr(1));
+  DecodedFrames d;
+  const std::size_t head = 1 + 5 * 8 + 2 * 8 + 8;
+  if (out.size() < head) throw FormatError("the pixel data decoder returned nothing for " + file.string());
+  std::int64_t meta[5];
+  double sc[2];
+  std::uint64_t n;
+  std::memcpy(meta, out.data() + 1, sizeof meta);
+  std::memcpy(sc, out.data() + 41, sizeof sc);
+  std::memcpy(&n, out.data() + 57, sizeof n);
+  if (out.size() != head + n * sizeof(double)) throw FormatError("the pixel data decoder output is short for " + file.string());
+  d.rows = meta[0];
+  d.cols = meta[1];
+  d.frames = meta[2];
+  d.bits_stored = static_cast<int>(meta[3]);
+  d.monochrome1 = meta[4] & 1;
+  d.is_signed = (meta[4] & 2) != 0;
+  d.is_float = (meta[4] & 4) != 0;
+  d.bits_allocated = static_cast<int>(meta[4] >> 8);
+  d.slope = sc[0];
+  d.intercept = sc[1];
+  d.values.resize(n);
+  std::memcpy(d.values.data(), out.data() + head, n * sizeof(double));
+  return d;
+}
+
+DecodedFrames decode(const fs::path& file) {
+  check_structure(file);
+  gdcm::Reader header;
+  header.SetFileName(file.string().c_str());
+  std::set<gdcm::Tag> skip{gdcm::Tag(0x7fe0, 0x0010)};
+  if (!header.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010), skip))
+    throw FormatError("cannot read DICOM file " + file.string() + ": GDCM rejected its header");
+  check_pixel_attributes(file, header.GetFile());
+  if (header.GetFile().GetHeader().GetDataSetTransferSyntax().IsEncapsulated()) return decode_isolated(file);
+  return decode_in_process(file);
+}
+
 }  // namespace
 
 Volume read_dicom_series(const DicomSeriesInfo& s) {
@@ -605,11 +914,13 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
   const std::int64_t ni = s.geometry.shape[0], nj = s.geometry.shape[1], nk = s.geometry.shape[2];
   v.voxels.resize(static_cast<std::size_t>(ni * nj * nk));
   const std::size_t plane = static_cast<std::size_t>(ni * nj);
+  std::string dtype;
   if (s.multiframe) {
     const fs::path& file = s.files.front();
     std::string why;
     std::vector<FrameInfo> fr = frame_infos(file, why);
     DecodedFrames d = decode(file);
+    dtype = d.dtype();
     if (static_cast<std::int64_t>(fr.size()) != d.frames || d.frames != nk || d.cols != ni || d.rows != nj)
       throw FormatError("inconsistent multi-frame DICOM file " + file.string() + ": " + std::to_string(d.frames) +
                         " frames of " + std::to_string(d.cols) + "x" + std::to_string(d.rows) + ", " +
@@ -630,6 +941,7 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
     for (std::int64_t k = 0; k < nk; ++k) {
       const fs::path& file = s.files[static_cast<std::size_t>(k)];
       DecodedFrames d = decode(file);
+      dtype = d.dtype();
       if (d.cols != ni || d.rows != nj || d.frames != 1)
         throw FormatError("DICOM file " + file.string() + " is " + std::to_string(d.cols) + "x" +
                           std::to_string(d.rows) + "x" + std::to_string(d.frames) + ", the series is " +
@@ -643,7 +955,7 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
   v.metadata["description"] = s.description;
   v.metadata["modality"] = s.modality;
   v.metadata["transfer_syntax"] = s.transfer_syntax;
-  v.metadata["datatype"] = "float32";
+  v.metadata["datatype"] = dtype;
   return v;
 }
 

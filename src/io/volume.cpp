@@ -80,7 +80,10 @@ bool Geometry::same_grid(const Geometry& o, double tol_mm) const {
 
 }  // namespace cervirisk::io
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 
 #include "core/error.h"
@@ -99,6 +102,18 @@ void world_box(const Geometry& g, Vec3& lo, Vec3& hi) {
   }
 }
 }  // namespace
+
+void reserve_voxels(std::vector<float>& voxels, std::size_t n) {
+  voxels.reserve(n);
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const std::size_t bytes = n * sizeof(float);
+  if (bytes < 4 * kHuge) return;
+  auto begin = reinterpret_cast<std::uintptr_t>(voxels.data());
+  std::uintptr_t lo = (begin + kHuge - 1) & ~(kHuge - 1), hi = (begin + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
+}
 
 bool extents_overlap(const Geometry& a, const Geometry& b) {
   Vec3 alo, ahi, blo, bhi;

@@ -47,6 +47,11 @@ struct Volume {
   }
 };
 
+// Reserves room for n voxels and, for large volumes on Linux, asks for transparent huge pages
+// (madvise): a 30 MB volume then takes ~15 page faults instead of ~7000, which otherwise cost
+// as much as inflating the .nii.gz. Purely a performance hint.
+void reserve_voxels(std::vector<float>& voxels, std::size_t n);
+
 // True when the axis-aligned world (LPS) bounding boxes of the two grids' voxel centres, each
 // grown by half a voxel, intersect.
 bool extents_overlap(const Geometry& a, const Geometry& b);
