@@ -158,7 +158,8 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
   const double pm_lobe_r = r.uniform(4, 7);
   const double strand_strength = std::clamp((pm ? 0.75 : 0.0) + 0.12 * std::max(0.0, p.heterogeneity_seen), 0.0, 1.0);
   std::vector<V3> strands(14);
-  for (auto& s : strands) s = normalise({p.tumour_side * (1.5 + r.uniform()), r.normal(0, 0.8), r.normal(0, 0.8)});
+  // Mostly lateral (the parametria), spread enough to cross the sagittal slices through the tumour.
+  for (auto& s : strands) s = normalise({p.tumour_side * (0.4 + r.uniform()), r.normal(0, 1.2), r.normal(0, 1.2)});
   // Nodes on the pelvic side wall (obturator region).
   const V3 node_c{cervix[0] + p.node_side * (38 + r.normal(0, 3)), cervix[1] + 8 + r.normal(0, 4), cervix[2] + 12 + r.normal(0, 5)};
   const double node_r = p.nodes ? r.uniform(6, 11) : r.uniform(2.5, 3.5);
