@@ -271,9 +271,9 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
             const double h = coarse(w[0] / 4, w[1] / 4, w[2] / 4), f = fine_noise(w[0] / 1.1, w[1] / 1.1, w[2] / 1.1);
             s = c.tumour_signal * (1 + het * h + fine * f);
             in_fat = false;
-          } else if (in_fat && strand_strength > 0 && rr < 1 + 22.0 / tl) {
-            // Spiculated stranding into the fat beside the tumour.
-            const double dist = (rr - 1) * tl;
+          } else if (in_fat && strand_strength > 0 && std::sqrt(rho2) < ring + 22) {
+            // Spiculated stranding into the fat around the cervix, beside the tumour.
+            const double dist = std::max(0.0, std::sqrt(rho2) - ring);
             const V3 yd = normalise({y[0] + 1e-9, y[1], y[2]});
             double beam = 0;
             for (const auto& sd : strands) beam = std::max(beam, dot(yd, sd));
