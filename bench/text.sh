@@ -3,7 +3,8 @@
 # (scripts/text_reference_tokenizer.py: HF's algorithm in plain Python, which is what the
 # transformers "slow" BertTokenizer is), on the same synthetic reports and vocabulary; and BERT
 # forward latency for the cpu-small and bert-base shapes.
-#   bench/text.sh [BUILD_DIR]
+#   bench/text.sh [BUILD_DIR]      (TEXT_BENCH_THREADS=N: intra-op threads, default = cores;
+#                                   TEXT_BENCH_REPORTS=N: reports, default 2000)
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."

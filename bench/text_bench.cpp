@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "core/atomic_file.h"
+#include "core/torch/runtime.h"
 #include "models/bert.h"
 #include "text/tokenizer.h"
 #include "text/vocab_builder.h"
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: text_bench OUT_DIR [n_reports]\n");
     return 2;
   }
+  // Threads as the CLI sets them (--threads 0 = number of cores); TEXT_BENCH_THREADS overrides.
+  set_threads(std::getenv("TEXT_BENCH_THREADS") ? std::atoi(std::getenv("TEXT_BENCH_THREADS")) : 0);
   std::filesystem::path out = argv[1];
   std::filesystem::create_directories(out);
   const std::size_t n = argc > 2 ? std::stoul(argv[2]) : 2000;

@@ -65,6 +65,23 @@ cases = [
     {"name": "empty", "text": ""},
     {"name": "only_spaces", "text": " \t\n  "},
 ]
+# Random mixtures (seeded) drawn from every character class above, in all four settings.
+import random
+rng = random.Random(12345)
+pool = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + list(" " * 12) +
+        list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + list("，。、；：？！（）《》“”…·【】") +
+        list("宫颈后唇见大小约信号影呈高低侵犯左右侧旁癌期示肿块") + ["𠀀", "\uf900"] +
+        list("éèêëïöüçñåÅÉÑ") + ["\u0301", "\u0308", "\u0327"] + list("ＭＲＩＴ２１ｍ　") +
+        list("ΣσςΑΒΓİıß") + ["\x00", "\x07", "\t", "\n", "\r", "\u200b", "\u200d", "\ufeff", "\ufffd", "\u2028", "\x85", "\xa0"] +
+        list("°±×€😀ひら안") + ["[MASK]", "[CLS]", "tumor", "cervical", "signal"])
+settings = [(True, None), (False, None), (True, False), (False, True)]
+for i in range(40):
+    text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 60)))
+    lc, sa = settings[i % 4]
+    case = {"name": "random_%02d" % i, "text": text, "lowercase": lc}
+    if sa is not None:
+        case["strip_accents"] = sa
+    cases.append(case)
 with open(os.path.join(OUT, "tokenizer_cases.json"), "w", encoding="utf-8") as f:
     json.dump(cases, f, ensure_ascii=False, indent=1)
 here = os.path.dirname(os.path.abspath(__file__))

@@ -223,13 +223,26 @@ TEST(Mlm, MaskingSkipsSpecialsAndPadding) {
       EXPECT_EQ(lab[0].item<std::int64_t>(), -100);  // [CLS]
       for (std::int64_t t = 0; t < ids.size(1); ++t) {
         std::int64_t l = lab[t].item<std::int64_t>();
-        if (mask[0][t].item<std::int64_t>() == 0 || tok.is_special(ids[0][t].item<std::int64_t>())) EXPECT_EQ(l, -100);
-        if (l != -100) EXPECT_EQ(l, ids[0][t].item<std::int64_t>());
-        else EXPECT_EQ(mb.input_ids[0][t].item<std::int64_t>(), ids[0][t].item<std::int64_t>());
+        if (mask[0][t].item<std::int64_t>() == 0 || tok.is_special(ids[0][t].item<std::int64_t>())) {
+          EXPECT_EQ(l, -100);
+        }
+        if (l != -100) {
+          EXPECT_EQ(l, ids[0][t].item<std::int64_t>());
+        } else {
+          EXPECT_EQ(mb.input_ids[0][t].item<std::int64_t>(), ids[0][t].item<std::int64_t>());
+        }
       }
       if (!ww) {
         masked += lab.ne(-100).sum().item<double>();
         total += mask.sum().item<double>() - 2;
+      } else {
+        // Whole words: a masked '##' piece has its preceding piece masked too.
+        for (std::int64_t t = 2; t < ids.size(1); ++t) {
+          const std::string& piece = tok.vocab().token(ids[0][t].item<std::int64_t>());
+          if (piece.rfind("##", 0) == 0 && lab[t].item<std::int64_t>() != -100) {
+            EXPECT_NE(lab[t - 1].item<std::int64_t>(), -100) << piece;
+          }
+        }
       }
     }
   }
@@ -241,6 +254,10 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   auto train = cervirisk::testing::synth_reports(240, 11);
   auto held = cervirisk::testing::synth_reports(60, 12);  // other seed: unseen reports
   text::Tokenizer tok(text::build_vocab(train, 400), {});
+  // One intra-op thread: the numbers below are then reproducible, and OpenMP spin-waiting on a
+  // shared 2-core CI machine slowed this test 15-fold with two.
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
   torch::manual_seed(1);
   BertConfig c = BertConfig::preset("cpu-small", static_cast<std::int64_t>(tok.vocab().size()));
   c.hidden_size = 64;
@@ -283,4 +300,48 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   EXPECT_TRUE(ck.report.ok());
   EXPECT_TRUE(fs::exists(d / "vocab.txt"));
   fs::remove_all(d);
+  torch::set_num_threads(threads);
+}
+
+TEST(Cli, PretrainTextWritesAnHfFolder) {
+  fs::path d = temp_dir("cli");
+  auto reports = cervirisk::testing::synth_reports(40, 21);
+  std::string train, held;
+  for (std::size_t i = 0; i < reports.size(); ++i) (i < 32 ? train : held) += reports[i] + "\n";
+  write_file_atomic(d / "train.txt", train);
+  write_file_atomic(d / "held.txt", held);
+  std::string cmd = std::string(CERV_BINARY) + " -q --threads 1 pretrain-text --reports " + (d / "train.txt").string() +
+                    " --held-out " + (d / "held.txt").string() + " --out " + (d / "out").string() +
+                    " --epochs 1 --vocab-size 200 --max-length 32 --whole-word > " + (d / "log.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "log.txt");
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "pretrain_history.json"})
+    EXPECT_TRUE(fs::exists(d / "out" / f)) << f;
+  BertCheckpoint ck = load_bert_pretrained(d / "out");
+  EXPECT_EQ(ck.config.num_hidden_layers, 2);
+  auto tok = text::Tokenizer::from_pretrained(d / "out");
+  EXPECT_EQ(static_cast<std::int64_t>(tok.vocab().size()), ck.config.vocab_size);
+  // No reports: exit 3 naming the file.
+  write_file_atomic(d / "empty.txt", "\n\n");
+  cmd = std::string(CERV_BINARY) + " pretrain-text --reports " + (d / "empty.txt").string() + " --out " +
+        (d / "out2").string() + " > " + (d / "err.txt").string() + " 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
+  EXPECT_NE(read_file(d / "err.txt").find("empty.txt"), std::string::npos);
+  fs::remove_all(d);
+}
+
+TEST(Weights, ReadSafetensorsCopiesMisalignedTensors) {
+  // In the fixture the F32 / I64 / F64 data sit at offsets that are not multiples of their
+  // element size (bool and f16 before them have odd lengths).
+  io::SafetensorsFile raw(fs::path(CERV_TEST_DATA) / "safetensors" / "dtypes.safetensors");
+  EXPECT_NE(reinterpret_cast<std::uintptr_t>(raw.at("f32").data) % 4, 0u);
+  TensorMap t = read_safetensors(fs::path(CERV_TEST_DATA) / "safetensors" / "dtypes.safetensors");
+  EXPECT_EQ(t.at("f32").scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(t.at("f32"), torch::tensor({0.1f, -7.5f, 65504.0f})));
+  EXPECT_TRUE(torch::equal(t.at("i64"), torch::tensor({-(std::int64_t{1} << 62), std::int64_t{0}, (std::int64_t{1} << 53) + 1})));
+  EXPECT_EQ(t.at("f64").scalar_type(), torch::kFloat64);
+  EXPECT_EQ(t.at("f64")[1][1].item<double>(), 3.141592653589793);
+  EXPECT_EQ(t.at("f16").scalar_type(), torch::kFloat32);
+  EXPECT_EQ(t.at("bf16")[1].item<float>(), -3.5f);
+  EXPECT_EQ(t.at("empty").sizes(), (std::vector<std::int64_t>{0, 3}));
+  EXPECT_EQ(t.at("scalar").dim(), 0);
 }

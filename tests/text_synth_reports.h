@@ -21,7 +21,7 @@ inline std::vector<std::string> synth_reports(std::size_t n, std::uint64_t seed)
     std::snprintf(buf, sizeof buf, "%.1f", x);
     return std::string(buf);
   };
-  const std::vector<std::string> zh_side = {"左侧", "右侧", "双侧"}, zh_site = {"前唇", "后唇", "宫颈管", "宫颈体部"},
+  const std::vector<std::string> zh_side = {"左侧", "右侧", "双侧"}, zh_site = {"前唇", "后唇", "管内", "体部"},
                                  zh_sig = {"稍高", "高", "等", "稍低"}, zh_stage = {"IB1", "IB2", "IIA", "IIB"},
                                  zh_inv = {"未见明确侵犯", "可疑受侵", "受侵"}, zh_node = {"未见肿大淋巴结", "见数个肿大淋巴结"};
   const std::vector<std::string> en_side = {"left", "right", "bilateral"},

@@ -79,3 +79,92 @@ bool Geometry::same_grid(const Geometry& o, double tol_mm) const {
 }
 
 }  // namespace cervirisk::io
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+#include "core/error.h"
+#include "io/dicom.h"
+#include "io/nifti.h"
+
+namespace cervirisk::io {
+namespace {
+void world_box(const Geometry& g, Vec3& lo, Vec3& hi) {
+  for (int r = 0; r < 3; ++r) lo[r] = std::numeric_limits<double>::infinity(), hi[r] = -lo[r];
+  for (int ci = 0; ci < 8; ++ci) {
+    Vec3 ijk{(ci & 1) ? g.shape[0] - 0.5 : -0.5, (ci & 2) ? g.shape[1] - 0.5 : -0.5,
+             (ci & 4) ? g.shape[2] - 0.5 : -0.5};
+    Vec3 p = g.index_to_lps(ijk);
+    for (int r = 0; r < 3; ++r) lo[r] = std::min(lo[r], p[r]), hi[r] = std::max(hi[r], p[r]);
+  }
+}
+}  // namespace
+
+void reserve_voxels(std::vector<float>& voxels, std::size_t n) {
+  voxels.reserve(n);
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const std::size_t bytes = n * sizeof(float);
+  if (bytes < 4 * kHuge) return;
+  auto begin = reinterpret_cast<std::uintptr_t>(voxels.data());
+  std::uintptr_t lo = (begin + kHuge - 1) & ~(kHuge - 1), hi = (begin + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
+}
+
+bool extents_overlap(const Geometry& a, const Geometry& b) {
+  Vec3 alo, ahi, blo, bhi;
+  world_box(a, alo, ahi);
+  world_box(b, blo, bhi);
+  for (int r = 0; r < 3; ++r)
+    if (ahi[r] < blo[r] || bhi[r] < alo[r]) return false;
+  return true;
+}
+
+Volume resample_nearest(const Volume& src, const Geometry& grid, float fill) {
+  Volume out;
+  out.geometry = grid;
+  out.voxels.assign(static_cast<std::size_t>(grid.voxel_count()), fill);
+  // index_out -> world -> index_src is affine: precompute its matrix and step along i.
+  Vec3 o = src.geometry.lps_to_index(grid.index_to_lps({0, 0, 0}));
+  Vec3 e[3];
+  for (int c = 0; c < 3; ++c) {
+    Vec3 unit{0, 0, 0};
+    unit[c] = 1;
+    Vec3 p = src.geometry.lps_to_index(grid.index_to_lps(unit));
+    for (int r = 0; r < 3; ++r) e[c][r] = p[r] - o[r];
+  }
+  const auto& s = src.geometry.shape;
+  std::size_t idx = 0;
+  for (std::int64_t k = 0; k < grid.shape[2]; ++k)
+    for (std::int64_t j = 0; j < grid.shape[1]; ++j)
+      for (std::int64_t i = 0; i < grid.shape[0]; ++i, ++idx) {
+        double x[3];
+        for (int r = 0; r < 3; ++r) x[r] = o[r] + e[0][r] * i + e[1][r] * j + e[2][r] * k;
+        std::int64_t si = static_cast<std::int64_t>(std::floor(x[0] + 0.5));
+        std::int64_t sj = static_cast<std::int64_t>(std::floor(x[1] + 0.5));
+        std::int64_t sk = static_cast<std::int64_t>(std::floor(x[2] + 0.5));
+        if (si < 0 || sj < 0 || sk < 0 || si >= s[0] || sj >= s[1] || sk >= s[2]) continue;
+        out.voxels[idx] = src.at(si, sj, sk);
+      }
+  return out;
+}
+
+Volume read_image(const std::filesystem::path& path, const ImageReadOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError("image not found: " + path.string());
+  if (std::filesystem::is_directory(path, ec) || !is_nifti_path(path)) {
+    DicomReadOptions d;
+    d.series_pattern = options.series_pattern;
+    d.series_uid = options.series_uid;
+    return read_dicom(path, d);
+  }
+  NiftiReadOptions n;
+  n.volume_index = options.volume_index;
+  return read_nifti(path, n);
+}
+
+}  // namespace cervirisk::io

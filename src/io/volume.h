@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,5 +46,28 @@ struct Volume {
     return voxels[static_cast<std::size_t>(i + geometry.shape[0] * (j + geometry.shape[1] * k))];
   }
 };
+
+// Reserves room for n voxels and, for large volumes on Linux, asks for transparent huge pages
+// (madvise): a 30 MB volume then takes ~15 page faults instead of ~7000, which otherwise cost
+// as much as inflating the .nii.gz. Purely a performance hint.
+void reserve_voxels(std::vector<float>& voxels, std::size_t n);
+
+// True when the axis-aligned world (LPS) bounding boxes of the two grids' voxel centres, each
+// grown by half a voxel, intersect.
+bool extents_overlap(const Geometry& a, const Geometry& b);
+
+// Nearest-neighbour resampling of `src` onto `grid` through world coordinates (for masks and
+// label images); points outside `src` get `fill`. Metadata is not copied.
+Volume resample_nearest(const Volume& src, const Geometry& grid, float fill = 0.0f);
+
+// Options for read_image().
+struct ImageReadOptions {
+  std::int64_t volume_index = -1;  // NIfTI 4D: which volume (-1 = first, with a warning)
+  std::string series_pattern;      // DICOM folder: ECMAScript regex on SeriesDescription ("" = only one series)
+  std::string series_uid;          // DICOM folder: exact SeriesInstanceUID (wins over the pattern)
+};
+
+// A NIfTI file (.nii / .nii.gz) or a DICOM folder / single DICOM file, decided by the path.
+Volume read_image(const std::filesystem::path& path, const ImageReadOptions& options = {});
 
 }  // namespace cervirisk::io

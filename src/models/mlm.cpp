@@ -55,34 +55,35 @@ struct TokenKinds {
   std::vector<char> continuation, cjk, special;
 };
 
-const TokenKinds& token_kinds(const text::Tokenizer& tok) {
-  // Cached per tokenizer vocabulary (keyed by address + size: tokenizers live for the run).
-  static thread_local const text::Tokenizer* cached = nullptr;
-  static thread_local std::size_t cached_size = 0;
-  static thread_local TokenKinds k;
-  if (cached != &tok || cached_size != tok.vocab().size()) {
-    const auto& toks = tok.vocab().tokens();
-    const std::string& pre = tok.options().wordpiece.continuing_prefix;
-    k.continuation.assign(toks.size(), 0);
-    k.cjk.assign(toks.size(), 0);
-    k.special.assign(toks.size(), 0);
-    for (std::size_t i = 0; i < toks.size(); ++i) {
-      const std::string& t = toks[i];
-      k.continuation[i] = !pre.empty() && t.size() > pre.size() && t.compare(0, pre.size(), pre) == 0;
-      auto u = text::utf8_to_u32(t);
-      k.cjk[i] = u.size() == 1 && text::is_cjk(u[0]);
-      k.special[i] = tok.is_special(static_cast<std::int64_t>(i));
-    }
-    cached = &tok;
-    cached_size = toks.size();
+TokenKinds token_kinds(const text::Tokenizer& tok) {
+  TokenKinds k;
+  const auto& toks = tok.vocab().tokens();
+  const std::string& pre = tok.options().wordpiece.continuing_prefix;
+  k.continuation.assign(toks.size(), 0);
+  k.cjk.assign(toks.size(), 0);
+  k.special.assign(toks.size(), 0);
+  for (std::size_t i = 0; i < toks.size(); ++i) {
+    const std::string& t = toks[i];
+    k.continuation[i] = !pre.empty() && t.size() > pre.size() && t.compare(0, pre.size(), pre) == 0;
+    auto u = text::utf8_to_u32(t);
+    k.cjk[i] = u.size() == 1 && text::is_cjk(u[0]);
+    k.special[i] = tok.is_special(static_cast<std::int64_t>(i));
   }
   return k;
 }
+
+MaskedBatch mask_with(const torch::Tensor& ids, const torch::Tensor& attention_mask, const text::Tokenizer& tok,
+                      const TokenKinds& kinds, double p, bool whole_word, std::mt19937_64& rng);
 }  // namespace
 
 MaskedBatch mask_tokens(const torch::Tensor& ids, const torch::Tensor& attention_mask, const text::Tokenizer& tok,
                         double p, bool whole_word, std::mt19937_64& rng) {
-  const TokenKinds& kinds = token_kinds(tok);
+  return mask_with(ids, attention_mask, tok, token_kinds(tok), p, whole_word, rng);
+}
+
+namespace {
+MaskedBatch mask_with(const torch::Tensor& ids, const torch::Tensor& attention_mask, const text::Tokenizer& tok,
+                      const TokenKinds& kinds, double p, bool whole_word, std::mt19937_64& rng) {
   MaskedBatch out{ids.clone(), torch::full_like(ids, kIgnore)};
   auto in = out.input_ids.accessor<std::int64_t, 2>();
   auto lab = out.labels.accessor<std::int64_t, 2>();
@@ -128,6 +129,7 @@ MaskedBatch mask_tokens(const torch::Tensor& ids, const torch::Tensor& attention
   }
   return out;
 }
+}  // namespace
 
 MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector<std::string>& train_reports,
                        const std::vector<std::string>& held_out_reports, const MlmOptions& opt) {
@@ -140,6 +142,7 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
                      std::to_string(bert->config().vocab_size));
   const std::size_t max_length =
       std::min<std::size_t>(opt.max_length, static_cast<std::size_t>(bert->config().max_position_embeddings));
+  const TokenKinds kinds = token_kinds(tok);
   Rows train = encode_all(tok, train_reports, max_length);
   Rows held = encode_all(tok, held_out_reports, max_length);
   if (train.ids.empty()) throw ConfigError("MLM pretraining: the training reports hold no tokens");
@@ -161,7 +164,7 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
     std::iota(order.begin(), order.end(), 0);
     for (std::size_t s = 0; s < order.size(); s += static_cast<std::size_t>(opt.batch_size)) {
       auto [ids, mask] = make_batch(held, order, s, std::min(order.size(), s + static_cast<std::size_t>(opt.batch_size)));
-      MaskedBatch mb = mask_tokens(ids, mask, tok, opt.mask_probability, opt.whole_word, hr);
+      MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, hr);
       held_batches.push_back({mb.input_ids.to(device), mask.to(device), mb.labels.to(device)});
     }
   }
@@ -223,7 +226,7 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
     double loss_sum = 0, tokens = 0;
     for (std::size_t s = 0; s < n_rows; s += static_cast<std::size_t>(opt.batch_size)) {
       auto [ids, mask] = make_batch(train, order, s, std::min(n_rows, s + static_cast<std::size_t>(opt.batch_size)));
-      MaskedBatch mb = mask_tokens(ids, mask, tok, opt.mask_probability, opt.whole_word, rng);
+      MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, rng);
       ++step;
       const double lr = opt.learning_rate * (step <= warmup ? step / warmup
                                                             : std::max(0.0, (total_steps - step) / std::max(1.0, total_steps - warmup)));

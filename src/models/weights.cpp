@@ -129,37 +129,28 @@ TensorMap read_safetensors(const std::filesystem::path& path) {
   io::SafetensorsFile f(path);
   TensorMap out;
   for (const auto& t : f.tensors()) {
+    // Copied into a fresh (aligned) tensor: a safetensors data offset need not be aligned to
+    // the element size, and from_blob on a misaligned pointer is undefined behaviour.
     torch::Tensor x;
+    auto copy_as = [&](torch::ScalarType st) {
+      torch::Tensor y = torch::empty(t.shape, torch::TensorOptions().dtype(st));
+      if (t.nbytes) std::memcpy(y.data_ptr(), t.data, t.nbytes);
+      return y;
+    };
     switch (t.dtype) {
-      case io::DType::kF64:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kFloat64).clone();
-        break;
-      case io::DType::kF32:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kFloat32).clone();
-        break;
+      case io::DType::kF64: x = copy_as(torch::kFloat64); break;
+      case io::DType::kF32: x = copy_as(torch::kFloat32); break;
       case io::DType::kF16: case io::DType::kBF16: {
         auto v = t.to_float();
         x = torch::from_blob(v.data(), t.shape, torch::kFloat32).clone();
         break;
       }
-      case io::DType::kI64:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kInt64).clone();
-        break;
-      case io::DType::kI32:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kInt32).clone();
-        break;
-      case io::DType::kI16:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kInt16).clone();
-        break;
-      case io::DType::kI8:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kInt8).clone();
-        break;
-      case io::DType::kU8:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kUInt8).clone();
-        break;
-      case io::DType::kBool:
-        x = torch::from_blob(const_cast<std::uint8_t*>(t.data), t.shape, torch::kBool).clone();
-        break;
+      case io::DType::kI64: x = copy_as(torch::kInt64); break;
+      case io::DType::kI32: x = copy_as(torch::kInt32); break;
+      case io::DType::kI16: x = copy_as(torch::kInt16); break;
+      case io::DType::kI8: x = copy_as(torch::kInt8); break;
+      case io::DType::kU8: x = copy_as(torch::kUInt8); break;
+      case io::DType::kBool: x = copy_as(torch::kBool); break;
     }
     out[t.name] = x;
   }

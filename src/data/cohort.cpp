@@ -1,0 +1,425 @@
+// Manifest loading, clinical schema, split and the table-level guards (docs/data-format.md).
+#include "data/cohort.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "io/table.h"
+#include "data/rng.h"
+#include "data/utf8.h"
+
+namespace cervirisk::data {
+namespace fs = std::filesystem;
+
+const char* cohort_name(CohortKind k) {
+  switch (k) {
+    case CohortKind::kTrain: return "train";
+    case CohortKind::kInternal: return "internal";
+    case CohortKind::kExternal: return "external";
+  }
+  return "?";
+}
+
+std::optional<CohortKind> parse_cohort(const std::string& s) {
+  std::string l;
+  for (char c : s) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l == "train") return CohortKind::kTrain;
+  if (l == "internal") return CohortKind::kInternal;
+  if (l == "external") return CohortKind::kExternal;
+  return std::nullopt;
+}
+
+std::vector<const Patient*> Cohort::in(CohortKind k) const {
+  std::vector<const Patient*> out;
+  for (const auto& p : patients)
+    if (p.cohort == k) out.push_back(&p);
+  return out;
+}
+
+std::vector<std::string> Cohort::centers() const {
+  std::set<std::string> s;
+  for (const auto& p : patients) s.insert(p.center);
+  return {s.begin(), s.end()};
+}
+
+bool Cohort::has_errors() const {
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const Finding& f) { return f.severity == Severity::kError; });
+}
+
+std::vector<ClinicalColumn> clinical_schema(const config::Config& cfg) {
+  std::vector<ClinicalColumn> out;
+  std::set<std::string> seen;
+  for (const auto& r : cfg.get_records("clinical")) {
+    ClinicalColumn c;
+    c.name = std::get<std::string>(r.at("name"));
+    const std::string type = std::get<std::string>(r.at("type"));
+    c.type = type == "categorical" ? ColumnType::kCategorical
+                                   : (type == "ordinal" ? ColumnType::kOrdinal : ColumnType::kNumeric);
+    c.unit = std::get<std::string>(r.at("unit"));
+    c.min = std::get<double>(r.at("min"));
+    c.max = std::get<double>(r.at("max"));
+    c.levels = std::get<std::vector<std::string>>(r.at("levels"));
+    c.log = std::get<bool>(r.at("log"));
+    const std::string where = cfg.source() + ": [[clinical]] '" + c.name + "'";
+    if (!seen.insert(c.name).second) throw ConfigError(where + " is declared twice");
+    if (c.type != ColumnType::kNumeric && c.levels.size() < 2)
+      throw ConfigError(where + ": a " + type + " column needs at least 2 levels, got " +
+                        std::to_string(c.levels.size()));
+    if (c.type == ColumnType::kNumeric && !c.levels.empty())
+      throw ConfigError(where + ": levels are for categorical or ordinal columns, not numeric");
+    if (c.min > c.max) throw ConfigError(where + ": min > max");
+    if (c.log && c.min < 0) throw ConfigError(where + ": log = true needs min >= 0");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  const auto e = s.find_last_not_of(ws);
+  s.erase(e == std::string::npos ? 0 : e + 1);
+  return s;
+}
+
+bool is_missing(const std::string& s) {
+  return s.empty() || s == "NA" || s == "N/A" || s == "na" || s == "NaN" || s == "nan" ||
+         s == "null" || s == "NULL" || s == ".";
+}
+
+bool parse_number(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(out);
+}
+
+std::string fmt_num(double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+void add(Cohort& c, Severity sev, std::string guard, std::string message, std::vector<std::string> ids) {
+  c.findings.push_back({sev, std::move(guard), std::move(message), std::move(ids)});
+}
+
+}  // namespace
+
+std::vector<CohortKind> assign_split(const std::vector<SplitRow>& rows,
+                                     const std::vector<std::string>& external_centers,
+                                     double internal_fraction, bool stratify, std::uint64_t seed) {
+  std::vector<CohortKind> out(rows.size(), CohortKind::kTrain);
+  const std::set<std::string> ext(external_centers.begin(), external_centers.end());
+  std::map<int, std::vector<std::size_t>> strata;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (ext.count(rows[i].center)) out[i] = CohortKind::kExternal;
+    else strata[stratify ? rows[i].event : 0].push_back(i);
+  }
+  Rng rng(seed);
+  for (auto& [key, idx] : strata) {
+    // Sorted by id first: the split does not depend on the manifest's row order.
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+      return rows[a].id != rows[b].id ? rows[a].id < rows[b].id : a < b;
+    });
+    for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);
+    const auto n_internal = static_cast<std::size_t>(std::lround(internal_fraction * static_cast<double>(idx.size())));
+    for (std::size_t i = 0; i < n_internal && i < idx.size(); ++i) out[idx[i]] = CohortKind::kInternal;
+  }
+  return out;
+}
+
+double reverse_km_median(const std::vector<double>& time, const std::vector<int>& event) {
+  std::vector<std::size_t> idx;
+  for (std::size_t i = 0; i < time.size(); ++i)
+    if (time[i] >= 0) idx.push_back(i);
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return time[a] < time[b]; });
+  double s = 1;
+  std::size_t at_risk = idx.size();
+  for (std::size_t i = 0; i < idx.size();) {
+    std::size_t j = i;
+    int censored = 0;
+    while (j < idx.size() && time[idx[j]] == time[idx[i]]) censored += event[idx[j]] == 0, ++j;
+    if (censored > 0) {
+      s *= 1.0 - static_cast<double>(censored) / static_cast<double>(at_risk);
+      if (s <= 0.5 + 1e-12) {
+        const double t = time[idx[i]];
+        // survival's rule: where the curve is exactly 0.5 on an interval, take its midpoint.
+        if (std::fabs(s - 0.5) < 1e-12) {
+          for (std::size_t k = j; k < idx.size(); ++k)
+            if (event[idx[k]] == 0) return 0.5 * (t + time[idx[k]]);
+        }
+        return t;
+      }
+    }
+    at_risk -= j - i;
+    i = j;
+  }
+  return std::nan("");
+}
+
+Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
+  Cohort c;
+  c.schema = clinical_schema(cfg);
+  c.manifest = cfg.get_path("data.manifest");
+  if (!fs::exists(c.manifest))
+    throw InputError("manifest not found: " + c.manifest.string() + " (data.manifest in " + cfg.source() + ")");
+  const std::string src = c.manifest.filename().string();
+  // The manifest dialect (BOM, comma or semicolon, RFC 4180 quoting) is io::Table's; cells are
+  // read raw here so that the missing markers and every value check are the cohort's own.
+  io::CsvOptions csv;
+  csv.missing = {};
+  const io::Table t = io::Table::read_csv(c.manifest, csv);
+  const fs::path base = c.manifest.parent_path();
+  auto column = [&](const std::string& name) {
+    return t.has_column(name) ? static_cast<int>(t.column_index(name)) : -1;
+  };
+
+  for (const char* req : {"patient_id", "center", "image", "mask", "event", "time_months"})
+    if (column(req) < 0)
+      throw ValidationError(c.manifest.string() + ": required column '" + req + "' is missing (header: " + join(t.column_names()) + ")");
+  for (const auto& col : c.schema)
+    if (column(col.name) < 0)
+      throw ValidationError(c.manifest.string() + ": clinical column '" + col.name + "' declared in " +
+                            cfg.source() + " is not in the manifest (header: " + join(t.column_names()) + ")");
+  const int i_id = column("patient_id"), i_center = column("center"), i_cohort = column("cohort"),
+            i_image = column("image"), i_mask = column("mask"), i_report = column("report"),
+            i_text = column("report_text"), i_event = column("event"), i_time = column("time_months");
+
+  // Per-guard collections, so each guard is one finding listing all its patients.
+  std::vector<std::string> no_report, event_no_time, time_missing, bad_utf8_ids;
+  std::vector<std::string> bad_utf8_msgs;
+  bool any_cohort = false, all_cohort = true;
+  std::vector<std::optional<CohortKind>> manifest_cohort;
+
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    Patient p;
+    p.row = r + 1;
+    auto cell = [&](int i) { return i < 0 ? std::string() : trim(t.cell(r, static_cast<std::size_t>(i))); };
+    const std::string where = src + " row " + std::to_string(p.row) + " (line " + std::to_string(t.line_of(r)) + ")";
+    p.id = cell(i_id);
+    p.center = cell(i_center);
+    if (p.id.empty()) {
+      add(c, Severity::kError, "missing_id", where + ": empty patient_id", {});
+      continue;
+    }
+    if (p.center.empty()) add(c, Severity::kError, "missing_center", where + " (patient " + p.id + "): empty center", {p.id});
+    const std::string pw = where + " (patient " + p.id + ")";
+    // cohort
+    std::optional<CohortKind> ck;
+    if (i_cohort >= 0 && !cell(i_cohort).empty()) {
+      any_cohort = true;
+      ck = parse_cohort(cell(i_cohort));
+      if (!ck)
+        add(c, Severity::kError, "unknown_cohort",
+            pw + ", column cohort: '" + cell(i_cohort) + "' is not one of train, internal, external", {p.id});
+    } else {
+      all_cohort = false;
+    }
+    manifest_cohort.push_back(ck);
+    // files
+    const std::string img = cell(i_image), msk = cell(i_mask);
+    if (img.empty()) add(c, Severity::kError, "image_missing", pw + ": empty image", {p.id});
+    else p.image = fs::absolute(base / img).lexically_normal();
+    if (msk.empty()) add(c, Severity::kError, "mask_missing", pw + ": empty mask", {p.id});
+    else p.mask = fs::absolute(base / msk).lexically_normal();
+    // report
+    std::string text;
+    bool have = false, listed_missing = false;
+    if (i_report >= 0 && !cell(i_report).empty()) {
+      p.report_path = fs::absolute(base / cell(i_report)).lexically_normal();
+      if (!fs::exists(p.report_path)) {
+        add(c, Severity::kError, "report_file_missing", pw + ", column report: file not found: " + p.report_path.string(), {p.id});
+        listed_missing = true;
+      } else {
+        text = read_file(p.report_path);
+        have = true;
+      }
+    } else if (i_text >= 0 && !cell(i_text).empty()) {
+      text = t.cell(r, static_cast<std::size_t>(i_text));
+      have = true;
+    }
+    if (have) {
+      const std::size_t bad = utf8_invalid_offset(text);
+      if (bad != std::string_view::npos) {
+        bad_utf8_ids.push_back(p.id);
+        bad_utf8_msgs.push_back(p.id + " (" + (p.report_path.empty() ? std::string("report_text") : p.report_path.string()) +
+                                ", byte " + std::to_string(bad) + ")");
+      } else if (!trim(text).empty()) {
+        if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+        p.report = text;
+      } else {
+        no_report.push_back(p.id);
+      }
+    } else if (!listed_missing) {
+      no_report.push_back(p.id);
+    }
+    // outcome
+    const std::string ev = cell(i_event), tm = cell(i_time);
+    if (ev == "0" || ev == "1") p.event = ev == "1";
+    else add(c, Severity::kError, "bad_event", pw + ", column event: '" + ev + "' is not 0 or 1", {p.id});
+    double tv;
+    if (is_missing(tm)) {
+      (p.event ? event_no_time : time_missing).push_back(p.id);
+    } else if (!parse_number(tm, tv) || tv < 0) {
+      add(c, Severity::kError, "bad_time", pw + ", column time_months: '" + tm + "' is not a number >= 0", {p.id});
+    } else {
+      p.time_months = tv;
+    }
+    // clinical
+    for (const auto& col : c.schema) {
+      ClinicalValue v;
+      v.raw = cell(column(col.name));
+      const std::string cw = pw + ", column " + col.name;
+      if (!is_missing(v.raw)) {
+        if (col.type == ColumnType::kNumeric) {
+          double x;
+          if (!parse_number(v.raw, x)) {
+            add(c, Severity::kError, "clinical_not_numeric", cw + ": '" + v.raw + "' is not a number", {p.id});
+          } else if (x < col.min || x > col.max) {
+            add(c, Severity::kError, "clinical_out_of_range",
+                cw + ": " + v.raw + (col.unit.empty() ? "" : " " + col.unit) + " is outside the plausible range [" +
+                    fmt_num(col.min) + ", " + fmt_num(col.max) + "]",
+                {p.id});
+          } else {
+            v.missing = false;
+            v.number = x;
+          }
+        } else {
+          const auto it = std::find(col.levels.begin(), col.levels.end(), v.raw);
+          if (it == col.levels.end()) {
+            add(c, Severity::kError, "clinical_unknown_level",
+                cw + ": unknown level '" + v.raw + "' (allowed: " + join(col.levels) + ")", {p.id});
+          } else {
+            v.missing = false;
+            v.level = static_cast<int>(it - col.levels.begin());
+            v.number = v.level;
+          }
+        }
+      }
+      p.clinical.push_back(std::move(v));
+    }
+    c.patients.push_back(std::move(p));
+  }
+  if (!no_report.empty())
+    add(c, Severity::kWarning, "report_missing",
+        std::to_string(no_report.size()) + " patient(s) have no report (the model treats it as a missing modality): " + join(no_report),
+        no_report);
+  if (!bad_utf8_ids.empty())
+    add(c, Severity::kError, "report_not_utf8", "report is not valid UTF-8: " + join(bad_utf8_msgs), bad_utf8_ids);
+  if (!event_no_time.empty())
+    add(c, Severity::kError, "event_without_time",
+        "event = 1 with no time_months: " + join(event_no_time), event_no_time);
+  if (!time_missing.empty())
+    add(c, Severity::kWarning, "time_missing",
+        "censored patients without time_months (excluded from follow-up and survival analyses): " + join(time_missing), time_missing);
+
+  // Duplicate ids, and a patient in two cohorts.
+  std::map<std::string, std::vector<std::size_t>> by_id;
+  for (std::size_t i = 0; i < c.patients.size(); ++i) by_id[c.patients[i].id].push_back(i);
+
+  // The split.
+  if (any_cohort && !all_cohort) {
+    add(c, Severity::kError, "cohort_partial",
+        "the manifest's cohort column is filled for some rows only: fill it for every patient or leave it empty to split by the config", {});
+  }
+  if (any_cohort && all_cohort) {
+    c.split_source = "manifest";
+    for (std::size_t i = 0; i < c.patients.size(); ++i)
+      if (manifest_cohort[i]) c.patients[i].cohort = *manifest_cohort[i];
+    if (cfg.is_set("split.external_centers"))
+      log::warn("{}: the manifest has a cohort column; split.external_centers is ignored", cfg.source());
+  } else {
+    c.split_source = "config";
+    const auto& ext = cfg.get_strings("split.external_centers");
+    const auto centers = c.centers();
+    for (const auto& e : ext)
+      if (std::find(centers.begin(), centers.end(), e) == centers.end())
+        add(c, Severity::kError, "unknown_external_center",
+            cfg.source() + ": split.external_centers names centre '" + e + "', which has no patient (centres: " + join(centers) + ")", {});
+    std::vector<SplitRow> rows;
+    for (const auto& p : c.patients) rows.push_back({p.id, p.center, p.event});
+    const auto kinds = assign_split(rows, ext, cfg.get_double("split.internal_fraction"), cfg.get_bool("split.stratify"),
+                                    derive_seed(static_cast<std::uint64_t>(cfg.get_int("study.seed")), "split"));
+    for (std::size_t i = 0; i < c.patients.size(); ++i) c.patients[i].cohort = kinds[i];
+  }
+  {
+    std::vector<std::string> dup, two;
+    std::vector<std::string> dup_msg, two_msg;
+    for (const auto& [id, idx] : by_id) {
+      if (idx.size() < 2) continue;
+      std::set<CohortKind> kinds;
+      std::string rows;
+      for (std::size_t i : idx) {
+        kinds.insert(c.patients[i].cohort);
+        rows += (rows.empty() ? "" : ", ") + std::to_string(c.patients[i].row) + " (" + cohort_name(c.patients[i].cohort) + ")";
+      }
+      if (kinds.size() > 1) two.push_back(id), two_msg.push_back(id + " in rows " + rows);
+      else dup.push_back(id), dup_msg.push_back(id + " in rows " + rows);
+    }
+    if (!two.empty())
+      add(c, Severity::kError, "patient_in_two_cohorts", "patient in more than one cohort (leakage): " + join(two_msg, "; "), two);
+    if (!dup.empty()) add(c, Severity::kError, "duplicate_id", "duplicate patient_id: " + join(dup_msg, "; "), dup);
+  }
+  // The external cohort must not share a centre with training.
+  {
+    std::map<std::string, std::set<CohortKind>> kinds;
+    for (const auto& p : c.patients) kinds[p.center].insert(p.cohort);
+    for (const auto& [center, k] : kinds) {
+      if (k.count(CohortKind::kExternal) && (k.count(CohortKind::kTrain) || k.count(CohortKind::kInternal))) {
+        std::vector<std::string> ids;
+        for (const auto& p : c.patients)
+          if (p.center == center && p.cohort == CohortKind::kExternal) ids.push_back(p.id);
+        add(c, Severity::kError, "external_shares_center",
+            "centre '" + center + "' has patients in the external cohort and in training/internal validation: the external cohort must be a held-out centre (external patients: " + join(ids) + ")",
+            ids);
+      }
+    }
+  }
+  // Clinical columns missing more than the configured fraction (training cohort).
+  const double max_missing = cfg.get_double("data.max_missing_fraction");
+  for (std::size_t k = 0; k < c.schema.size(); ++k) {
+    int miss = 0, n = 0;
+    for (const auto& p : c.patients)
+      if (p.cohort == CohortKind::kTrain) ++n, miss += p.clinical[k].missing;
+    if (n > 0 && static_cast<double>(miss) / n > max_missing)
+      add(c, Severity::kWarning, "clinical_mostly_missing",
+          "clinical column " + c.schema[k].name + " is missing for " + std::to_string(miss) + " of " + std::to_string(n) +
+              " training patients (more than data.max_missing_fraction = " + fmt_num(max_missing) + ")",
+          {});
+  }
+  if (c.patients.empty()) add(c, Severity::kError, "empty_manifest", c.manifest.string() + ": no patient rows", {});
+  for (const auto& f : c.findings)
+    if (f.severity == Severity::kWarning) log::warn("{}", f.message);
+  if (throw_on_error) throw_if_errors(c);
+  return c;
+}
+
+void throw_if_errors(const Cohort& c) {
+  std::string msg;
+  int n = 0;
+  for (const auto& f : c.findings) {
+    if (f.severity != Severity::kError) continue;
+    msg += "\n  [" + f.guard + "] " + f.message;
+    ++n;
+  }
+  if (n > 0) throw ValidationError(c.manifest.string() + ": " + std::to_string(n) + " validation error(s):" + msg);
+}
+
+}  // namespace cervirisk::data

@@ -1,0 +1,46 @@
+// Preprocessing and augmentation parameters: the [preprocess] and [augment] keys of the study
+// configuration (src/core/config_schema.cpp), as one value type that also keys the cache.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cervirisk::config {
+class Config;
+}
+
+namespace cervirisk::imaging {
+
+enum class Normalisation { kZScore, kMinMax, kNone };
+const char* normalisation_name(Normalisation n);
+
+struct PreprocessParams {
+  double spacing_mm = 0.8;          // in-plane spacing the slices are resampled to
+  double tumour_margin_mm = 5.0;    // around the mask's bounding box (tumour crop)
+  double context_margin_mm = 15.0;  // further peritumoral margin (context crop)
+  double context_fov_mm = 0.0;      // fixed context field of view; 0 = box + margins
+  int neighbours = 1;               // k: channels = 2k+1 slices around the largest-area slice
+  int tumour_size_px = 64;
+  int context_size_px = 96;
+  double clip_low_percentile = 0.5;
+  double clip_high_percentile = 99.5;
+  Normalisation normalise = Normalisation::kZScore;
+
+  // From [preprocess]. Throws ConfigError when the keys are inconsistent (e.g. low >= high).
+  static PreprocessParams from_config(const config::Config& config);
+  // Canonical text of every field (fixed precision): part of the cache key and the model bundle.
+  std::string canonical() const;
+  void validate() const;  // throws ConfigError
+};
+
+struct AugmentParams {
+  bool enabled = true;
+  bool flip = true;          // random left-right flip (p = 0.5)
+  double rotate_deg = 10.0;  // uniform in [-r, r]
+  double scale = 0.1;        // zoom factor uniform in [1 - s, 1 + s]
+  double intensity = 0.1;    // gain 1 + N(0, s), offset N(0, s) (in SD units after z-scoring)
+
+  static AugmentParams from_config(const config::Config& config);
+};
+
+}  // namespace cervirisk::imaging

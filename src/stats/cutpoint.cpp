@@ -1,0 +1,134 @@
+#include "stats/cutpoint.h"
+
+#include <algorithm>
+
+#include "stats/detail.h"
+
+namespace cervirisk::stats {
+
+namespace {
+
+void check(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
+           const std::vector<double>& score) {
+  detail::check_same_size(fn, time.size(), event.size(), "time", "event");
+  detail::check_same_size(fn, time.size(), score.size(), "time", "score");
+  detail::check_finite(fn, time, "time");
+  detail::check_finite(fn, score, "score");
+  detail::check_binary(fn, event, "event");
+  if (time.size() < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(time.size()));
+}
+
+// Log-rank scores a_i = delta_i - sum_{j: t_j <= t_i} delta_j / (N - r_j + 1), r_j the maximal
+// rank of t_j (exactRankTests::cscores.Surv, used by maxstat).
+std::vector<double> logrank_scores(const std::vector<double>& time, const std::vector<int>& event) {
+  const std::size_t n = time.size();
+  std::vector<std::size_t> idx = detail::order(time);
+  std::vector<double> a(n);
+  double cum = 0;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && time[idx[j]] == time[idx[i]]) ++j;
+    const double rmax = j;  // 1-based maximal rank of this tie group
+    for (std::size_t k = i; k < j; ++k) cum += event[idx[k]] / (n - rmax + 1);
+    for (std::size_t k = i; k < j; ++k) a[idx[k]] = event[idx[k]] - cum;
+    i = j;
+  }
+  return a;
+}
+
+// Standardised statistic of the first m scores (in score order) under the permutation null.
+struct Standardiser {
+  double n, ss, ss2;
+  double operator()(double cum, double m) const {
+    const double e = m / n * ss;
+    const double v = m * (n - m) / (n * n * (n - 1)) * (n * ss2 - ss * ss);
+    return std::fabs((cum - e) / std::sqrt(v));
+  }
+};
+
+Cutpoint at_cut(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
+                const std::vector<double>& score, double cut, const char* method) {
+  std::vector<double> a = logrank_scores(time, event);
+  Standardiser st{static_cast<double>(a.size()), 0, 0};
+  double cum = 0;
+  Cutpoint c;
+  c.cut = cut;
+  c.method = method;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    st.ss += a[i];
+    st.ss2 += a[i] * a[i];
+    if (score[i] <= cut) {
+      cum += a[i];
+      ++c.n_low;
+    }
+  }
+  c.n_high = a.size() - c.n_low;
+  if (c.n_low == 0 || c.n_high == 0) detail::fail(fn, "the cut leaves one group empty");
+  c.statistic = st(cum, c.n_low);
+  return c;
+}
+
+}  // namespace
+
+Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event,
+                          const std::vector<double>& score, double minprop, double maxprop) {
+  const char* fn = "cutpoint_maxstat";
+  check(fn, time, event, score);
+  if (!(minprop >= 0 && minprop < maxprop && maxprop <= 1))
+    detail::fail(fn, "need 0 <= minprop < maxprop <= 1");
+  std::vector<double> a = logrank_scores(time, event);
+  const std::size_t n = a.size();
+  std::vector<std::size_t> idx = detail::order(score);
+  Standardiser st{static_cast<double>(n), 0, 0};
+  for (double v : a) {
+    st.ss += v;
+    st.ss2 += v * v;
+  }
+  if (!(n * st.ss2 - st.ss * st.ss > 0))
+    detail::fail(fn, "the log-rank scores are constant (no events, or all censored)");
+  // Candidate m (1-based count of the low group) = positions just before a new distinct score.
+  const double lo = std::max(1.0, std::floor(n * minprop)), hi = std::floor(n * maxprop);
+  double cum = 0, best = -1;
+  Cutpoint c;
+  c.method = "maxstat";
+  for (std::size_t k = 0; k + 1 < n; ++k) {
+    cum += a[idx[k]];
+    const double m = k + 1;
+    if (score[idx[k + 1]] == score[idx[k]]) continue;
+    if (m < lo || m > hi) continue;
+    const double s = st(cum, m);
+    if (s > best) {
+      best = s;
+      c.cut = score[idx[k]];
+      c.n_low = static_cast<std::size_t>(m);
+    }
+  }
+  if (best < 0)
+    detail::fail(fn,
+                 "no cut-point leaves between minprop and maxprop of the patients on each side (too few "
+                 "distinct scores)");
+  c.statistic = best;
+  c.n_high = n - c.n_low;
+  return c;
+}
+
+Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event,
+                         const std::vector<double>& score) {
+  const char* fn = "cutpoint_median";
+  check(fn, time, event, score);
+  std::vector<double> s(score);
+  std::sort(s.begin(), s.end());
+  const std::size_t n = s.size();
+  const double med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return at_cut(fn, time, event, score, med, "median");
+}
+
+Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event,
+                        const std::vector<double>& score, double cut) {
+  const char* fn = "cutpoint_fixed";
+  check(fn, time, event, score);
+  if (!std::isfinite(cut)) detail::fail(fn, "cut must be finite");
+  return at_cut(fn, time, event, score, cut, "fixed");
+}
+
+}  // namespace cervirisk::stats

@@ -1,0 +1,203 @@
+#include "train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/random.h"
+#include "core/torch/runtime.h"
+#include "models/weights.h"
+#include "stats/roc.h"
+
+namespace cervirisk::train {
+namespace {
+// The validation AUC (stats::roc_auc, Mann-Whitney); NaN when a class is absent, so selection
+// falls back to "no improvement" instead of failing the run.
+double validation_auc(const torch::Tensor& scores, const torch::Tensor& labels) {
+  std::vector<double> s(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  std::vector<int> y(static_cast<std::size_t>(labels.numel()));
+  const float* l = labels.data_ptr<float>();
+  bool pos = false, neg = false;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = l[i] > 0.5f ? 1 : 0;
+    (y[i] ? pos : neg) = true;
+  }
+  if (!pos || !neg) return std::numeric_limits<double>::quiet_NaN();
+  return stats::roc_auc(s, y);
+}
+}  // namespace
+
+SelectOn parse_select_on(const std::string& name) {
+  if (name == "auc") return SelectOn::kAuc;
+  if (name == "loss") return SelectOn::kLoss;
+  throw ConfigError(fmt::format("train.select_on: expected auc or loss, got '{}'", name));
+}
+
+LoaderOptions effective_loader_options(LoaderOptions options, bool deterministic) {
+  if (deterministic) options.workers = 0;
+  return options;
+}
+
+Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, TrainerOptions options)
+    : model_(model), forward_(std::move(forward)), options_(std::move(options)) {
+  if (options_.epochs < 1) throw ConfigError(fmt::format("train.epochs: expected >= 1, got {}", options_.epochs));
+  model_.to(options_.device);
+  optimizer_ = std::make_unique<Optimizer>(model_, options_.optim);
+  state_.fingerprint = options_.fingerprint;
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::train_step(const Batch& batch) {
+  model_.train();
+  optimizer_->set_lr_factor(schedule_.factor(state_.step));
+  auto& adamw = optimizer_->adamw();
+  adamw.zero_grad();
+  torch::Tensor out = forward_(batch);
+  if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
+  if (out.dim() != 1 || out.size(0) != batch.size())
+    throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}]", c10::str(out.sizes()),
+                                 batch.size()));
+  torch::Tensor loss = compute_loss(options_.loss, out, batch.label, batch.time, batch.event);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value))
+    throw Error(ExitCode::kFailure, fmt::format("trainer: {} loss is {} at optimiser step {} (epoch {}); lower the "
+                                                "learning rate or check the inputs",
+                                                to_string(options_.loss.kind), value, state_.step,
+                                                state_.epochs_done + 1));
+  loss.backward();
+  const auto params = optimizer_->parameters();
+  if (gradient_hook_) gradient_hook_(params);
+  clip_grad_norm(params, options_.grad_clip);
+  adamw.step();
+  ++state_.step;
+  return value;
+}
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  LoaderOptions lo;
+  lo.batch_size = options_.eval_batch_size;
+  lo.workers = 0;
+  lo.sampling = Sampling::kSequential;
+  lo.augment = false;
+  Loader loader(data, lo);
+  loader.start_epoch(0);
+  model_.eval();
+  torch::NoGradGuard no_grad;
+  Evaluation ev;
+  std::vector<torch::Tensor> outs, labels, times, events;
+  while (auto b = loader.next()) {
+    auto out = forward_(b->to(options_.device)).reshape({-1}).to(torch::kCPU, torch::kFloat);
+    outs.push_back(out);
+    labels.push_back(b->label);
+    times.push_back(b->time);
+    events.push_back(b->event);
+    ev.ids.insert(ev.ids.end(), b->ids.begin(), b->ids.end());
+    ev.indices.insert(ev.indices.end(), b->indices.begin(), b->indices.end());
+  }
+  if (outs.empty()) throw ValidationError("evaluate: empty dataset");
+  ev.outputs = torch::cat(outs);
+  ev.labels = torch::cat(labels);
+  ev.time = torch::cat(times);
+  ev.event = torch::cat(events);
+  ev.loss = compute_loss(options_.loss, ev.outputs, ev.labels, ev.time, ev.event).item<double>();
+  ev.auc = validation_auc(ev.outputs, ev.labels);
+  return ev;
+}
+
+bool Trainer::improved(const EpochRecord& r) const {
+  const double m = options_.select_on == SelectOn::kAuc ? r.val_auc : r.val_loss;
+  if (!std::isfinite(m)) return false;
+  if (state_.best_epoch < 0) return true;
+  return options_.select_on == SelectOn::kAuc ? m > state_.best_metric : m < state_.best_metric;
+}
+
+FitResult Trainer::fit(Loader& train, const Dataset& validation) {
+  FitResult result;
+  set_deterministic(options_.deterministic);
+  const std::int64_t per_epoch = train.batches_per_epoch();
+  if (per_epoch < 1) throw ValidationError("train: the training set yields no batch (smaller than one batch with drop_last)");
+  schedule_.total_steps = options_.epochs * per_epoch;
+  schedule_.warmup_steps = std::min<std::int64_t>(
+      schedule_.total_steps, static_cast<std::int64_t>(std::llround(options_.warmup_epochs * per_epoch)));
+  schedule_.min_factor = options_.min_lr_factor;
+
+  if (options_.resume && !options_.checkpoint.empty() && std::filesystem::exists(options_.checkpoint)) {
+    auto c = load_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), options_.fingerprint);
+    state_ = std::move(c.state);
+    best_weights_ = std::move(c.best_weights);
+    restore_rng_state(c.rng);
+    result.resumed = true;
+    log::info("{}: resumed from {} after epoch {} (step {})", options_.label, options_.checkpoint.string(),
+              state_.epochs_done, state_.step);
+  } else {
+    if (options_.resume)
+      log::warn("{}: --resume given but no checkpoint at '{}'; starting from scratch", options_.label,
+                options_.checkpoint.string());
+    // The dropout stream of a fresh run is fixed by the seed, whatever ran before in the process.
+    torch::manual_seed(derive_seed(options_.seed, "train/torch"));
+    optimizer_ = std::make_unique<Optimizer>(model_, options_.optim);  // no moments from a previous fit
+    state_ = TrainState{};
+    state_.fingerprint = options_.fingerprint;
+    best_weights_.clear();
+  }
+
+  std::unique_ptr<Progress> bar;
+  const std::int64_t remaining = std::max<std::int64_t>(0, options_.epochs - state_.epochs_done) * per_epoch;
+  if (options_.progress && !state_.stopped_early && remaining > 0)
+    bar = std::make_unique<Progress>(options_.label, remaining);
+  std::string last_val = state_.history.empty() ? "" : fmt::format(" val_auc {:.3f}", state_.history.back().val_auc);
+
+  for (std::int64_t epoch = state_.epochs_done; epoch < options_.epochs && !state_.stopped_early; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    train.start_epoch(epoch);
+    double loss_sum = 0;
+    std::int64_t n = 0;
+    while (auto batch = train.next()) {
+      loss_sum += train_step(options_.device.is_cpu() ? *batch : batch->to(options_.device));
+      ++n;
+      if (bar) bar->tick(1, fmt::format("ep {}/{} loss {:.4f}{}", epoch + 1, options_.epochs, loss_sum / n, last_val));
+      if (step_callback_) step_callback_(epoch, n - 1);
+    }
+    Evaluation ev = evaluate(validation);
+    EpochRecord r;
+    r.epoch = epoch;
+    r.train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, n));
+    r.val_loss = ev.loss;
+    r.val_auc = ev.auc;
+    r.lr = optimizer_->lr(ParamGroup::kHeadDecay);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (improved(r)) {
+      state_.best_epoch = epoch;
+      state_.best_metric = options_.select_on == SelectOn::kAuc ? r.val_auc : r.val_loss;
+      state_.epochs_without_improvement = 0;
+      best_weights_ = models::state_dict(model_);
+    } else {
+      ++state_.epochs_without_improvement;
+    }
+    state_.history.push_back(r);
+    state_.epochs_done = epoch + 1;
+    if (options_.patience > 0 && state_.epochs_without_improvement >= options_.patience) state_.stopped_early = true;
+    last_val = fmt::format(" val_auc {:.3f}", r.val_auc);
+    log::debug("{}: epoch {} train_loss {:.5f} val_loss {:.5f} val_auc {:.4f} lr {:.3g} ({:.1f}s)", options_.label,
+               epoch + 1, r.train_loss, r.val_loss, r.val_auc, r.lr, r.seconds);
+    if (!options_.checkpoint.empty())
+      save_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), {state_, capture_rng_state(), best_weights_});
+    ++result.epochs_run;
+    if (epoch_callback_) epoch_callback_(r);
+  }
+  if (bar) bar->finish();
+  if (state_.stopped_early)
+    log::info("{}: early stop after epoch {} (best epoch {}, {} {:.4f})", options_.label, state_.epochs_done,
+              state_.best_epoch + 1, options_.select_on == SelectOn::kAuc ? "val_auc" : "val_loss", state_.best_metric);
+  if (options_.restore_best && !best_weights_.empty()) models::load_weights(model_, best_weights_);
+  result.state = state_;
+  return result;
+}
+
+}  // namespace cervirisk::train

@@ -1,0 +1,114 @@
+// The trainer: one place for the optimisation step (forward, loss, backward, [gradient hook],
+// clip, AdamW, schedule), epochs over a Loader, evaluation on the internal validation set after
+// every epoch, model selection (AUC or loss) with early stopping, an atomic checkpoint every epoch
+// and exact resume, a progress bar, and a deterministic mode.
+//
+// Data-parallel training (DESIGN.md "Scale") plugs in through set_gradient_hook(): it runs between
+// backward and clipping, where an all-reduce of the gradients belongs; nothing else in the step
+// needs to change.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "train/checkpoint.h"
+#include "train/loader.h"
+#include "train/losses.h"
+#include "train/schedule.h"
+
+namespace cervirisk::train {
+
+enum class SelectOn { kAuc, kLoss };
+SelectOn parse_select_on(const std::string& name);  // "auc" | "loss"
+
+struct TrainerOptions {
+  std::int64_t epochs = 30;             // train.epochs
+  std::int64_t patience = 8;            // train.early_stop_patience (0 = never stop early)
+  SelectOn select_on = SelectOn::kAuc;  // train.select_on
+  double grad_clip = 1.0;               // train.grad_clip (0 = none)
+  double warmup_epochs = 2.0;           // train.warmup_epochs
+  double min_lr_factor = 0.0;           // cosine floor, as a fraction of the base rates
+  OptimConfig optim;
+  LossConfig loss;
+  std::uint64_t seed = 42;              // study.seed: the dropout stream of a fresh run derives from it
+  bool deterministic = false;           // study.deterministic
+  std::int64_t eval_batch_size = 64;
+  torch::Device device = torch::kCPU;
+  std::filesystem::path checkpoint;     // "" = no checkpoints
+  bool resume = false;                  // continue from `checkpoint` when it exists
+  std::string fingerprint;              // identifies the run in its checkpoint
+  bool restore_best = true;             // load the best epoch's weights at the end of fit()
+  bool progress = true;
+  std::string label = "train";
+};
+
+// Called with a batch already on the device; returns the logit (or Cox risk) per patient, [B].
+using ForwardFn = std::function<torch::Tensor(const Batch&)>;
+// Runs after backward, before clipping, with the optimiser's parameters (gradient all-reduce).
+using GradientHook = std::function<void(const std::vector<torch::Tensor>& parameters)>;
+
+struct Evaluation {
+  double loss = 0;
+  double auc = 0;  // NaN with one class
+  std::vector<std::string> ids;
+  std::vector<std::int64_t> indices;
+  torch::Tensor outputs;  // float [N], CPU, dataset order
+  torch::Tensor labels, time, event;
+};
+
+struct FitResult {
+  TrainState state;
+  bool resumed = false;
+  std::int64_t epochs_run = 0;  // in this call
+};
+
+// In deterministic mode batches are assembled in the training thread (single-threaded loading).
+LoaderOptions effective_loader_options(LoaderOptions options, bool deterministic);
+
+class Trainer {
+ public:
+  Trainer(torch::nn::Module& model, ForwardFn forward, TrainerOptions options);
+  ~Trainer();
+
+  // Trains on `train` (its options decide sampling/augmentation), selects on `validation`.
+  // Without a checkpoint to resume it starts a fresh optimiser and schedule (the model's current
+  // weights are the starting point).
+  FitResult fit(Loader& train, const Dataset& validation);
+  // THE optimisation step; returns the batch loss. Throws Error on a non-finite loss.
+  double train_step(const Batch& batch);
+  // Eval mode, no gradients, no augmentation, dataset order.
+  Evaluation evaluate(const Dataset& data);
+
+  Optimizer& optimizer() { return *optimizer_; }
+  const TrainState& state() const { return state_; }
+  const NamedTensors& best_weights() const { return best_weights_; }
+  const WarmupCosine& schedule() const { return schedule_; }
+
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
+  // After each epoch, once its checkpoint is on disk.
+  void set_epoch_callback(std::function<void(const EpochRecord&)> cb) { epoch_callback_ = std::move(cb); }
+  // After each optimisation step (epoch, step within the epoch).
+  void set_step_callback(std::function<void(std::int64_t, std::int64_t)> cb) { step_callback_ = std::move(cb); }
+
+ private:
+  bool improved(const EpochRecord& r) const;
+
+  torch::nn::Module& model_;
+  ForwardFn forward_;
+  TrainerOptions options_;
+  std::unique_ptr<Optimizer> optimizer_;
+  WarmupCosine schedule_;
+  TrainState state_;
+  NamedTensors best_weights_;
+  GradientHook gradient_hook_;
+  std::function<void(const EpochRecord&)> epoch_callback_;
+  std::function<void(std::int64_t, std::int64_t)> step_callback_;
+};
+
+}  // namespace cervirisk::train

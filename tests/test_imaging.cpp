@@ -1,0 +1,381 @@
+// Preprocessing against the nibabel + scipy.ndimage reference (scripts/preprocess_reference.py,
+// goldens by scripts/make_imaging_goldens.py), plus invariants: exact resampling of linear
+// ramps, label preservation, crop geometry back to the patient, seeded augmentation, cache.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/error.h"
+#include "imaging/augment.h"
+#include "imaging/cache.h"
+#include "imaging/normalise.h"
+#include "imaging/resample.h"
+#include "imaging/roi.h"
+#include "io/dicom.h"
+#include "io/nifti.h"
+
+namespace fs = std::filesystem;
+using namespace cervirisk;
+using namespace cervirisk::imaging;
+
+namespace {
+std::string idata(const std::string& rel) { return std::string(CERV_TEST_DATA) + "/imaging/" + rel; }
+
+const nlohmann::json& goldens() {
+  static nlohmann::json j = [] {
+    std::ifstream f(idata("goldens.json"));
+    return nlohmann::json::parse(f);
+  }();
+  return j;
+}
+
+std::vector<float> read_f32(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  std::vector<float> v(static_cast<std::size_t>(f.tellg()) / 4);
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  return v;
+}
+
+PreprocessParams params_of(const nlohmann::json& p) {
+  PreprocessParams q;
+  q.spacing_mm = p["spacing_mm"];
+  q.tumour_margin_mm = p["tumour_margin_mm"];
+  q.context_margin_mm = p["context_margin_mm"];
+  q.context_fov_mm = p["context_fov_mm"];
+  q.neighbours = p["neighbours"];
+  q.tumour_size_px = p["tumour_size_px"];
+  q.context_size_px = p["context_size_px"];
+  q.clip_low_percentile = p["clip"][0];
+  q.clip_high_percentile = p["clip"][1];
+  return q;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("cerv_imaging_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+io::Volume ramp(std::int64_t ni, std::int64_t nj, std::int64_t nk, io::Vec3 spacing) {
+  io::Volume v;
+  v.geometry.shape = {ni, nj, nk};
+  v.geometry.spacing_mm = spacing;
+  v.voxels.resize(static_cast<std::size_t>(ni * nj * nk));
+  for (std::int64_t k = 0; k < nk; ++k)
+    for (std::int64_t j = 0; j < nj; ++j)
+      for (std::int64_t i = 0; i < ni; ++i)
+        v.at(i, j, k) = static_cast<float>(2.0 * i * spacing[0] - 3.0 * j * spacing[1] + 100.0 * k);
+  return v;
+}
+}  // namespace
+
+TEST(Imaging, MatchesPythonReferenceOnPhantom) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  io::Volume mask = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
+  for (const auto& [name, g] : goldens()["cases"].items()) {
+    SCOPED_TRACE(name);
+    PatientSample s = preprocess(image, mask, params_of(g["params"]));
+    EXPECT_EQ(s.slice_index, g["slice_index"].get<std::int64_t>());
+    EXPECT_EQ(s.slice_indices, g["slices"].get<std::vector<std::int64_t>>());
+    const auto& st = g["stats"];
+    EXPECT_NEAR(s.stats.otsu_threshold, st["otsu"].get<double>(), 1e-6);
+    EXPECT_EQ(s.stats.n_foreground, st["n_fg"].get<std::int64_t>());
+    EXPECT_DOUBLE_EQ(s.stats.clip_low, st["lo"].get<double>());
+    EXPECT_DOUBLE_EQ(s.stats.clip_high, st["hi"].get<double>());
+    EXPECT_NEAR(s.stats.mean, st["mean"].get<double>(), 1e-9 * st["mean"].get<double>());
+    EXPECT_NEAR(s.stats.sd, st["sd"].get<double>(), 1e-9 * st["sd"].get<double>());
+    EXPECT_NEAR(s.tumour.box.side_mm, g["side_t"].get<double>(), 1e-9);
+    EXPECT_NEAR(s.context.box.side_mm, g["side_c"].get<double>(), 1e-9);
+    for (const char* which : {"tumour", "context"}) {
+      const Crop& c = std::string(which) == "tumour" ? s.tumour : s.context;
+      auto shape = g[std::string(which) + "_shape"];
+      ASSERT_EQ(c.channels, shape[0].get<int>());
+      ASSERT_EQ(c.height, shape[1].get<int>());
+      ASSERT_EQ(c.width, shape[2].get<int>());
+      std::vector<float> ref = read_f32(idata(name + "_" + which + ".f32"));
+      ASSERT_EQ(ref.size(), c.data.size());
+      double max_diff = 0;
+      for (std::size_t i = 0; i < ref.size(); ++i) max_diff = std::max(max_diff, double(std::fabs(ref[i] - c.data[i])));
+      // float32 bilinear arithmetic in a different order: ~1e-5 in SD units
+      EXPECT_LT(max_diff, 1e-4) << which;
+    }
+  }
+}
+
+TEST(Imaging, LinearResamplingIsExactOnRamps) {
+  io::Volume v = ramp(20, 16, 3, {0.7, 0.9, 4.0});
+  io::Volume r = resample_inplane(v, 0.5, Interpolation::kLinear);
+  EXPECT_EQ(r.geometry.shape[0], 28);  // round(20 * 0.7 / 0.5)
+  EXPECT_EQ(r.geometry.shape[1], 29);  // round(16 * 0.9 / 0.5) = round(28.8)
+  for (std::int64_t k = 0; k < 3; ++k)
+    for (std::int64_t j = 0; j < r.geometry.shape[1]; ++j)
+      for (std::int64_t i = 0; i < r.geometry.shape[0]; ++i) {
+        // inside the source extent the bilinear result of a linear function is exact
+        double x = std::min(i * 0.5, 19 * 0.7), y = std::min(j * 0.5, 15 * 0.9);
+        ASSERT_NEAR(r.at(i, j, k), 2.0 * x - 3.0 * y + 100.0 * k, 2e-3);
+      }
+  // geometry: same world position for index (i', j') and the source index (i' * 0.5/0.7, ...)
+  io::Vec3 a = r.geometry.index_to_lps({7, 9, 2});
+  io::Vec3 b = v.geometry.index_to_lps({7 * 0.5 / 0.7, 9 * 0.5 / 0.9, 2});
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(a[c], b[c], 1e-9);
+  // a sub-range of slices keeps its world position
+  io::Volume part = resample_inplane(v, 0.5, Interpolation::kLinear, 1, 3);
+  EXPECT_EQ(part.geometry.shape[2], 2);
+  EXPECT_EQ(part.at(5, 5, 0), r.at(5, 5, 1));
+  io::Vec3 p = part.geometry.index_to_lps({0, 0, 0}), q = r.geometry.index_to_lps({0, 0, 1});
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(p[c], q[c], 1e-9);
+}
+
+TEST(Imaging, NearestResamplingKeepsLabels) {
+  io::Volume m = ramp(15, 11, 2, {0.9, 0.9, 3.0});
+  for (auto& x : m.voxels) x = static_cast<float>(static_cast<int>(std::fabs(x)) % 4);
+  io::Volume r = resample_inplane(m, 0.4, Interpolation::kNearest);
+  for (float x : r.voxels) ASSERT_TRUE(x == 0 || x == 1 || x == 2 || x == 3);
+  // resampling to the same spacing is the identity
+  EXPECT_EQ(resample_inplane(m, 0.9, Interpolation::kNearest).voxels, m.voxels);
+  EXPECT_EQ(resample_inplane(m, 0.9, Interpolation::kLinear).voxels, m.voxels);
+}
+
+TEST(Imaging, PercentileAndOtsuAgreeWithHandValues) {
+  std::vector<float> v = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(percentile(v, 50), 3.0);
+  v = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(percentile(v, 10), 1.4);  // numpy.percentile([1..5], 10) = 1.4
+  v = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(percentile(v, 100), 5.0);
+  // two well-separated clusters: the threshold falls between them
+  std::vector<float> w;
+  for (int i = 0; i < 100; ++i) w.push_back(static_cast<float>(10 + i % 5));
+  for (int i = 0; i < 50; ++i) w.push_back(static_cast<float>(200 + i % 7));
+  double t = otsu_threshold(w);
+  EXPECT_GT(t, 14);
+  EXPECT_LE(t, 200);
+}
+
+TEST(Imaging, CropGeometryMapsBackOntoTheImage) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  io::Volume mask = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
+  PreprocessParams p;
+  PatientSample s = preprocess(image, mask, p);
+  // The crop centre lies on the chosen slice, inside the tumour.
+  for (const Crop* c : {&s.tumour, &s.context}) {
+    double mid = (c->box.size_px - 1) / 2.0;
+    io::Vec3 ijk = c->box.pixel_to_index(image.geometry, mid, mid);
+    EXPECT_NEAR(ijk[2], static_cast<double>(s.slice_index), 1e-6);
+    EXPECT_GT(mask.at(std::llround(ijk[0]), std::llround(ijk[1]), s.slice_index), 0.5f);
+    // corners are side_mm apart (minus one pixel) in the world
+    io::Vec3 a = c->box.pixel_to_lps(0, 0), b = c->box.pixel_to_lps(c->box.size_px - 1, 0);
+    double d = std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+    EXPECT_NEAR(d, c->box.side_mm - c->box.pixel_mm, 1e-9);
+  }
+  // A crop pixel's value equals the image's value at the mapped voxel (bilinear of normalised
+  // intensities; check at a pixel that lands close to a voxel centre is not needed: compare
+  // against the image sampled there, normalised).
+  const Crop& t = s.tumour;
+  int checked = 0;
+  for (int y = 4; y < t.height; y += 9)
+    for (int x = 4; x < t.width; x += 9) {
+      io::Vec3 ijk = t.box.pixel_to_index(image.geometry, x, y);
+      double fi = ijk[0], fj = ijk[1];
+      std::int64_t i0 = static_cast<std::int64_t>(std::floor(fi)), j0 = static_cast<std::int64_t>(std::floor(fj));
+      if (i0 < 0 || j0 < 0 || i0 + 1 >= image.geometry.shape[0] || j0 + 1 >= image.geometry.shape[1]) continue;
+      // the two-stage resampling is close to a direct bilinear sample (within the local variation)
+      float lo = INFINITY, hi = -INFINITY;
+      for (int dj = -1; dj <= 2; ++dj)
+        for (int di = -1; di <= 2; ++di) {
+          std::int64_t ii = std::clamp<std::int64_t>(i0 + di, 0, image.geometry.shape[0] - 1);
+          std::int64_t jj = std::clamp<std::int64_t>(j0 + dj, 0, image.geometry.shape[1] - 1);
+          float v = s.stats.apply(image.at(ii, jj, s.slice_index));
+          lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+      float got = t.at(1, y, x);  // channel 1 = the centre slice (k = 1)
+      EXPECT_GE(got, lo - 1e-4f);
+      EXPECT_LE(got, hi + 1e-4f);
+      ++checked;
+    }
+  EXPECT_GT(checked, 10);
+}
+
+TEST(Imaging, EdgeSlicesAreRepeatedAndEmptyMaskIsValidationError) {
+  io::Volume image = ramp(30, 30, 4, {1, 1, 3});
+  io::Volume mask = image;
+  for (auto& x : mask.voxels) x = 0;
+  for (int j = 10; j < 15; ++j)
+    for (int i = 8; i < 20; ++i) mask.at(i, j, 3) = 1;
+  PreprocessParams p;
+  p.neighbours = 2;
+  p.spacing_mm = 1.0;
+  PatientSample s = preprocess(image, mask, p);
+  EXPECT_EQ(s.slice_index, 3);
+  EXPECT_EQ(s.slice_indices, (std::vector<std::int64_t>{1, 2, 3, 3, 3}));
+  EXPECT_NEAR(s.tumour_area_mm2, 60.0, 1e-9);
+  EXPECT_NEAR(s.tumour.box.side_mm, 12 + 2 * 5.0, 1e-9);  // max(12, 5) + 2 margins
+  EXPECT_NEAR(s.context.box.side_mm, 22 + 2 * 15.0, 1e-9);
+  for (auto& x : mask.voxels) x = 0;
+  try {
+    preprocess(image, mask, p);
+    FAIL();
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("mask is empty"), std::string::npos);
+  }
+}
+
+TEST(Imaging, AugmentationIsSeededAndConsistent) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  io::Volume mask = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
+  PatientSample base = preprocess(image, mask, PreprocessParams{});
+  AugmentParams a;
+  PatientSample s1 = base, s2 = base, s3 = base;
+  std::mt19937_64 r1(99), r2(99), r3(100);
+  augment(s1, a, r1);
+  augment(s2, a, r2);
+  augment(s3, a, r3);
+  EXPECT_EQ(s1.tumour.data, s2.tumour.data);
+  EXPECT_EQ(s1.context.data, s2.context.data);
+  EXPECT_NE(s1.tumour.data, s3.tumour.data);
+  // identity draw = no change; a pure flip twice = identity; flip mirrors columns exactly
+  Crop c = base.tumour;
+  apply_augment(c, AugmentDraw{});
+  EXPECT_EQ(c.data, base.tumour.data);
+  AugmentDraw f;
+  f.flip = true;
+  apply_augment(c, f);
+  EXPECT_EQ(c.at(0, 5, 0), base.tumour.at(0, 5, c.width - 1));
+  apply_augment(c, f);
+  EXPECT_EQ(c.data, base.tumour.data);
+  // gain/offset act on intensities
+  AugmentDraw gdraw;
+  gdraw.gain = 2;
+  gdraw.offset = 0.5;
+  c = base.tumour;
+  apply_augment(c, gdraw);
+  EXPECT_FLOAT_EQ(c.at(2, 10, 20), base.tumour.at(2, 10, 20) * 2 + 0.5f);
+  AugmentParams off;
+  off.enabled = false;
+  PatientSample s4 = base;
+  augment(s4, off, r1);
+  EXPECT_EQ(s4.tumour.data, base.tumour.data);
+}
+
+TEST(Imaging, CohortCacheHitsAndInvalidation) {
+  fs::path dir = temp_dir("cache");
+  fs::copy_file(idata("phantom.nii.gz"), dir / "img.nii.gz");
+  fs::copy_file(idata("phantom_mask.nii.gz"), dir / "mask.nii.gz");
+  std::vector<PatientInput> pts;
+  for (int i = 0; i < 3; ++i) pts.push_back({"P" + std::to_string(i), dir / "img.nii.gz", dir / "mask.nii.gz", {}});
+  PreprocessParams p;
+  CohortStats st;
+  auto a = preprocess_cohort(pts, p, 2, dir / "cache", &st);
+  EXPECT_EQ(st.computed + st.cache_hits, 3);
+  EXPECT_GE(st.computed, 1);
+  auto b = preprocess_cohort(pts, p, 2, dir / "cache", &st);
+  EXPECT_EQ(st.cache_hits, 3);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[2].tumour.data, a[2].tumour.data);
+  EXPECT_EQ(b[2].context.data, a[2].context.data);
+  EXPECT_EQ(b[2].slice_indices, a[2].slice_indices);
+  EXPECT_DOUBLE_EQ(b[2].stats.sd, a[2].stats.sd);
+  EXPECT_DOUBLE_EQ(b[2].tumour.box.centre_lps_mm[1], a[2].tumour.box.centre_lps_mm[1]);
+  // a parameter change misses (one worker: the three identical inputs share one new entry)
+  p.tumour_margin_mm = 6;
+  preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  EXPECT_EQ(st.computed, 1);
+  EXPECT_EQ(st.cache_hits, 2);
+  // an input change misses
+  p.tumour_margin_mm = 5;
+  io::Volume img = io::read_nifti(dir / "img.nii.gz");
+  img.voxels[0] += 1;
+  io::write_nifti(img, dir / "img.nii.gz", io::NiftiDtype::kInt16);
+  auto c = preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  EXPECT_EQ(st.computed, 1);
+  EXPECT_EQ(st.cache_hits, 2);
+  // a failing patient is named
+  pts.push_back({"P-missing", dir / "nope.nii.gz", dir / "mask.nii.gz", {}});
+  try {
+    preprocess_cohort(pts, p, 2, "", &st);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 3);
+    EXPECT_NE(std::string(e.what()).find("patient P-missing: "), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// The integer fast path and the generic path of fit_intensity agree: an affine change of the
+// intensities (which makes them non-integer) transforms every statistic the same way.
+TEST(Imaging, IntegerFastPathAgreesWithGenericPath) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  IntensityStats a = fit_intensity(image, p);  // int16 data: counting path
+  io::Volume scaled = image;
+  for (auto& x : scaled.voxels) x = x * 1.5f + 0.25f;  // exact in float32 for these magnitudes
+  IntensityStats b = fit_intensity(scaled, p);  // generic path
+  EXPECT_EQ(a.n_foreground, b.n_foreground);
+  EXPECT_NEAR(b.otsu_threshold, a.otsu_threshold * 1.5 + 0.25, 1e-3);
+  EXPECT_NEAR(b.clip_low, a.clip_low * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.clip_high, a.clip_high * 1.5 + 0.25, 1e-9);
+  EXPECT_NEAR(b.mean, a.mean * 1.5 + 0.25, 1e-9 * a.mean);
+  EXPECT_NEAR(b.sd, a.sd * 1.5, 1e-9 * a.sd);
+}
+
+TEST(Imaging, NonFiniteVoxelsAreIgnoredByTheStatistics) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  PreprocessParams p;
+  io::Volume with_nan = image;
+  for (auto& x : with_nan.voxels) x += 0.5f;  // non-integer: generic path
+  IntensityStats ref = fit_intensity(with_nan, p);
+  with_nan.voxels[5] = std::numeric_limits<float>::quiet_NaN();
+  with_nan.voxels[17] = std::numeric_limits<float>::infinity();
+  IntensityStats s = fit_intensity(with_nan, p);
+  EXPECT_TRUE(std::isfinite(s.mean));
+  EXPECT_TRUE(std::isfinite(s.sd));
+  EXPECT_NEAR(s.mean, ref.mean, 1e-3 * std::fabs(ref.mean));
+  // NaN everywhere: a validation error, not garbage
+  for (auto& x : with_nan.voxels) x = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(fit_intensity(with_nan, p), ValidationError);
+}
+
+// DICOM inputs through the threaded cohort driver (GDCM readers in parallel, compressed pixel
+// data decoded in forked children from several threads): identical results per patient.
+TEST(Imaging, CohortWithDicomSeriesInParallel) {
+  fs::path dir = temp_dir("dicomcohort");
+  const std::string series = std::string(CERV_TEST_DATA) + "/io/dicom_derived/series_a";
+  io::DicomReadOptions o;
+  io::Volume image = io::read_dicom(series, o);
+  io::Volume mask = image;
+  for (auto& x : mask.voxels) x = 0;
+  for (int k = 0; k < 3; ++k)
+    for (int j = 20; j < 34; ++j)
+      for (int i = 25; i < 41; ++i) mask.at(i, j, k) = (k == 1 || (i > 30 && j > 25)) ? 1.0f : 0.0f;
+  io::write_nifti(mask, dir / "mask.nii.gz", io::NiftiDtype::kUInt8);
+  std::vector<PatientInput> pts;
+  for (int i = 0; i < 4; ++i) pts.push_back({"D" + std::to_string(i), series, dir / "mask.nii.gz", {}});
+  // the RLE file alone is a compressed single-slice "series": exercise the forked decoder too
+  fs::create_directories(dir / "rle");
+  fs::copy_file(std::string(CERV_TEST_DATA) + "/io/dicom/MR_small_RLE.dcm", dir / "rle" / "a.dcm");
+  io::Volume rle = io::read_dicom(dir / "rle");
+  io::Volume rmask = rle;
+  for (auto& x : rmask.voxels) x = 0;
+  for (int j = 20; j < 40; ++j)
+    for (int i = 22; i < 44; ++i) rmask.at(i, j, 0) = 1;
+  io::write_nifti(rmask, dir / "rmask.nii.gz", io::NiftiDtype::kUInt8);
+  for (int i = 0; i < 4; ++i) pts.push_back({"R" + std::to_string(i), dir / "rle", dir / "rmask.nii.gz", {}});
+  PreprocessParams p;
+  p.spacing_mm = 0.4;
+  auto out = preprocess_cohort(pts, p, 2, "");
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[0].slice_index, 1);
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(out[i].tumour.data, out[0].tumour.data);
+  for (int i = 5; i < 8; ++i) EXPECT_EQ(out[i].context.data, out[4].context.data);
+  // the same as the serial single-patient pipeline
+  PatientSample direct = preprocess(rle, io::read_mask(dir / "rmask.nii.gz", rle.geometry), p);
+  EXPECT_EQ(direct.tumour.data, out[4].tumour.data);
+  fs::remove_all(dir);
+}

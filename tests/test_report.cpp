@@ -1,0 +1,303 @@
+// report.html and the run-folder loader, on the fixture run folder tests/data/report/run
+// (scripts/report_fixture.py; AUCs there computed by scikit-learn).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "figure_check.h"
+#include "report/html.h"
+#include "report/report_data.h"
+#include "report/run_files.h"
+
+using namespace cervirisk;
+using namespace cervirisk::report;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path kRun = fs::path(CERV_TEST_DATA) / "report" / "run";
+
+fs::path temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("cerv_test_report_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+template <typename F>
+void expect_throw_message(F&& f, const std::string& needle) {
+  try {
+    f();
+    FAIL() << "expected an exception containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+// Copies the fixture run folder so a test can damage it.
+fs::path copy_run(const std::string& name) {
+  auto d = temp_dir(name);
+  fs::copy(kRun, d / "run", fs::copy_options::recursive);
+  return d / "run";
+}
+}  // namespace
+
+TEST(Csv, QuotedFieldsAndErrors) {
+  auto d = temp_dir("csv");
+  write_file_atomic(d / "a.csv", "a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",3\n\"multi\nline\",,\n");
+  auto t = read_csv(d / "a.csv");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0][0], "x, y");
+  EXPECT_EQ(t.rows[0][1], "say \"hi\"");
+  EXPECT_EQ(t.rows[1][0], "multi\nline");
+  EXPECT_EQ(t.rows[1][2], "");
+  EXPECT_EQ(t.column("c"), 2);
+  EXPECT_EQ(t.column("z"), -1);
+  write_file_atomic(d / "b.csv", "a,b\n1,2\n3\n");
+  expect_throw_message([&] { read_csv(d / "b.csv"); }, "b.csv:3: 1 fields, expected 2");
+  fs::remove_all(d);
+}
+
+TEST(RunFolder, LoadsEveryFile) {
+  ReportData d = load_run_folder(kRun);
+  EXPECT_TRUE(d.synthetic);
+  EXPECT_EQ(d.reference_variant, "msm_tc");
+  EXPECT_EQ(d.variants, (std::vector<std::string>{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"}));
+  EXPECT_EQ(d.cohorts, (std::vector<std::string>{"train", "internal", "external"}));
+  EXPECT_EQ(d.metrics.size(), 18u);
+  EXPECT_EQ(d.predictions.size(), 6u);
+  EXPECT_EQ(d.predictions.at("msm_tc").size(), 140u);
+  EXPECT_EQ(d.survival.size(), 3u);
+  EXPECT_EQ(d.survival[0].groups.size(), 2u);
+  EXPECT_EQ(d.calibration.size(), 3u);
+  EXPECT_FALSE(d.calibration[0].curve.predictions.empty());  // filled from predictions
+  EXPECT_EQ(d.decision.size(), 3u);
+  EXPECT_EQ(d.table1_rows.size(), 4u);
+  EXPECT_EQ(d.table1_rows[0][0], "Age, years, median [IQR]");
+  ASSERT_EQ(d.examples.size(), 2u);
+  EXPECT_EQ(d.examples[0].images.size(), 1u);
+  EXPECT_EQ(d.examples[0].clinical[1].value, "51");
+  ASSERT_TRUE(d.clinical_shap.has_value());
+  EXPECT_EQ(d.clinical_shap->features.size(), 8u);
+  EXPECT_EQ(d.clinical_shap->phi.size(), 50u);
+  EXPECT_EQ(d.modality_importance.size(), 3u);
+  ASSERT_EQ(d.training.size(), 2u);
+  EXPECT_EQ(d.training[1].best_epoch, 11);
+  EXPECT_EQ(d.data_hashes.size(), 3u);
+  bool seed = false;
+  for (const auto& [k, v] : d.manifest) seed |= (k == "seed" && v == "42");
+  EXPECT_TRUE(seed);
+}
+
+TEST(RunFolder, RocAreaMatchesSklearnAuc) {
+  // The trapezoidal area of our ROC points equals scikit-learn's roc_auc_score (metrics.json).
+  ReportData d = load_run_folder(kRun);
+  for (const auto& m : d.metrics) {
+    std::vector<double> s;
+    std::vector<int> l;
+    for (const auto& p : d.predictions.at(m.variant))
+      if (p.cohort == m.cohort) {
+        s.push_back(p.probability);
+        l.push_back(p.label);
+      }
+    auto r = roc_points(s, l);
+    double area = 0;
+    for (std::size_t i = 1; i < r.fpr.size(); ++i)
+      area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
+    EXPECT_NEAR(area, m.auc.value, 1e-9) << m.variant << " " << m.cohort;
+  }
+}
+
+TEST(RunFolder, ErrorsNameFileAndField) {
+  expect_throw_message([] { load_run_folder("/nonexistent/run"); },
+                       "run folder /nonexistent/run does not exist");
+  auto run = copy_run("missing");
+  fs::remove(run / "metrics.json");
+  expect_throw_message([&] { load_run_folder(run); }, "metrics.json is missing");
+  fs::remove_all(run.parent_path());
+  run = copy_run("badlabel");
+  {
+    auto text = read_file(run / "predictions" / "vit.csv");
+    auto pos = text.find("\n") + 1;
+    pos = text.find(",0,", pos) != std::string::npos && text.find(",0,", pos) < text.find("\n", pos)
+              ? text.find(",0,", pos)
+              : text.find(",1,", pos);
+    text.replace(pos, 3, ",7,");
+    write_file_atomic(run / "predictions" / "vit.csv", text);
+  }
+  expect_throw_message([&] { load_run_folder(run); },
+                       "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
+  write_file_atomic(run / "metrics.json",
+                    "{\"variants\": [], \"cohorts\": [], \"metrics\": [{\"variant\": \"a\", \"cohort\": "
+                    "\"b\", \"auc\": \"high\"}]}");
+  expect_throw_message([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
+  write_file_atomic(run / "metrics.json", "{\"variants\": [");
+  expect_throw_message([&] { load_run_folder(run); }, "not valid JSON");
+  fs::remove_all(run.parent_path());
+}
+
+TEST(Html, SelfContainedWithEverySection) {
+  ReportData d = load_run_folder(kRun);
+  d.title = "Study <script>alert(1)</script>";
+  std::string h = render_report_html(d);
+  for (const char* id : {"performance", "table1", "roc", "km", "explanations", "calibration", "training",
+                         "manifest", "model-card", "synthetic"})
+    EXPECT_NE(h.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  EXPECT_EQ(h.find("<script>"), std::string::npos);
+  EXPECT_NE(h.find("Study &lt;script&gt;"), std::string::npos);
+  // nothing is fetched from elsewhere
+  EXPECT_FALSE(std::regex_search(h, std::regex("(src|href)=\"(https?:)?//")));
+  EXPECT_EQ(h.find("<link"), std::string::npos);
+  // figures: 3 ROC + 3 KM + 3 calibration + 3 DCA + beeswarm + bar + modalities + example bars (2)
+  // + 1 overlay + training = 19 embedded PNGs
+  std::size_t n = 0;
+  for (std::size_t p = 0; (p = h.find("src=\"data:image/png;base64,", p)) != std::string::npos; ++p) ++n;
+  EXPECT_EQ(n, 19u);
+  // the paper-style table: msm_tc external AUC with its CI, formatted from metrics.json
+  const VariantMetrics* ext = nullptr;
+  for (const auto& m : d.metrics)
+    if (m.variant == "msm_tc" && m.cohort == "external") ext = &m;
+  ASSERT_NE(ext, nullptr);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f [%.3f\u2013%.3f]", ext->auc.value, ext->auc.lo, ext->auc.hi);
+  EXPECT_NE(h.find(buf), std::string::npos) << buf;
+  EXPECT_NE(h.find("paired DeLong test against msm_tc"), std::string::npos);
+  EXPECT_NE(h.find("These results come from synthetic data"), std::string::npos);
+  EXPECT_NE(h.find("Intended use"), std::string::npos);
+  // the performance table comes before Table 1 and the figures
+  EXPECT_LT(h.find("id=\"performance\""), h.find("id=\"table1\""));
+  EXPECT_LT(h.find("id=\"table1\""), h.find("id=\"roc\""));
+  // the embedded PNGs decode
+  auto p0 = h.find("src=\"data:image/png;base64,") + 27;
+  EXPECT_EQ(h.substr(p0, 8), "iVBORw0K");  // base64 of the PNG signature
+}
+
+TEST(Html, WritesAtomicallyAndFigures) {
+  ReportData d = load_run_folder(kRun);
+  auto dir = temp_dir("write");
+  write_report_html(d, dir / "report.html");
+  EXPECT_GT(fs::file_size(dir / "report.html"), 100000u);
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    ++files;
+    (void)e;
+  }
+  EXPECT_EQ(files, 1u);  // no temporary left behind
+  auto stems = write_report_figures(d, dir / "figures");
+  EXPECT_EQ(stems.size(), 16u);
+  for (const auto& s : stems) {
+    auto png = figtest::decode_png(read_file(dir / "figures" / (s + ".png")));
+    EXPECT_GT(figtest::distinct_colours(png), 8u) << s;
+    EXPECT_TRUE(figtest::svg_well_formed(read_file(dir / "figures" / (s + ".svg")))) << s;
+  }
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  if (::geteuid() != 0) {
+    EXPECT_THROW(write_report_html(d, dir / "x" / "report.html"), OutputError);
+  }
+  fs::permissions(dir, fs::perms::owner_all);
+  fs::remove_all(dir);
+}
+
+TEST(Html, Base64AndEscape) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");  // RFC 4648 §10 test vectors
+  EXPECT_EQ(html_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+}
+
+TEST(RunFiles, WrittenFilesReadBack) {
+  auto dir = temp_dir("runfiles");
+  fs::copy_file(kRun / "run.json", dir / "run.json");
+  fs::copy_file(kRun / "metrics.json", dir / "metrics.json");
+  fs::create_directories(dir / "explain");
+  write_shap_clinical_csv(dir / "explain" / "shap_clinical.csv",
+                          {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25},
+                           {"P1", "train", "msm_tc", "age", kNaN, -0.125},
+                           {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5},
+                           {"P2", "train", "msm_tc", "age", 61, 0.0625}});
+  write_modality_shapley_csv(
+      dir / "explain" / "modality_shapley.csv",
+      {{"P1", "train", "image", 0.5}, {"P2", "train", "image", -0.25}, {"P1", "train", "clinical", 0.1}});
+  write_file_atomic(dir / "explain" / "P1.png", "not really a png");
+  ExamplePatient e;
+  e.id = "P1";
+  e.cohort = "train";
+  e.kind = "true positive";
+  e.variant = "msm_tc";
+  e.probability = 0.9;
+  e.label = 1;
+  e.modalities = {{"image", 0.5}};
+  e.clinical = {{"LVSI", "yes", 0.2}};
+  e.images = {dir / "explain" / "P1.png"};
+  write_examples_json(dir / "explain" / "examples.json", {e}, dir);
+  ExamplePatient outside = e;
+  outside.images = {kRun / "run.json"};
+  expect_throw_message([&] { write_examples_json(dir / "x.json", {outside}, dir); },
+                       "is not inside the run folder");
+  fs::create_directories(dir / "models" / "msm_tc");
+  write_history_csv(dir / "models" / "msm_tc" / "history.csv",
+                    TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
+
+  ReportData d = load_run_folder(dir);
+  ASSERT_TRUE(d.clinical_shap.has_value());
+  EXPECT_EQ(d.clinical_shap->features, (std::vector<std::string>{"FIGO, stage", "age"}));
+  EXPECT_EQ(d.clinical_shap->phi, (std::vector<std::vector<double>>{{0.25, -0.125}, {-0.5, 0.0625}}));
+  EXPECT_TRUE(std::isnan(d.clinical_shap->values[0][1]));
+  EXPECT_EQ(d.clinical_shap->values[1][1], 61);
+  ASSERT_EQ(d.modality_importance.size(), 2u);
+  EXPECT_DOUBLE_EQ(d.modality_importance[0].value, 0.375);  // mean |φ| of image
+  ASSERT_EQ(d.examples.size(), 1u);
+  EXPECT_EQ(d.examples[0].images.at(0), dir / "explain" / "P1.png");
+  EXPECT_EQ(d.examples[0].clinical.at(0).value, "yes");
+  ASSERT_EQ(d.training.size(), 1u);
+  EXPECT_EQ(d.training[0].val_auc, (std::vector<double>{0.6, 0.65}));
+  fs::remove_all(dir);
+}
+
+TEST(RunFiles, ChooseExamplesPerCohort) {
+  auto row = [](const char* id, const char* cohort, int label, double prob) {
+    PredictionRow r;
+    r.id = id;
+    r.cohort = cohort;
+    r.label = label;
+    r.probability = prob;
+    return r;
+  };
+  std::vector<PredictionRow> p = {row("a", "ext", 1, 0.9), row("b", "ext", 1, 0.7),  row("c", "ext", 1, 0.2),
+                                  row("d", "ext", 1, 0.1), row("e", "ext", 0, 0.95), row("f", "int", 1, 0.3),
+                                  row("g", "int", 0, 0.05)};
+  auto ex = choose_examples(p, 0.5, {"int", "ext"});
+  ASSERT_EQ(ex.size(), 3u);
+  EXPECT_EQ(ex[0].id, "f");
+  EXPECT_EQ(ex[0].kind, "false negative");
+  EXPECT_EQ(ex[1].id, "a");
+  EXPECT_EQ(ex[1].kind, "true positive");
+  EXPECT_EQ(ex[2].id, "d");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+}
+
+TEST(Cli, ReportOnARunFolder) {
+  auto run = copy_run("cli");
+  std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " +
+                    (run / "out.txt").string() + " 2>&1";
+  int st = std::system(cmd.c_str());
+  ASSERT_EQ(WEXITSTATUS(st), 0) << read_file(run / "out.txt");
+  EXPECT_TRUE(fs::exists(run / "report.html"));
+  EXPECT_TRUE(fs::exists(run / "figures" / "km_external.png"));
+  EXPECT_TRUE(fs::exists(run / "figures" / "roc_external.svg"));
+  fs::remove(run / "metrics.json");
+  cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() +
+        " 2>&1";
+  st = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(st), 3);
+  EXPECT_NE(read_file(run / "out.txt").find("metrics.json is missing"), std::string::npos);
+  fs::remove_all(run.parent_path());
+}
