@@ -151,10 +151,19 @@ json compute_metrics(const std::vector<std::string>& variants, const std::map<st
       json e = {{"variant", v}, {"cohort", cohort}, {"n", c.prob.size()}, {"events", events}, {"threshold", threshold}};
       const bool two = events > 0 && events < static_cast<int>(c.label.size());
       if (two) {
-        auto d = stats::auc_delong(c.prob, c.label);
-        e["auc"] = num(d.auc);
-        e["auc_ci"] = ci(d.ci.lower, d.ci.upper);
-        auto op = stats::roc_operating_point(c.prob, c.label, threshold);
+        e["auc"] = num(stats::roc_auc(c.prob, c.label));
+        try {  // DeLong needs >= 2 cases and >= 2 controls
+          auto d = stats::auc_delong(c.prob, c.label);
+          e["auc_ci"] = ci(d.ci.lower, d.ci.upper);
+        } catch (const Error& err) {
+          log::warn("AUC CI {} {}: {}", v, cohort, err.what());
+        }
+        stats::OperatingPoint op;
+        try {
+          op = stats::roc_operating_point(c.prob, c.label, threshold);
+        } catch (const Error& err) {
+          log::warn("operating point {} {}: {}", v, cohort, err.what());
+        }
         e["sensitivity"] = num(op.sensitivity);
         e["sensitivity_ci"] = ci(op.ci_clopper_pearson.sensitivity.lower, op.ci_clopper_pearson.sensitivity.upper);
         e["specificity"] = num(op.specificity);
@@ -163,12 +172,14 @@ json compute_metrics(const std::vector<std::string>& variants, const std::map<st
         e["ppv_ci"] = ci(op.ci_clopper_pearson.ppv.lower, op.ci_clopper_pearson.ppv.upper);
         e["npv"] = num(op.npv);
         e["npv_ci"] = ci(op.ci_clopper_pearson.npv.lower, op.ci_clopper_pearson.npv.upper);
-        if (v != ref) {
+        if (v != ref) try {
           auto pr = stats::auc_delong_paired({c.prob, by[ref].prob}, c.label);
           e["delong_p"] = num(pr.pairs.at(0).p);
           cmp << v << ',' << ref << ',' << cohort << ',' << pr.aucs[0].auc << ',' << pr.aucs[1].auc << ','
               << pr.pairs[0].diff << ',' << pr.pairs[0].diff_ci.lower << ',' << pr.pairs[0].diff_ci.upper << ','
               << pr.pairs[0].p << '\n';
+        } catch (const Error& err) {
+          log::warn("paired DeLong {} {}: {}", v, cohort, err.what());
         }
         std::vector<double> p = c.prob;
         for (auto& x : p) x = std::clamp(x, 1e-6, 1 - 1e-6);
