@@ -14,6 +14,7 @@
 #include "data/cohort.h"
 #include "data/csv.h"
 #include "data/utf8.h"
+#include "io/dicom.h"
 #include "io/nifti.h"
 #include "io/table.h"
 
@@ -415,4 +416,31 @@ TEST_F(CohortTest, CohortTableCountsEventsAndMissing) {
   EXPECT_NE(csv.find("cohort,center,patients,events,event_percent,reports,followup_median_months,missing_age,missing_stage,missing_lvsi"),
             std::string::npos);
   EXPECT_NE(csv.find("external,C,2,1,50.0,2,20.0,1,0,0"), std::string::npos) << csv;
+}
+
+// An image given as a DICOM folder is read as a series; copies are caught by content.
+TEST_F(CohortTest, DicomFolderImages) {
+  const fs::path src = fs::path(CERV_TEST_DATA) / "io" / "dicom" / "MR_small.dcm";
+  for (const char* id : {"A1", "A2"}) {
+    fs::create_directories(dir_ / "img" / id);
+    fs::copy_file(src, dir_ / "img" / id / (std::string(id) == "A1" ? "slice1.dcm" : "renamed.dcm"));
+  }
+  const io::Volume image = io::read_dicom(dir_ / "img" / "A1");
+  io::Volume m;
+  m.geometry = image.geometry;
+  m.voxels.assign(image.voxels.size(), 0.0f);
+  m.voxels[m.voxels.size() / 2] = 1;
+  io::write_nifti(m, dir_ / "img" / "A1_mask.nii.gz", io::NiftiDtype::kUInt8);
+  io::write_nifti(m, dir_ / "img" / "A2_mask.nii.gz", io::NiftiDtype::kUInt8);
+  std::string man = "patient_id,center,image,mask,report,event,time_months,age,stage,lvsi\n";
+  man += "A1,A,img/A1,img/A1_mask.nii.gz,reports/ok.txt,0,12,50,IB1,no\n";
+  man += "A2,A,img/A2,img/A2_mask.nii.gz,reports/ok.txt,0,12,50,IB1,no\n";
+  auto c = load(man, std::string(kToml).replace(std::string(kToml).find("external_centers = [\"C\"]"), 24, "external_centers = []"));
+  const auto geo = data::check_images(c, 1);
+  EXPECT_EQ(geo[0].shape, image.geometry.shape);
+  const auto* same = find(c, "identical_images");
+  ASSERT_NE(same, nullptr);
+  EXPECT_EQ(same->patient_ids, (std::vector<std::string>{"A1", "A2"}));
+  EXPECT_EQ(find(c, "image_unreadable"), nullptr);
+  EXPECT_EQ(find(c, "mask_outside_image"), nullptr);
 }

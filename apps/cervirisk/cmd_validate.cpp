@@ -27,7 +27,7 @@ void add_validate(CLI::App& app, GlobalOptions& g) {
     const config::Config cfg = config::Config::load(o->config);
     data::Cohort cohort = data::load_cohort(cfg, /*throw_on_error=*/false);
     std::vector<io::Geometry> geometry;
-    if (!o->no_images) geometry = data::check_images(cohort, g.threads);
+    if (!o->no_images) geometry = data::check_images(cohort, g.threads, cfg.get_string("data.dicom_series"));
     const data::CohortTable table = data::cohort_table(cohort, o->no_images ? nullptr : &geometry);
 
     std::printf("cohort: %s (%zu patients, %zu centres, split from the %s)\n\n", cohort.manifest.string().c_str(),

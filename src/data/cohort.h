@@ -89,9 +89,11 @@ struct Cohort {
 Cohort load_cohort(const config::Config& cfg, bool throw_on_error = true);
 
 // Image guards: image and mask files exist and load, identical image files (SHA-256 of the
-// bytes) under different patients, mask empty, mask not overlapping its image. Appends to
-// cohort.findings and returns each patient's image geometry (empty Geometry when unreadable).
-std::vector<io::Geometry> check_images(Cohort& cohort, int threads = 0);
+// bytes; of every file for a DICOM folder) under different patients, mask empty, mask not
+// overlapping its image. An image that is a folder is read as a DICOM series, chosen by
+// `dicom_series` (data.dicom_series) when the folder holds several. Appends to cohort.findings
+// and returns each patient's image geometry (empty Geometry when unreadable).
+std::vector<io::Geometry> check_images(Cohort& cohort, int threads = 0, const std::string& dicom_series = "");
 
 // Throws ValidationError listing every error finding (no-op when there is none).
 void throw_if_errors(const Cohort& cohort);

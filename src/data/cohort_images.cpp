@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "data/cohort.h"
+#include "io/dicom.h"
 #include "io/nifti.h"
 
 namespace cervirisk::data {
@@ -47,7 +48,19 @@ std::int64_t voxels_inside(const io::Volume& mask, const io::Geometry& image, st
   return inside;
 }
 
-ImageCheck check_one(const Patient& p) {
+// A DICOM folder's content hash: SHA-256 over the sorted hashes of its files (names ignored, so
+// a renamed copy is still caught).
+std::string folder_hash(const fs::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files.push_back(sha256_file(e.path()));
+  std::sort(files.begin(), files.end());
+  Sha256 h;
+  for (const auto& f : files) h.update(f + "\n");
+  return h.hex_digest();
+}
+
+ImageCheck check_one(const Patient& p, const std::string& dicom_series) {
   ImageCheck r;
   auto fail = [&](const std::string& guard, const std::string& msg) {
     r.findings.push_back({Severity::kError, guard, "patient " + p.id + ": " + msg, {p.id}});
@@ -59,8 +72,15 @@ ImageCheck check_one(const Patient& p) {
   }
   io::Volume image;
   try {
-    r.hash = sha256_file(p.image);
-    image = io::read_nifti(p.image);
+    if (fs::is_directory(p.image)) {
+      r.hash = folder_hash(p.image);
+      io::DicomReadOptions opt;
+      opt.series_pattern = dicom_series;
+      image = io::read_dicom(p.image, opt);
+    } else {
+      r.hash = sha256_file(p.image);
+      image = io::read_nifti(p.image);
+    }
     r.geometry = image.geometry;
   } catch (const Error& e) {
     fail("image_unreadable", e.what());
@@ -86,12 +106,12 @@ ImageCheck check_one(const Patient& p) {
 
 }  // namespace
 
-std::vector<io::Geometry> check_images(Cohort& cohort, int threads) {
+std::vector<io::Geometry> check_images(Cohort& cohort, int threads, const std::string& dicom_series) {
   const std::size_t n = cohort.patients.size();
   std::vector<ImageCheck> results(n);
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i = next++; i < n; i = next++) results[i] = check_one(cohort.patients[i]);
+    for (std::size_t i = next++; i < n; i = next++) results[i] = check_one(cohort.patients[i], dicom_series);
   };
   unsigned t = threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
   t = static_cast<unsigned>(std::min<std::size_t>(t, std::max<std::size_t>(n, 1)));

@@ -157,8 +157,9 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
   const V3 pm_lobe{tumour_c[0] + p.tumour_side * (ring + 2), tumour_c[1] + r.normal(0, 3), tumour_c[2] + r.normal(0, 3)};
   const double pm_lobe_r = r.uniform(4, 7);
   const double strand_strength = std::clamp((pm ? 0.75 : 0.0) + 0.12 * std::max(0.0, p.heterogeneity_seen), 0.0, 1.0);
-  std::vector<V3> strands(14);
-  for (auto& s : strands) s = normalise({p.tumour_side * (1.5 + r.uniform()), r.normal(0, 0.8), r.normal(0, 0.8)});
+  std::vector<V3> strands(22);
+  // Mostly lateral (the parametria), spread enough to cross the sagittal slices through the tumour.
+  for (auto& s : strands) s = normalise({p.tumour_side * (0.2 + 0.6 * r.uniform()), r.normal(0, 1), r.normal(0, 1)});
   // Nodes on the pelvic side wall (obturator region).
   const V3 node_c{cervix[0] + p.node_side * (38 + r.normal(0, 3)), cervix[1] + 8 + r.normal(0, 4), cervix[2] + 12 + r.normal(0, 5)};
   const double node_r = p.nodes ? r.uniform(6, 11) : r.uniform(2.5, 3.5);
@@ -270,14 +271,14 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
             const double h = coarse(w[0] / 4, w[1] / 4, w[2] / 4), f = fine_noise(w[0] / 1.1, w[1] / 1.1, w[2] / 1.1);
             s = c.tumour_signal * (1 + het * h + fine * f);
             in_fat = false;
-          } else if (in_fat && strand_strength > 0 && rr < 1 + 22.0 / tl) {
-            // Spiculated stranding into the fat beside the tumour.
-            const double dist = (rr - 1) * tl;
+          } else if (in_fat && strand_strength > 0 && std::sqrt(rho2) < ring + 22) {
+            // Spiculated stranding into the fat around the cervix, beside the tumour.
+            const double dist = std::max(0.0, std::sqrt(rho2) - ring);
             const V3 yd = normalise({y[0] + 1e-9, y[1], y[2]});
             double beam = 0;
             for (const auto& sd : strands) beam = std::max(beam, dot(yd, sd));
-            if (beam > 0.94) {
-              const double q = (beam - 0.94) / 0.06;
+            if (beam > 0.93) {
+              const double q = (beam - 0.93) / 0.07;
               const double b = q * q * std::exp(-std::max(dist, 0.0) / 12);
               s -= (s - 0.32) * strand_strength * b;
             }
