@@ -144,7 +144,9 @@ ConvNeXtImpl::ConvNeXtImpl(ConvNeXtConfig cfg) : cfg_(std::move(cfg)) {
 }
 
 ConvNeXtOutput ConvNeXtImpl::forward(const torch::Tensor& x) {
-  auto y = stem->forward(x);
+  // Channels-last throughout: the blocks' NCHW -> NHWC permutes become free views (no copy
+  // before LayerNorm / Linear), and oneDNN's depthwise convolution prefers NHWC.
+  auto y = stem->forward(x.contiguous(torch::MemoryFormat::ChannelsLast));
   for (const auto& s : *stages) y = s->as<ConvNeXtStage>()->forward(y);
   ConvNeXtOutput out;
   out.features = y;
