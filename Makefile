@@ -4,6 +4,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CERVIRISK = $(BUILD)/bin/cervirisk
+# OpenMP threads that spin while waiting starve the loader threads on a 2-core machine.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all deps configure build test test-slow test-all demo bench clean
 

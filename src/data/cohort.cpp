@@ -1,5 +1,6 @@
 // Manifest loading, clinical schema, split and the table-level guards (docs/data-format.md).
 #include "data/cohort.h"
+#include "stats/km.h"
 
 #include <algorithm>
 #include <cmath>
@@ -146,32 +147,14 @@ std::vector<CohortKind> assign_split(const std::vector<SplitRow>& rows,
 }
 
 double reverse_km_median(const std::vector<double>& time, const std::vector<int>& event) {
-  std::vector<std::size_t> idx;
+  // Kaplan-Meier of the censoring: follow-up ends "by event" when a patient is censored.
+  std::vector<double> t;
+  std::vector<int> censored;
   for (std::size_t i = 0; i < time.size(); ++i)
-    if (time[i] >= 0) idx.push_back(i);
-  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return time[a] < time[b]; });
-  double s = 1;
-  std::size_t at_risk = idx.size();
-  for (std::size_t i = 0; i < idx.size();) {
-    std::size_t j = i;
-    int censored = 0;
-    while (j < idx.size() && time[idx[j]] == time[idx[i]]) censored += event[idx[j]] == 0, ++j;
-    if (censored > 0) {
-      s *= 1.0 - static_cast<double>(censored) / static_cast<double>(at_risk);
-      if (s <= 0.5 + 1e-12) {
-        const double t = time[idx[i]];
-        // survival's rule: where the curve is exactly 0.5 on an interval, take its midpoint.
-        if (std::fabs(s - 0.5) < 1e-12) {
-          for (std::size_t k = j; k < idx.size(); ++k)
-            if (event[idx[k]] == 0) return 0.5 * (t + time[idx[k]]);
-        }
-        return t;
-      }
-    }
-    at_risk -= j - i;
-    i = j;
-  }
-  return std::nan("");
+    if (time[i] >= 0) t.push_back(time[i]), censored.push_back(event[i] == 0 ? 1 : 0);
+  if (t.empty()) return std::nan("");
+  double m = stats::kaplan_meier(t, censored).median;
+  return std::isfinite(m) ? m : std::nan("");
 }
 
 Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {

@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "data/rng.h"
 #include "data/synth.h"
+#include "stats/roc.h"
 
 namespace cervirisk::data {
 
@@ -408,25 +409,11 @@ std::vector<SynthPatient> synth_biology(const SynthOptions& o, const std::vector
 }
 
 double mann_whitney_auc(const std::vector<double>& score, const std::vector<int>& outcome) {
-  // AUC = U / (n1 n0) with midranks for ties (Hanley & McNeil, Radiology 1982,
-  // doi:10.1148/radiology.143.1.7063747).
-  const std::size_t n = score.size();
-  std::vector<std::size_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return score[x] < score[y]; });
-  double rank_sum = 0;
-  double n1 = 0;
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i;
-    while (j < n && score[idx[j]] == score[idx[i]]) ++j;
-    const double mid = 0.5 * (static_cast<double>(i + 1) + static_cast<double>(j));
-    for (std::size_t k = i; k < j; ++k)
-      if (outcome[idx[k]] == 1) rank_sum += mid, n1 += 1;
-    i = j;
-  }
-  const double n0 = static_cast<double>(n) - n1;
-  if (n1 == 0 || n0 == 0) return std::nan("");
-  return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0);
+  // The statistics library's AUC (Mann-Whitney, ties 1/2); NaN instead of an error when one
+  // class is empty, which happens for small synthetic cohorts.
+  const auto cases = std::count(outcome.begin(), outcome.end(), 1);
+  if (cases == 0 || cases == static_cast<std::ptrdiff_t>(outcome.size())) return std::nan("");
+  return stats::roc_auc(score, outcome);
 }
 
 }  // namespace cervirisk::data
