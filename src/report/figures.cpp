@@ -195,16 +195,17 @@ Figure km_figure(const KmPlot& plot, FigureSize size) {
     for (std::size_t gi = 0; gi < plot.groups.size(); ++gi) {
       const auto& g = plot.groups[gi];
       Rgb c = colour_of(gi);
+      // The curve and its band stop at the group's own last follow-up time (not the axis end).
+      double last_t = g.follow_up.empty() ? xmax : *std::max_element(g.follow_up.begin(), g.follow_up.end());
       if (!g.lower.empty() && !g.upper.empty()) {
-        step_path(g.time, g.lower, xmax, xl, yl);
-        step_path(g.time, g.upper, xmax, xu, yu);
+        step_path(g.time, g.lower, last_t, xl, yl);
+        step_path(g.time, g.upper, last_t, xu, yu);
         detail::polyline(cr, f, xu, yu);
         for (std::size_t i = xl.size(); i-- > 0;) cairo_line_to(cr, f.px(xl[i]), f.py(yl[i]));
         cairo_close_path(cr);
         detail::set_colour(cr, c, 0.18);
         cairo_fill(cr);
       }
-      double last_t = g.follow_up.empty() ? xmax : *std::max_element(g.follow_up.begin(), g.follow_up.end());
       step_path(g.time, g.surv, last_t, xs, ys);
       detail::set_colour(cr, c);
       cairo_set_line_width(cr, 2.5);
