@@ -49,8 +49,7 @@ loader_workers = 1
 )";
 
 void print_study_table(const train::StudyResult& r);
-bool explain_run(const std::filesystem::path& run, const std::string& variant);
-void rerender_report(const std::filesystem::path& run);
+std::exception_ptr explain_and_report(const std::filesystem::path& run, const std::string& variant);
 
 void add_demo(CLI::App& app, GlobalOptions& g) {
   auto* sub = app.add_subcommand("demo", "Synthetic multicentre cohort + full study (cpu-small) into out/demo");
@@ -81,11 +80,8 @@ void add_demo(CLI::App& app, GlobalOptions& g) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto r = train::run_study(o);
     const auto t_explain = std::chrono::steady_clock::now();
-    try {
-      if (explain_run(r.run_dir, "msm_tc")) rerender_report(r.run_dir);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "explanations not written: %s\n", e.what());
-    }
+    // A failed explanation leaves the rest of the run written and exits with its code.
+    const std::exception_ptr failed = explain_and_report(r.run_dir, "msm_tc");
     const double explain_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_explain).count();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -109,6 +105,7 @@ void add_demo(CLI::App& app, GlobalOptions& g) {
     std::printf("\n(oracle = the simulation's true risk of all modalities; image %s)\n", "/ report / clinical in truth.csv");
     std::printf("explanations + report: %.1f s for the whole cohort\n", explain_secs);
     std::printf("study time %.1f s; report: %s\n", secs, (r.run_dir / "report.html").string().c_str());
+    if (failed) std::rethrow_exception(failed);
   });
 }
 

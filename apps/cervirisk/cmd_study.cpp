@@ -11,8 +11,7 @@
 
 namespace cervirisk::cli {
 
-bool explain_run(const std::filesystem::path& run, const std::string& variant);
-void rerender_report(const std::filesystem::path& run);
+std::exception_ptr explain_and_report(const std::filesystem::path& run, const std::string& variant);
 void print_study_table(const train::StudyResult& r);
 
 void print_study_table(const train::StudyResult& r) {
@@ -42,12 +41,10 @@ void add_study(CLI::App& app, GlobalOptions& g) {
     o->out = *out;
     o->command = "study";
     const auto r = train::run_study(*o);
-    try {
-      if (o->report && explain_run(r.run_dir, "msm_tc")) rerender_report(r.run_dir);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "explanations not written: %s\n", e.what());
-    }
+    // A failed explanation leaves the rest of the run written and exits with its code.
+    std::exception_ptr failed = o->report ? explain_and_report(r.run_dir, "msm_tc") : nullptr;
     print_study_table(r);
+    if (failed) std::rethrow_exception(failed);
   });
 }
 

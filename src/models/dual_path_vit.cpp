@@ -151,6 +151,7 @@ MultiScaleOutput MultiScaleBlockImpl::forward(const std::array<torch::Tensor, 2>
   for (int d = 0; d < 2; ++d) {
     y[d] = x[d];
     for (const auto& m : *blocks[d]->as<torch::nn::ModuleListImpl>()) {
+      out.last_block_input[d] = y[d];
       auto [t, p] = m->as<VitBlockImpl>()->forward(y[d]);
       y[d] = t;
       out.self_attention[d].push_back(p);
@@ -237,6 +238,8 @@ DualPathVitOutput DualPathVitImpl::forward(const torch::Tensor& a, const torch::
   for (const auto& m : *blocks) {
     auto r = m->as<MultiScaleBlockImpl>()->forward(xs);
     xs = r.tokens;
+    for (int d = 0; d < 2; ++d)
+      if (r.last_block_input[d].defined()) out.last_block_input[d] = r.last_block_input[d];
     for (auto& p : r.self_attention[0]) out.attention_a.push_back(p);
     for (auto& p : r.self_attention[1]) out.attention_b.push_back(p);
     for (int d = 0; d < 2; ++d)

@@ -94,6 +94,7 @@ struct MultiScaleOutput {
   std::array<torch::Tensor, 2> tokens;
   std::array<std::vector<torch::Tensor>, 2> self_attention;   // per transformer block, per branch
   std::array<std::vector<torch::Tensor>, 2> cross_attention;  // per cross-attention layer, per branch
+  std::array<torch::Tensor, 2> last_block_input;  // tokens entering each branch's last transformer block
 };
 
 struct MultiScaleBlockImpl : torch::nn::Module {
@@ -116,6 +117,10 @@ struct DualPathVitOutput {
   std::vector<torch::Tensor> attention_b;     // per transformer block of branch B
   std::vector<torch::Tensor> cross_attention; // per multi-scale block: A-CLS over B then B-CLS over A, [B, h, 1, N]
   torch::Tensor logits;                       // mean of the branch heads when num_classes > 0
+  // Tokens [B, 1+N_i, D_i] entering each branch's last transformer block: the ViT Grad-CAM
+  // target (as pytorch-grad-cam's blocks[-1].norm1; the final-norm patch tokens have no
+  // gradient, only the CLS tokens reach the embedding).
+  std::array<torch::Tensor, 2> last_block_input;
 };
 
 class DualPathVitImpl : public torch::nn::Module {

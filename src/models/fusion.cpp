@@ -105,6 +105,7 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
     out.attention_a = std::move(r.attention_a);
     out.attention_b = std::move(r.attention_b);
     out.cross_attention = std::move(r.cross_attention);
+    out.vit_tokens = r.last_block_input;
     parts.push_back(proj["vit"]->as<torch::nn::SequentialImpl>()->forward(r.embedding));
   }
   std::int64_t batch = -1;

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +42,7 @@ struct FusionOutput {
   std::vector<torch::Tensor> attention_b;      // ViT branch B (context)
   std::vector<torch::Tensor> cross_attention;  // per multi-scale block: A-CLS, B-CLS [B, h, 1, N]
   torch::Tensor convnext_features;             // last ConvNeXt stage map [B, C, h, w] (Grad-CAM)
+  std::array<torch::Tensor, 2> vit_tokens;     // ViT A / B tokens entering the last block (Grad-CAM)
 };
 
 // A report encoder that can be plugged into the fusion model (BERT; see registry.h).
