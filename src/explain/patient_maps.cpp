@@ -1,8 +1,10 @@
 #include "explain/patient_maps.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "explain/gradcam.h"
 
 namespace cervirisk::explain {
@@ -94,12 +96,31 @@ report::Figure relevance_overlay(const report::Raster& slice, const torch::Tenso
                                  const std::string& colorbar_label) {
   const auto& crop = on_context ? sample.context : sample.tumour;
   const SliceMapping m = slice_mapping_of(crop.box, sample.image_geometry);
+  const report::Raster heat = relevance_on_slice(grid_map, crop.height, crop.width, m, slice.width, slice.height);
+  std::vector<report::OverlayBox> boxes = {
+      box_on_slice(slice_mapping_of(sample.tumour.box, sample.image_geometry), "tumour crop"),
+      box_on_slice(slice_mapping_of(sample.context.box, sample.image_geometry), "context crop")};
+  // The field of view: the context box with half its size around it (clamped to the slice),
+  // so the heatmap is large enough to read and the embedded PNG stays small.
+  const auto& c = boxes[1];
+  const double mx = 0.5 * (c.x1 - c.x0), my = 0.5 * (c.y1 - c.y0);
+  const int x0 = std::clamp(static_cast<int>(std::floor(c.x0 - mx)), 0, slice.width - 1);
+  const int y0 = std::clamp(static_cast<int>(std::floor(c.y0 - my)), 0, slice.height - 1);
+  const int x1 = std::clamp(static_cast<int>(std::ceil(c.x1 + mx)), x0 + 1, slice.width);
+  const int y1 = std::clamp(static_cast<int>(std::ceil(c.y1 + my)), y0 + 1, slice.height);
   report::MriOverlay o;
   o.title = title;
-  o.slice = slice;
-  o.heatmap = relevance_on_slice(grid_map, crop.height, crop.width, m, slice.width, slice.height);
-  o.boxes = {box_on_slice(slice_mapping_of(sample.tumour.box, sample.image_geometry), "tumour crop"),
-             box_on_slice(slice_mapping_of(sample.context.box, sample.image_geometry), "context crop")};
+  o.slice = report::Raster(x1 - x0, y1 - y0);
+  o.heatmap = report::Raster(x1 - x0, y1 - y0);
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) {
+      o.slice.at(x - x0, y - y0) = slice.at(x, y);
+      o.heatmap.at(x - x0, y - y0) = heat.at(x, y);
+    }
+  for (auto& b : boxes) {
+    b.x0 -= x0, b.x1 -= x0, b.y0 -= y0, b.y1 -= y0;
+  }
+  o.boxes = boxes;
   o.colorbar_label = colorbar_label;
   return report::mri_overlay_figure(o);
 }
@@ -110,19 +131,28 @@ std::vector<std::pair<std::string, report::Figure>> patient_overlays(const Patie
                                                                      const std::string& id,
                                                                      const RolloutOptions& rollout) {
   std::vector<std::pair<std::string, report::Figure>> out;
+  // A constant map (e.g. the 1x1 last ConvNeXt stage of a 48 px crop) has no spatial
+  // information; min-max scaling would paint it uniformly "irrelevant", so it is left out.
+  auto informative = [&](const torch::Tensor& t, const char* what) {
+    if (!t.defined()) return false;
+    const bool ok = t.numel() > 1 && (t.max() - t.min()).item<double>() > 0;
+    if (!ok)
+      log::info("explain: patient {}: the {} map ({}x{}) is constant, no overlay", id, what, t.size(0), t.size(1));
+    return ok;
+  };
   const std::string ro = "rollout (" + head_fusion_name(rollout.fusion) + " heads)";
-  if (maps.gradcam_convnext.defined())
+  if (informative(maps.gradcam_convnext, "ConvNeXt Grad-CAM"))
     out.emplace_back("gradcam_convnext",
                      relevance_overlay(slice, maps.gradcam_convnext, sample, false,
                                        id + ": Grad-CAM, ConvNeXt last stage (tumour crop)", "Grad-CAM"));
   const char* path[2] = {"tumour", "context"};
   for (int d = 0; d < 2; ++d)
-    if (maps.gradcam_vit[d].defined())
+    if (informative(maps.gradcam_vit[d], "ViT Grad-CAM"))
       out.emplace_back(std::string("gradcam_vit_") + path[d],
                        relevance_overlay(slice, maps.gradcam_vit[d], sample, d == 1,
                                          id + ": Grad-CAM, ViT " + path[d] + " path", "Grad-CAM"));
   for (int d = 0; d < 2; ++d)
-    if (maps.rollout_vit[d].defined())
+    if (informative(maps.rollout_vit[d], "rollout"))
       out.emplace_back(std::string("rollout_") + path[d],
                        relevance_overlay(slice, maps.rollout_vit[d], sample, d == 1,
                                          id + ": attention rollout, ViT " + path[d] + " path", ro));

@@ -46,13 +46,15 @@ SliceMapping slice_mapping_of(const imaging::CropBox& box, const io::Geometry& i
 report::Raster volume_slice(const io::Volume& volume, std::int64_t k);
 
 // One overlay: the grid map min–max scaled, upsampled to the crop, mapped onto the slice;
-// both crop boxes drawn. `on_context` says which crop the map belongs to.
+// both crop boxes drawn; the view is the context box with half its size around it (clamped to
+// the slice). `on_context` says which crop the map belongs to.
 report::Figure relevance_overlay(const report::Raster& slice, const torch::Tensor& grid_map,
                                  const imaging::PatientSample& sample, bool on_context, const std::string& title,
                                  const std::string& colorbar_label);
 
 // Every overlay of a patient's maps: stem suffix ("gradcam_convnext", "gradcam_vit_tumour",
-// "gradcam_vit_context", "rollout_tumour", "rollout_context") and figure.
+// "gradcam_vit_context", "rollout_tumour", "rollout_context") and figure. Constant maps (no
+// spatial information, e.g. a 1x1 ConvNeXt stage) are left out.
 std::vector<std::pair<std::string, report::Figure>> patient_overlays(const PatientMaps& maps,
                                                                      const imaging::PatientSample& sample,
                                                                      const report::Raster& slice,

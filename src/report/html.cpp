@@ -96,6 +96,23 @@ std::string img_file(const fs::path& p, const std::string& alt) {
          base64_encode(read_file(p)) + "\"><figcaption>" + html_escape(alt) + "</figcaption></figure>\n";
 }
 
+// Caption of an example patient's overlay from its file stem "<id>_<kind>" (src/explain
+// patient_overlays); other stems are shown as they are.
+std::string overlay_caption(const std::string& stem, const std::string& id) {
+  static const std::pair<const char*, const char*> kinds[] = {
+      {"gradcam_convnext", "Grad-CAM, ConvNeXt last stage (tumour crop)"},
+      {"gradcam_vit_tumour", "Grad-CAM, ViT tumour path"},
+      {"gradcam_vit_context", "Grad-CAM, ViT context path"},
+      {"rollout_tumour", "Attention rollout, ViT tumour path"},
+      {"rollout_context", "Attention rollout, ViT context path"}};
+  for (const auto& [suffix, text] : kinds) {
+    const std::string s = std::string("_") + suffix;
+    if (stem.size() > s.size() && stem.compare(stem.size() - s.size(), s.size(), s) == 0)
+      return std::string(text) + ", " + id;
+  }
+  return stem;
+}
+
 const VariantMetrics* find_metrics(const ReportData& d, const std::string& v, const std::string& c) {
   for (const auto& m : d.metrics)
     if (m.variant == v && m.cohort == c) return &m;
@@ -382,7 +399,7 @@ std::string render_report_html(const ReportData& d) {
             contribution_figure(
                 BarPlot{"Modality contributions (" + p.id + ")", p.modalities, "Shapley value"}, {520, 0}),
             "Group Shapley values of the modalities, " + p.id);
-      for (const auto& im : p.images) h << img_file(im, im.stem().string());
+      for (const auto& im : p.images) h << img_file(im, overlay_caption(im.stem().string(), p.id));
       h << "</div>";
       if (!p.clinical.empty()) {
         h << "<table><thead><tr><th>Clinical feature</th><th>Value</th><th>SHAP</th></tr></thead><tbody>";
