@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -89,6 +90,34 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
   const auto rj = json::parse(slurp(run / "run.json"));
   EXPECT_TRUE(rj["timings_s"].contains("train/msm_tc"));
   EXPECT_EQ(rj["synthetic"], "true");
+
+  // Explanations of msm_tc: clinical KernelSHAP for every patient, overlays of the example
+  // patients referenced from examples.json and embedded in report.html.
+  {
+    std::ifstream sc(run / "explain" / "shap_clinical.csv");
+    std::string h;
+    std::getline(sc, h);
+    EXPECT_EQ(h, "id,cohort,variant,feature,value,phi");
+    std::set<std::string> ids;
+    for (std::string l; std::getline(sc, l);) ids.insert(l.substr(0, l.find(',')));
+    EXPECT_EQ(ids.size(), 60u);
+    const auto ex = json::parse(slurp(run / "explain" / "examples.json"));
+    ASSERT_FALSE(ex.empty());
+    const std::string html = slurp(run / "report.html");
+    int images = 0;
+    for (const auto& e : ex) {
+      EXPECT_FALSE(e["clinical"].empty());
+      for (const auto& im : e["images"]) {
+        EXPECT_TRUE(fs::exists(run / im.get<std::string>())) << im;
+        ++images;
+      }
+    }
+    EXPECT_GT(images, 0);
+    EXPECT_NE(html.find("Attention rollout, ViT tumour path"), std::string::npos);
+    EXPECT_NE(html.find("Grad-CAM, ViT context path"), std::string::npos);
+    EXPECT_NE(html.find("SHAP values of the clinical features"), std::string::npos);
+    EXPECT_NE(r.out.find("clinical KernelSHAP"), std::string::npos) << r.out;
+  }
 
   // evaluate recomputes the same metrics from the predictions.
   const std::string before = slurp(run / "metrics.json");
@@ -251,4 +280,21 @@ TEST(Study, KillThenResumeGivesTheUninterruptedMetrics) {
   EXPECT_EQ(slurp(cohort_dir() / "res_full" / "metrics.json"), slurp(run / "metrics.json"));
   EXPECT_EQ(slurp(cohort_dir() / "res_full" / "models" / "vit" / "weights.safetensors"),
             slurp(run / "models" / "vit" / "weights.safetensors"));
+}
+
+// A failing explanation step leaves the study's other outputs written and exits with the
+// step's documented code (here: explain/overlays is a file, so the overlays are not writable).
+TEST(Study, FailedExplanationsExitWithTheirCodeAndKeepTheRun) {
+  const fs::path run = cohort_dir() / "run_explain_fails";
+  fs::remove_all(run);
+  fs::create_directories(run / "explain");
+  std::ofstream(run / "explain" / "overlays") << "not a folder";
+  auto r = run_cli("study --config " + (cohort_dir() / "data" / "tiny.toml").string() + " --out " + run.string() +
+                   " --variants msm_tc");
+  EXPECT_EQ(r.code, 7) << r.out << r.err;
+  EXPECT_NE(r.err.find("explain (overlays of patient"), std::string::npos) << r.err;
+  for (const char* f : {"metrics.json", "predictions/msm_tc.csv", "report.html", "explain/shap_clinical.csv",
+                        "explain/examples.json"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  EXPECT_NE(r.out.find("msm_tc"), std::string::npos) << "the study table is still printed";
 }
