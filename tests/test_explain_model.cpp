@@ -146,6 +146,16 @@ TEST(ClinicalShap, KernelShapOnTheRealModelIsEfficientAndExact) {
   ASSERT_EQ(r.shap.phi.cols(), 4);  // players = the 4 clinical columns
   EXPECT_EQ(r.coalitions, 14u);     // 2^4 − 2: complete enumeration
   EXPECT_LT(r.max_efficiency_error, 1e-6);
+  // patients in parallel (one worker per torch thread) give the same values as one worker
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  auto r1 = clinical_kernel_shap(fx.model, fx.enc, fx.X, fused, bg, ko);
+  at::set_num_threads(3);
+  auto r3 = clinical_kernel_shap(fx.model, fx.enc, fx.X, fused, bg, ko);
+  at::set_num_threads(saved);
+  EXPECT_EQ(at::get_num_threads(), saved);
+  EXPECT_TRUE(r1.shap.phi.isApprox(r3.shap.phi, 1e-12));
+  EXPECT_TRUE(r1.shap.phi.isApprox(r.shap.phi, 1e-12));
   const auto players = clinical_players(fx.enc);
   for (Eigen::Index i = 0; i < fx.X.rows(); ++i) {
     // f(x) and E_bg f from full forward passes of the model (images + report + clinical)

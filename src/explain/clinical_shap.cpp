@@ -1,6 +1,9 @@
 #include "explain/clinical_shap.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -160,19 +163,48 @@ ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::C
   options.groups = clinical_players(encoder).groups;
   ClinicalShap r;
   auto& c = r.shap;
-  c.fx.resize(X.rows());
-  r.expected.resize(X.rows());
-  c.phi.resize(X.rows(), static_cast<Eigen::Index>(options.groups.size()));
-  for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    auto f = clinical_model(model, fused.defined() ? fused[i] : torch::Tensor());
-    Explanation e = kernel_shap(f, X.row(i).transpose(), background, options);
+  const Eigen::Index n = X.rows();
+  c.fx.resize(n);
+  r.expected.resize(n);
+  c.phi.resize(n, static_cast<Eigen::Index>(options.groups.size()));
+  std::vector<Explanation> out(static_cast<std::size_t>(n));
+  // Patients in parallel, each worker with single-threaded torch: the per-call tensors are
+  // small, and intra-op threads would spend their time synchronising. The result does not
+  // depend on the number of workers (each patient's model calls are the same).
+  const int saved_threads = at::get_num_threads();
+  const int workers = static_cast<int>(std::clamp<Eigen::Index>(saved_threads, 1, std::max<Eigen::Index>(n, 1)));
+  std::atomic<Eigen::Index> next{0};
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
+  auto work = [&](int w) {
+    try {
+      for (Eigen::Index i; (i = next++) < n;) {
+        auto f = clinical_model(model, fused.defined() ? fused[i] : torch::Tensor());
+        out[static_cast<std::size_t>(i)] = kernel_shap(f, X.row(i).transpose(), background, options);
+      }
+    } catch (...) {
+      errors[static_cast<std::size_t>(w)] = std::current_exception();
+      next = n;
+    }
+  };
+  at::set_num_threads(1);
+  {
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (auto& t : pool) t.join();
+  }
+  at::set_num_threads(saved_threads);
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Explanation& e = out[static_cast<std::size_t>(i)];
     c.phi.row(i) = e.phi.transpose();
     c.fx(i) = e.fx;
     r.expected(i) = e.expected;
     r.coalitions = std::max(r.coalitions, e.coalitions);
     r.max_efficiency_error = std::max(r.max_efficiency_error, std::abs(e.phi.sum() - (e.fx - e.expected)));
   }
-  c.expected = X.rows() ? r.expected.mean() : 0.0;
+  c.expected = n ? r.expected.mean() : 0.0;
   c.mean_abs = c.phi.cwiseAbs().colwise().mean().transpose();
   return r;
 }

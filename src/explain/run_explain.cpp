@@ -220,9 +220,9 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
       const Background background = kmeans_background(Xt, n_background, seed);
       KernelShapOptions ko;
       ko.seed = seed;
-      // 64 coalitions x 32 background rows per call: the per-row work is small (the clinical
-      // MLP and an F x H product), so smaller batches stay in cache (measured faster than 8192).
-      ko.batch_size = 2048;
+      // 32 coalitions x 32 background rows per call: the per-row work is small (the clinical
+      // MLP and an F x H product), so smaller batches stay in cache.
+      ko.batch_size = 1024;
       ko.nsamples = 2 * players.names.size() + static_cast<std::size_t>(cfg.get_int("explain.kernel_samples"));
       clinical_r = clinical_kernel_shap(model, enc, X, fused, background, ko);
       sum.max_efficiency_error = clinical_r.max_efficiency_error;
