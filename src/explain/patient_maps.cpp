@@ -122,6 +122,8 @@ report::Figure relevance_overlay(const report::Raster& slice, const torch::Tenso
   }
   o.boxes = boxes;
   o.colorbar_label = colorbar_label;
+  // Whole display pixels per voxel, about 384 px wide: readable, and the embedded PNG stays small.
+  o.pixels_per_voxel = std::max(1, 384 / std::max(o.slice.width, o.slice.height));
   return report::mri_overlay_figure(o);
 }
 

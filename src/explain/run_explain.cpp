@@ -281,6 +281,10 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
     const std::string cache_key = cfg.get_string("preprocess.cache_dir");
     const fs::path cache_dir = cache_key.empty() ? run / "cache" : cfg.get_path("preprocess.cache_dir");
     const fs::path ov_dir = ex_dir / "overlays";
+    // Overlays of an earlier explain run (other example patients) would linger unreferenced.
+    if (fs::is_directory(ov_dir))
+      for (const auto& f : fs::directory_iterator(ov_dir))
+        if (f.is_regular_file() && f.path().extension() == ".png") fs::remove(f.path());
     for (auto& e : examples) {
       const std::string what = "overlays of patient " + e.id;
       step(what.c_str(), [&] {
