@@ -115,6 +115,7 @@ struct Fixture {
 
 TEST(ClinicalShap, ModelOfTheClinicalBlockEqualsTheFullForwardPass) {
   Fixture fx(Variant::kMsmTC);
+  EXPECT_TRUE(clinical_head_split_applies(fx.model)) << "the fast path no longer matches the fusion head";
   torch::NoGradGuard ng;
   auto out = fx.model->forward(fx.in);
   auto fused = out.embeddings.at("fused");
@@ -130,6 +131,9 @@ TEST(ClinicalShap, ModelOfTheClinicalBlockEqualsTheFullForwardPass) {
       EXPECT_NEAR(p(1 + r), fx.full_probability(i, fx.train.row(r).transpose()), 1e-6) << i << "/" << r;
   }
   EXPECT_THROW(clinical_model(fx.model, torch::zeros({5})), ModelError);
+  fx.model->train();
+  EXPECT_THROW(clinical_model(fx.model, fused[0]), ModelError);
+  fx.model->eval();
   Fixture img(Variant::kMsm);
   EXPECT_THROW(clinical_model(img.model, torch::Tensor()), ModelError);
 }

@@ -48,7 +48,9 @@ HeadSplit split_head(models::RecurrenceModel& model, const torch::Tensor& row, s
   auto* ln = head.ptr(0)->as<torch::nn::LayerNormImpl>();
   auto* lin = head.ptr(1)->as<torch::nn::LinearImpl>();
   auto* gelu = head.ptr(2)->as<torch::nn::GELUImpl>();
-  if (!ln || !lin || !gelu || gelu->options.approximate() != "none" || !head.ptr(3)->as<torch::nn::DropoutImpl>() ||
+  // The 4th module is a dropout (torch's or the project's own), the identity in eval mode.
+  if (!ln || !lin || !gelu || gelu->options.approximate() != "none" ||
+      head.ptr(3)->name().find("Dropout") == std::string::npos ||
       !ln->options.elementwise_affine() || ln->options.normalized_shape().size() != 1)
     return h;
   torch::NoGradGuard no_grad;
@@ -73,12 +75,21 @@ HeadSplit split_head(models::RecurrenceModel& model, const torch::Tensor& row, s
 
 }  // namespace
 
+bool clinical_head_split_applies(models::RecurrenceModel model) {
+  const auto& order = model->modality_order();
+  const auto it = std::find(order.begin(), order.end(), "clinical");
+  if (it == order.end()) return false;
+  return split_head(model, torch::Tensor(), it - order.begin(), model->arch().fusion_dim).ok;
+}
+
 BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused) {
   const auto& order = model->modality_order();
   const auto it = std::find(order.begin(), order.end(), "clinical");
   if (it == order.end() || !model->clinical)
     throw ModelError("explain: variant " + std::string(models::variant_name(model->arch().variant)) +
                      " has no clinical path to explain");
+  if (model->is_training())
+    throw ModelError("explain: the model must be in eval mode (dropout off) to be explained");
   const std::int64_t F = model->arch().fusion_dim;
   const std::int64_t m = it - order.begin(), D = F * static_cast<std::int64_t>(order.size());
   torch::Tensor row;

@@ -25,8 +25,12 @@ namespace cervirisk::explain {
 // The patient's probability as a function of encoded clinical rows. `fused` is the patient's
 // fused vector [fusion_dim × modalities] (the head's input); it may be undefined when the
 // clinical block is the only modality (variant `clinical`). Throws ModelError when the model
-// has no clinical path or `fused` has the wrong length.
+// has no clinical path, is in training mode or `fused` has the wrong length.
 BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused);
+
+// Whether clinical_model uses the split head (the fast path) for this model's head structure;
+// otherwise it runs the whole head per row (same values, slower).
+bool clinical_head_split_applies(models::RecurrenceModel model);
 
 // The player groups (encoded feature indices per clinical column) and their names.
 struct ClinicalPlayers {

@@ -180,7 +180,17 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
         so.groups.push_back(g);
         modality_names.push_back(modality_label(order[m]));
       }
-      modality = exact_shapley_cohort(f, X, background, so);
+      // Single-threaded torch: each call is one small head forward, where intra-op threads
+      // mostly synchronise (several times slower on a loaded machine).
+      const int threads = at::get_num_threads();
+      at::set_num_threads(1);
+      try {
+        modality = exact_shapley_cohort(f, X, background, so);
+      } catch (...) {
+        at::set_num_threads(threads);
+        throw;
+      }
+      at::set_num_threads(threads);
       report::write_modality_shapley_csv(ex_dir / "modality_shapley.csv",
                                          modality_shap_rows(modality, ids, cohorts, modality_names));
     });
