@@ -49,6 +49,16 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, TrainerOptions opt
   model_.to(options_.device);
   optimizer_ = std::make_unique<Optimizer>(model_, options_.optim);
   state_.fingerprint = options_.fingerprint;
+  // BatchNorm normalises with the statistics of the batch it sees and updates its running buffers
+  // in place: split over threads it would see parts (and race on the buffers). Such a model runs
+  // each step as one part.
+  for (const auto& m : model_.modules(/*include_self=*/true))
+    if (m->name().find("BatchNorm") != std::string::npos) {
+      if (options_.batch_shards != 1)
+        log::debug("{}: the model has {}; training steps are not split over threads", options_.label, m->name());
+      options_.batch_shards = 1;
+      break;
+    }
 }
 
 Trainer::~Trainer() = default;

@@ -38,7 +38,8 @@ struct TrainerOptions {
   OptimConfig optim;
   LossConfig loss;
   std::uint64_t seed = 42;              // study.seed: the dropout stream of a fresh run derives from it
-  int batch_shards = 0;                 // train.batch_shards: parts of a batch run on their own threads (0 = one per thread)
+  int batch_shards = 0;                 // train.batch_shards: parts of a batch run on their own threads (0 = one per
+                                        // thread); a model with BatchNorm always runs one part
   bool deterministic = false;           // study.deterministic
   std::int64_t eval_batch_size = 64;
   torch::Device device = torch::kCPU;
