@@ -16,6 +16,17 @@ namespace cervirisk::cli {
 
 namespace fs = std::filesystem;
 
+// One line: what was explained and how long each part took.
+void print_explain_summary(const explain::ExplainSummary& s);
+void print_explain_summary(const explain::ExplainSummary& s) {
+  std::printf("explanations (%s, %d patients):", s.variant.c_str(), s.patients);
+  if (s.modality_shapley) std::printf(" modality Shapley %.1f s;", s.modality_seconds);
+  if (s.clinical_shap)
+    std::printf(" clinical KernelSHAP %.1f s (%zu coalitions/patient, max efficiency error %.1e);", s.clinical_seconds,
+                s.clinical_coalitions, s.max_efficiency_error);
+  std::printf(" %d overlays of %d example patients %.1f s\n", s.overlays, s.examples, s.overlay_seconds);
+}
+
 // Re-renders report.html after the explanations were added.
 void rerender_report(const fs::path& run);
 void rerender_report(const fs::path& run) {
@@ -40,10 +51,7 @@ std::exception_ptr explain_and_report(const fs::path& run, const std::string& va
     } catch (const Error& e) {
       throw Error(e.code(), std::string("explain (report): ") + e.what());
     }
-    std::printf("explanations (%s, %d patients): modality Shapley %.1f s, clinical KernelSHAP %.1f s "
-                "(%zu coalitions/patient, max efficiency error %.1e), %d overlays %.1f s\n",
-                s->variant.c_str(), s->patients, s->modality_seconds, s->clinical_seconds, s->clinical_coalitions,
-                s->max_efficiency_error, s->overlays, s->overlay_seconds);
+    print_explain_summary(*s);
     return nullptr;
   } catch (const std::exception& e) {
     log::error("{} (the study's other outputs are written)", e.what());
@@ -63,10 +71,7 @@ void add_explain(CLI::App& app, GlobalOptions& g) {
     const auto s = explain::explain_run(*run, *variant);
     if (!s) throw InputError(*run + "/models/" + *variant + "/model.json missing (train that variant first)");
     rerender_report(*run);
-    std::printf("explanations (%s, %d patients): modality Shapley %.1f s, clinical KernelSHAP %.1f s "
-                "(%zu coalitions/patient, max efficiency error %.1e), %d overlays %.1f s\n",
-                s->variant.c_str(), s->patients, s->modality_seconds, s->clinical_seconds, s->clinical_coalitions,
-                s->max_efficiency_error, s->overlays, s->overlay_seconds);
+    print_explain_summary(*s);
     std::printf("wrote %s/explain/ and report.html\n", run->c_str());
   });
 }

@@ -254,6 +254,10 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
     sum.clinical_seconds = seconds_since(t0);
   }
 
+  // explain/ holds one variant's explanations: files this variant does not produce go.
+  if (!sum.modality_shapley) fs::remove(ex_dir / "modality_shapley.csv");
+  if (!sum.clinical_shap) fs::remove(ex_dir / "shap_clinical.csv");
+
   // --- example patients ----------------------------------------------------------------------
   std::vector<report::ExamplePatient> examples;
   for (const auto& c : report::choose_examples(prow, bundle.threshold, {"train", "internal", "external"})) {
