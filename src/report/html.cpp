@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <set>
@@ -386,6 +387,11 @@ std::string render_report_html(const ReportData& d) {
                   : stem == "shap_bar"    ? "Mean |SHAP| of the clinical features"
                                           : "Modality contributions");
     h << "</div>\n";
+    if (std::any_of(d.examples.begin(), d.examples.end(), [](const ExamplePatient& p) { return !p.images.empty(); }))
+      h << "<p class=\"note\">Example patients: overlays on the MRI slice of largest tumour area (boxes: the "
+           "model's tumour and context crops), min\u2013max scaled; Grad-CAM of the recurrence logit on ConvNeXt's "
+           "last stage and on each ViT path's tokens, attention rollout of each ViT path. A map without spatial "
+           "variation (e.g. a Grad-CAM without positive evidence) is not shown.</p>\n";
     for (const auto& p : d.examples) {
       h << "<div class=\"patient\"><h3>" << html_escape(p.id) << " \u2014 " << html_escape(p.cohort)
         << " cohort, " << html_escape(p.kind) << "</h3><p>Predicted risk " << fmt3(p.probability) << " ("
