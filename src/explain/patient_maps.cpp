@@ -122,8 +122,9 @@ report::Figure relevance_overlay(const report::Raster& slice, const torch::Tenso
   }
   o.boxes = boxes;
   o.colorbar_label = colorbar_label;
-  // Whole display pixels per voxel, about 384 px wide: readable, and the embedded PNG stays small.
-  o.pixels_per_voxel = std::max(1, 384 / std::max(o.slice.width, o.slice.height));
+  // Whole display pixels per voxel (nearest blocks compress well), the panel about 400 px wide.
+  o.pixels_per_voxel =
+      std::max(1, static_cast<int>(std::lround(400.0 / std::max(o.slice.width, o.slice.height))));
   return report::mri_overlay_figure(o);
 }
 
@@ -133,6 +134,7 @@ std::vector<std::pair<std::string, report::Figure>> patient_overlays(const Patie
                                                                      const std::string& id,
                                                                      const RolloutOptions& rollout) {
   std::vector<std::pair<std::string, report::Figure>> out;
+  // Titles stay short (they must fit the ~500 px figure); the report's caption says more.
   // A constant map (e.g. the 1x1 last ConvNeXt stage of a 48 px crop) has no spatial
   // information; min-max scaling would paint it uniformly "irrelevant", so it is left out.
   auto informative = [&](const torch::Tensor& t, const char* what) {
@@ -146,18 +148,18 @@ std::vector<std::pair<std::string, report::Figure>> patient_overlays(const Patie
   if (informative(maps.gradcam_convnext, "ConvNeXt Grad-CAM"))
     out.emplace_back("gradcam_convnext",
                      relevance_overlay(slice, maps.gradcam_convnext, sample, false,
-                                       id + ": Grad-CAM, ConvNeXt last stage (tumour crop)", "Grad-CAM"));
+                                       id + ": Grad-CAM, ConvNeXt", "Grad-CAM"));
   const char* path[2] = {"tumour", "context"};
   for (int d = 0; d < 2; ++d)
     if (informative(maps.gradcam_vit[d], "ViT Grad-CAM"))
       out.emplace_back(std::string("gradcam_vit_") + path[d],
                        relevance_overlay(slice, maps.gradcam_vit[d], sample, d == 1,
-                                         id + ": Grad-CAM, ViT " + path[d] + " path", "Grad-CAM"));
+                                         id + ": Grad-CAM, ViT " + path[d], "Grad-CAM"));
   for (int d = 0; d < 2; ++d)
     if (informative(maps.rollout_vit[d], "rollout"))
       out.emplace_back(std::string("rollout_") + path[d],
                        relevance_overlay(slice, maps.rollout_vit[d], sample, d == 1,
-                                         id + ": attention rollout, ViT " + path[d] + " path", ro));
+                                         id + ": rollout, ViT " + path[d], ro));
   return out;
 }
 
