@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include "core/atomic_file.h"
@@ -113,14 +114,23 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
               cl = preds.column("label");
     for (auto [c, name] : {std::pair{ci, "id"}, {cc, "cohort"}, {cp, "probability"}, {cl, "label"}})
       if (c < 0) throw FormatError(pf.string() + ": no column '" + name + "' in the header");
-    for (const auto& row : preds.rows) {
-      ids.push_back(row[ci]);
-      cohorts.push_back(row[cc]);
+    for (std::size_t k = 0; k < preds.rows.size(); ++k) {
+      const auto& row = preds.rows[k];
+      const std::string where = pf.string() + ": data row " + std::to_string(k + 1);
+      if (row.size() < preds.header.size())
+        throw FormatError(where + " has " + std::to_string(row.size()) + " fields, the header " +
+                          std::to_string(preds.header.size()));
       report::PredictionRow r;
       r.id = row[ci];
       r.cohort = row[cc];
-      r.probability = std::stod(row[cp]);
-      r.label = std::stoi(row[cl]);
+      char* end = nullptr;
+      r.probability = std::strtod(row[cp].c_str(), &end);
+      if (end == row[cp].c_str() || *end != '\0' || !(r.probability >= 0 && r.probability <= 1))
+        throw FormatError(where + ": probability '" + row[cp] + "', expected a number in [0, 1]");
+      if (row[cl] != "0" && row[cl] != "1") throw FormatError(where + ": label '" + row[cl] + "', expected 0 or 1");
+      r.label = row[cl] == "1";
+      ids.push_back(r.id);
+      cohorts.push_back(r.cohort);
       prow.push_back(r);
     }
     cfg = run_config(run);
