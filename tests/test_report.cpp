@@ -178,6 +178,40 @@ TEST(Html, SelfContainedWithEverySection) {
   EXPECT_EQ(h.substr(p0, 8), "iVBORw0K");  // base64 of the PNG signature
 }
 
+TEST(Html, Table1PValuesWithFootnote) {
+  // table1.csv as src/report/table1.cpp writes it: p (paper format) and the test behind it
+  auto run = copy_run("table1");
+  write_file_atomic(run / "table1.csv",
+                    "characteristic,train (n = 22),internal (n = 14),external (n = 12),p,test\n"
+                    "recurrence,9 (40.9%),8 (57.1%),2 (16.7%),0.108,\"chi-squared, expected < 5\"\n"
+                    "\"age (years), median [IQR]\",\"51.0 [45.0, 59.0]\",\"51.0 [40.0, 54.0]\",\"51.5 [44.8, "
+                    "55.5]\",< 0.001,Kruskal-Wallis\n"
+                    "stage = IB,6,8,3,0.163,chi-squared\n"
+                    "stage = II,3,3,4,,\n"
+                    "\"marker, median [IQR]\",\"1.6 [0.7, 4.7]\",\"2.0 [1.1, 3.7]\",NA,NA,Kruskal-Wallis\n");
+  ReportData d = load_run_folder(run);
+  std::string h = render_report_html(d);
+  const auto b = h.find("<section id=\"table1\">"), e = h.find("</section>", b);
+  ASSERT_NE(b, std::string::npos);
+  const std::string t = h.substr(b, e - b);
+  EXPECT_NE(t.find("<th>external (n = 12)</th><th>p</th></tr>"), std::string::npos) << t;
+  EXPECT_EQ(t.find("<th>test</th>"), std::string::npos);
+  EXPECT_EQ(t.find("Kruskal-Wallis</td>"), std::string::npos);  // the test column is not shown
+  EXPECT_NE(t.find("<td class=\"num\">0.108<sup>a,*</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">&lt; 0.001<sup>b</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">0.163<sup>a</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">4</td><td class=\"num\"></td></tr>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">\u2014</td><td class=\"num\">\u2014<sup>b</sup></td>"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("chisq.test"), std::string::npos);
+  EXPECT_NE(t.find("kruskal.test"), std::string::npos);
+  EXPECT_EQ(t.find("oneway.test"), std::string::npos);  // only the tests used are named
+  EXPECT_NE(t.find("expected count is below 5"), std::string::npos);
+  EXPECT_NE(t.find("the test is undefined"), std::string::npos);  // the NA p of marker
+  fs::remove_all(run.parent_path());
+}
+
 TEST(Html, WritesAtomicallyAndFigures) {
   ReportData d = load_run_folder(kRun);
   auto dir = temp_dir("write");
