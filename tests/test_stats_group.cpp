@@ -4,7 +4,9 @@
 // degenerate inputs (NA, never an exception), and the aSAH data of pROC.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +35,8 @@ double value(const json& v) {
   return v.get<double>();
 }
 
+double max_rel_diff = 0;  // over every finite comparison with R, reported at the end
+
 // Relative agreement to 1e-10; R's NA (null) must be our NA, R's Inf our Inf.
 ::testing::AssertionResult agrees(double ours, const json& r) {
   const double e = value(r);
@@ -42,6 +46,7 @@ double value(const json& v) {
   if (std::isinf(e))
     return ours == e ? ::testing::AssertionSuccess()
                      : ::testing::AssertionFailure() << "expected Inf, got " << ours;
+  if (e != 0) max_rel_diff = std::max(max_rel_diff, std::fabs(ours - e) / std::fabs(e));
   if (std::fabs(ours - e) <= 1e-10 * std::fabs(e) + 1e-300) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << "ours " << ours << " vs R " << e << " (rel. diff " << std::fabs(ours - e) / std::fabs(e) << ")";
@@ -156,4 +161,11 @@ TEST(GroupTests, FUpperTail) {
   EXPECT_EQ(stats::f_upper_p(0, 2, 5), 1.0);
   EXPECT_EQ(stats::f_upper_p(INFINITY, 2, 5), 0.0);
   EXPECT_TRUE(std::isnan(stats::f_upper_p(1, 0, 5)));
+}
+
+TEST(GroupTests, ZzReportMaxDifferenceToR) {
+  // Runs after the golden comparisons in this process (gtest order); 0 if run alone.
+  RecordProperty("max_rel_diff_to_R", std::to_string(max_rel_diff));
+  std::printf("max relative difference to R over the goldens run in this process: %.3g\n", max_rel_diff);
+  EXPECT_LE(max_rel_diff, 1e-10);
 }
