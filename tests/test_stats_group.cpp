@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "stats/common.h"
 #include "stats/group_tests.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using nlohmann::json;
@@ -129,14 +130,7 @@ TEST(GroupTests, DegenerateInputIsNaNeverAThrow) {
 }
 
 TEST(GroupTests, MalformedInputThrowsWithMessage) {
-  auto message = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const StatsError& e) {
-      return e.what();
-    }
-    return "(no StatsError)";
-  };
+  auto message = [](auto f) { return cervirisk::testing::error_message<StatsError>(f); };
   EXPECT_EQ(message([] {
               stats::chisq_test({{1, 2}, {3}});
             }),

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "report/table1.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace cervirisk::report;
@@ -118,14 +119,7 @@ TEST(Table1, PFormattedLikeAPaper) {
 }
 
 TEST(Table1, BadInputNamesTheCharacteristic) {
-  auto message = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const ValidationError& e) {
-      return e.what();
-    }
-    return "(no ValidationError)";
-  };
+  auto message = [](auto f) { return cervirisk::testing::error_message<ValidationError>(f); };
   Table1Variable v;
   v.name = "stage";
   v.summary = Summary::kLevelCounts;
