@@ -48,12 +48,12 @@ struct Run {
   Evaluation val;
 };
 
-Run train_toy(TrainerOptions o, LoaderOptions lo, std::uint64_t init_seed = 3) {
+Run train_toy(TrainerOptions o, LoaderOptions lo, std::uint64_t init_seed = 3, bool batch_norm = true) {
   // One intra-op thread: the ops are tiny, and spinning OpenMP threads on a shared 2-core
   // machine cost more than they bring.
   torch::set_num_threads(1);
   torch::manual_seed(init_seed);
-  toy::ToyNet net;
+  toy::ToyNet net(batch_norm);
   toy::ToyDataset train_set(256, 1, 0.1), val_set(200, 2, 0.1, "V");
   Loader loader(train_set, effective_loader_options(lo, o.deterministic));
   Trainer trainer(*net, [&](const Batch& b) { return net->forward(b); }, o);
@@ -143,6 +143,38 @@ TEST(Trainer, DeterministicRunsWithOneSeedAreIdentical) {
   o.seed = 6;
   auto c = train_toy(o, lo);
   EXPECT_FALSE(same_weights(a.weights, c.weights));
+}
+
+TEST(Trainer, BatchSplitOverThreadsLearnsAndIsReproducible) {
+  // Each batch in two parts on two worker threads (train/sharded_step.h), Cox and BCE.
+  LoaderOptions lo;
+  lo.batch_size = 32;
+  lo.workers = 0;
+  lo.seed = 4;
+  for (auto kind : {LossKind::kBce, LossKind::kCox}) {
+    auto o = toy_options();
+    o.loss.kind = kind;
+    o.epochs = 6;
+    o.batch_shards = 2;
+    auto a = train_toy(o, lo, 3, /*batch_norm=*/false);
+    auto b = train_toy(o, lo, 3, false);
+    EXPECT_GT(a.result.state.best_metric, 0.9) << to_string(kind);
+    EXPECT_TRUE(same_weights(a.weights, b.weights)) << to_string(kind);
+    EXPECT_TRUE(torch::equal(a.val.outputs, b.val.outputs)) << to_string(kind);
+    // Split in two differs from one part (other dropout draws, other rounding)...
+    o.batch_shards = 1;
+    auto c = train_toy(o, lo, 3, false);
+    EXPECT_FALSE(same_weights(a.weights, c.weights)) << to_string(kind);
+  }
+  // ...and a model with BatchNorm (statistics of the whole batch, running buffers updated in
+  // place) is never split: two parts requested give the one-part run.
+  auto o = toy_options();
+  o.epochs = 2;
+  o.batch_shards = 2;
+  auto split = train_toy(o, lo);
+  o.batch_shards = 1;
+  auto whole = train_toy(o, lo);
+  EXPECT_TRUE(same_weights(split.weights, whole.weights));
 }
 
 TEST(Trainer, EarlyStoppingKeepsTheBestEpoch) {

@@ -2,7 +2,8 @@
 // two named inputs per patient -- an 8-vector and a 1x8x8 "image" whose pattern amplitude carries
 // part of the signal -- a binary label from a noisy linear score, and a survival time that falls
 // with the score. The network has a conv "backbone" (with BatchNorm, so buffers are checkpointed
-// too) and an MLP "head" with LayerNorm and dropout (so the torch generator matters on resume).
+// too; optional, since a model with BatchNorm is never split over threads) and an MLP "head"
+// with LayerNorm and dropout (models::Dropout: the per-step generators matter on resume).
 #pragma once
 
 #include <torch/torch.h>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "models/rng.h"
 #include "train/loader.h"
 
 namespace cervirisk::train::toy {
@@ -78,14 +80,16 @@ class ToyDataset : public Dataset {
 };
 
 struct ToyNetImpl : torch::nn::Module {
-  ToyNetImpl()
+  explicit ToyNetImpl(bool batch_norm = true)
       : backbone(register_module(
-            "backbone", torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)),
-                                              torch::nn::BatchNorm2d(4), torch::nn::ReLU(),
-                                              torch::nn::AdaptiveAvgPool2d(1)))),
+            "backbone", batch_norm ? torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)),
+                                                           torch::nn::BatchNorm2d(4), torch::nn::ReLU(),
+                                                           torch::nn::AdaptiveAvgPool2d(1))
+                                   : torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)),
+                                                           torch::nn::ReLU(), torch::nn::AdaptiveAvgPool2d(1)))),
         features(register_module("features", torch::nn::Sequential(torch::nn::Linear(8, 16),
                                                                      torch::nn::LayerNorm(torch::nn::LayerNormOptions({16})),
-                                                                     torch::nn::ReLU(), torch::nn::Dropout(0.2)))),
+                                                                     torch::nn::ReLU(), models::Dropout(0.2)))),
         head(register_module("head", torch::nn::Linear(20, 1))) {}
   torch::Tensor forward(const Batch& b) {
     auto img = backbone->forward(b.inputs.at("image")).flatten(1);

@@ -81,6 +81,7 @@ std::vector<KeySpec> build() {
       {"train.variants", Type::kStringList, S{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"}, "Variants trained by `study`."},
       {"train.epochs", Type::kInt, std::int64_t{30}, "Maximum epochs.", {}, 1, 10000},
       {"train.batch_size", Type::kInt, std::int64_t{32}, "Batch size.", {}, 1, 4096},
+      {"train.batch_shards", Type::kInt, std::int64_t{0}, "Parts of each CPU training batch run forward and backward on their own threads, one intra-op thread each, gradients summed in a fixed order (0 = one per thread, at least 4 rows per part; 1 = no split). Results depend on it: keep it fixed to reproduce a run on another machine.", {}, 0, 256},
       {"train.lr", Type::kFloat, 1e-3, "Learning rate of new layers.", {}, 0.0, 10.0},
       {"train.backbone_lr", Type::kFloat, 3e-4, "Learning rate of pretrained backbones.", {}, 0.0, 10.0},
       {"train.weight_decay", Type::kFloat, 0.05, "AdamW weight decay.", {}, 0.0, 10.0},

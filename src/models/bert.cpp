@@ -151,7 +151,7 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
       register_module("position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
   token_type_embeddings = register_module("token_type_embeddings", torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(c));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& ids, const torch::Tensor& token_type) {
@@ -169,7 +169,7 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
   query = register_module("query", torch::nn::Linear(c.hidden_size, c.hidden_size));
   key = register_module("key", torch::nn::Linear(c.hidden_size, c.hidden_size));
   value = register_module("value", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.attention_probs_dropout_prob));
 }
 
 std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const torch::Tensor& x,
@@ -178,7 +178,7 @@ std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const tor
   auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads, head_dim}).transpose(1, 2); };
   auto q = split(query(x)), k = split(key(x)), v = split(value(x));
   torch::Tensor ctx, probs;
-  if (is_training() && dropout->options.p() > 0) {
+  if (is_training() && dropout->p > 0) {
     // Dropout acts on the probabilities before they weight the values (HF), so the fused
     // helper (which returns undropped probabilities with its context) is not used here.
     auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
@@ -195,7 +195,7 @@ std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const tor
 BertResidualImpl::BertResidualImpl(std::int64_t in, std::int64_t out, const BertConfig& c) {
   dense = register_module("dense", torch::nn::Linear(in, out));
   LayerNorm = register_module("LayerNorm", layer_norm(c));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor BertResidualImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/rng.h"
 #include "models/weights.h"
 
 namespace cervirisk::models {
@@ -59,7 +60,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& token_type);
   torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 };
 TORCH_MODULE(BertEmbeddings);
 
@@ -69,7 +70,7 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   // Returns the context [B, T, H] and the attention probabilities [B, heads, T, T].
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
   std::int64_t heads, head_dim;
 };
 TORCH_MODULE(BertSelfAttention);
@@ -81,7 +82,7 @@ class BertResidualImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 };
 TORCH_MODULE(BertResidual);
 

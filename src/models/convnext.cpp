@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "models/rng.h"
 
 namespace cervirisk::models {
 
@@ -12,7 +13,7 @@ torch::Tensor stochastic_depth(const torch::Tensor& x, double p, bool training) 
   if (p <= 0.0 || !training) return x;
   std::vector<std::int64_t> shape(x.dim(), 1);
   shape[0] = x.size(0);
-  auto keep = torch::empty(shape, x.options()).bernoulli_(1.0 - p);
+  auto keep = bernoulli(shape, 1.0 - p, x.options());
   return x * keep / (1.0 - p);
 }
 

@@ -7,7 +7,7 @@ namespace cervirisk::models {
 ClinicalMlpImpl::ClinicalMlpImpl(std::int64_t in, std::int64_t hidden, double dropout)
     : fc1(register_module("fc1", torch::nn::Linear(in, hidden))),
       fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
-      drop(register_module("drop", torch::nn::Dropout(dropout))) {}
+      drop(register_module("drop", Dropout(dropout))) {}
 
 torch::Tensor ClinicalMlpImpl::forward(const torch::Tensor& x) {
   return torch::gelu(fc2(drop(torch::gelu(fc1(x)))));
@@ -70,7 +70,7 @@ RecurrenceModelImpl::RecurrenceModelImpl(const ArchConfig& arch, TextEncoderPtr 
   const auto n = static_cast<std::int64_t>(order_.size()) * F;
   head = register_module("head", torch::nn::Sequential(torch::nn::LayerNorm(torch::nn::LayerNormOptions({n})),
                                                        torch::nn::Linear(n, arch_.head_hidden), torch::nn::GELU(),
-                                                       torch::nn::Dropout(arch_.dropout)));
+                                                       Dropout(arch_.dropout)));
   classifier = register_module("classifier", torch::nn::Linear(arch_.head_hidden, 1));
   if (arch_.cox_head) risk_head = register_module("risk_head", torch::nn::Linear(arch_.head_hidden, 1));
 }
@@ -82,7 +82,7 @@ torch::Tensor RecurrenceModelImpl::apply_missing(const torch::Tensor& projected,
                                 : torch::ones({b}, torch::TensorOptions().dtype(torch::kBool).device(projected.device()));
   // Modality dropout only when another modality remains (never for a single-input variant).
   if (is_training() && arch_.modality_dropout > 0 && order_.size() > 1)
-    keep = keep & (torch::rand({b}, projected.options()) >= arch_.modality_dropout);
+    keep = keep & (uniform({b}, projected.options()) >= arch_.modality_dropout);
   return torch::where(keep.unsqueeze(1), projected, token.unsqueeze(0).expand_as(projected));
 }
 
@@ -110,7 +110,8 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
   std::int64_t batch = -1;
   for (const auto* t : {&in.tumour, &in.context, &in.text_ids, &in.clinical, &in.has_text, &in.has_clinical})
     if (batch < 0 && t->defined() && t->dim() >= 1) batch = t->size(0);
-  auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  // Clinical values arrive as float or double; the model computes in its own parameters' dtype.
+  auto options = torch::TensorOptions().dtype(classifier->weight.scalar_type());
   if (text) {
     bool any = in.text_ids.defined() && (!in.has_text.defined() || in.has_text.any().item<bool>());
     torch::Tensor p;

@@ -17,6 +17,7 @@
 #include "models/arch.h"
 #include "models/convnext.h"
 #include "models/dual_path_vit.h"
+#include "models/rng.h"
 
 namespace cervirisk::models {
 
@@ -61,7 +62,7 @@ struct ClinicalMlpImpl : torch::nn::Module {
   ClinicalMlpImpl(std::int64_t in, std::int64_t hidden, double dropout);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
 };
 TORCH_MODULE(ClinicalMlp);
 

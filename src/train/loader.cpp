@@ -32,6 +32,19 @@ Batch Batch::to(const torch::Device& device) const {
   return b;
 }
 
+Batch Batch::slice(std::int64_t begin, std::int64_t end) const {
+  if (begin < 0 || end > size() || begin >= end)
+    throw ConfigError(fmt::format("batch: rows [{}, {}) out of a batch of {}", begin, end, size()));
+  Batch b;
+  b.ids.assign(ids.begin() + begin, ids.begin() + end);
+  b.indices.assign(indices.begin() + begin, indices.begin() + end);
+  for (const auto& [k, v] : inputs) b.inputs[k] = v.narrow(0, begin, end - begin);
+  b.label = label.narrow(0, begin, end - begin);
+  b.time = time.narrow(0, begin, end - begin);
+  b.event = event.narrow(0, begin, end - begin);
+  return b;
+}
+
 Batch collate(std::vector<Sample> samples, const std::vector<std::int64_t>& indices) {
   if (samples.empty()) throw ValidationError("collate: empty batch");
   Batch b;

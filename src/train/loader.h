@@ -43,6 +43,8 @@ struct Batch {
   torch::Tensor label, time, event;   // float [B]
   std::int64_t size() const { return static_cast<std::int64_t>(ids.size()); }
   Batch to(const torch::Device& device) const;
+  // Rows [begin, end) (views of the tensors, no copy).
+  Batch slice(std::int64_t begin, std::int64_t end) const;
 };
 
 class Dataset {

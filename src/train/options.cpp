@@ -24,6 +24,7 @@ TrainingSetup training_setup(const config::Config& cfg, const std::vector<float>
   t.optim.no_decay_names = {"cls_token", "pos_embed"};
   t.seed = seed;
   t.deterministic = cfg.get_bool("study.deterministic");
+  t.batch_shards = static_cast<int>(cfg.get_int("train.batch_shards"));
   t.fingerprint = fmt::format("{}/seed-{}/config-{}", variant, seed, cfg.hash().substr(0, 16));
 
   LossConfig& loss = t.loss;

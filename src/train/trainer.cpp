@@ -49,6 +49,16 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, TrainerOptions opt
   model_.to(options_.device);
   optimizer_ = std::make_unique<Optimizer>(model_, options_.optim);
   state_.fingerprint = options_.fingerprint;
+  // BatchNorm normalises with the statistics of the batch it sees and updates its running buffers
+  // in place: split over threads it would see parts (and race on the buffers). Such a model runs
+  // each step as one part.
+  for (const auto& m : model_.modules(/*include_self=*/true))
+    if (m->name().find("BatchNorm") != std::string::npos) {
+      if (options_.batch_shards != 1)
+        log::debug("{}: the model has {}; training steps are not split over threads", options_.label, m->name());
+      options_.batch_shards = 1;
+      break;
+    }
 }
 
 Trainer::~Trainer() = default;
@@ -56,25 +66,42 @@ Trainer::~Trainer() = default;
 double Trainer::train_step(const Batch& batch) {
   model_.train();
   optimizer_->set_lr_factor(schedule_.factor(state_.step));
-  auto& adamw = optimizer_->adamw();
-  adamw.zero_grad();
-  torch::Tensor out = forward_(batch);
-  if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
-  if (out.dim() != 1 || out.size(0) != batch.size())
-    throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}]", c10::str(out.sizes()),
-                                 batch.size()));
-  torch::Tensor loss = compute_loss(options_.loss, out, batch.label, batch.time, batch.event);
-  const double value = loss.item<double>();
-  if (!std::isfinite(value))
-    throw Error(ExitCode::kFailure, fmt::format("trainer: {} loss is {} at optimiser step {} (epoch {}); lower the "
-                                                "learning rate or check the inputs",
-                                                to_string(options_.loss.kind), value, state_.step,
-                                                state_.epochs_done + 1));
-  loss.backward();
-  const auto params = optimizer_->parameters();
-  if (gradient_hook_) gradient_hook_(params);
-  clip_grad_norm(params, options_.grad_clip);
-  adamw.step();
+  std::vector<torch::Tensor> params;
+  for (const auto& p : optimizer_->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  // Parts of the batch on their own threads (train/sharded_step.h); on a GPU one part.
+  const int parts = options_.device.is_cpu() ? shard_count(batch.size(), options_.batch_shards) : 1;
+  if (parts > 1 && (!pool_ || pool_->size() < parts)) pool_ = std::make_unique<ShardPool>(parts);
+  std::vector<Batch> slices;
+  for (int k = 0; parts > 1 && k < parts; ++k) {
+    const auto [begin, end] = shard_range(batch.size(), parts, k);
+    slices.push_back(batch.slice(begin, end));
+  }
+  ShardedFns fns;
+  fns.forward = [&](int k, std::int64_t begin, std::int64_t end) {
+    torch::Tensor out = forward_(parts > 1 ? slices[static_cast<std::size_t>(k)] : batch);
+    if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
+    if (out.dim() != 1 || out.size(0) != end - begin)
+      throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}]", c10::str(out.sizes()),
+                                   end - begin));
+    return out;
+  };
+  fns.loss = [&](const torch::Tensor& out) {
+    torch::Tensor loss = compute_loss(options_.loss, out, batch.label, batch.time, batch.event);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value))
+      throw Error(ExitCode::kFailure, fmt::format("trainer: {} loss is {} at optimiser step {} (epoch {}); lower the "
+                                                  "learning rate or check the inputs",
+                                                  to_string(options_.loss.kind), value, state_.step,
+                                                  state_.epochs_done + 1));
+    return loss;
+  };
+  const double value = sharded_forward_backward(
+      pool_.get(), parts, batch.size(), derive_seed(options_.seed, fmt::format("train/step/{}", state_.step)), fns,
+      params);
+  if (gradient_hook_) gradient_hook_(optimizer_->parameters());
+  clip_grad_norm(optimizer_->parameters(), options_.grad_clip);
+  optimizer_->adamw().step();
   ++state_.step;
   return value;
 }

@@ -21,6 +21,7 @@
 #include "train/loader.h"
 #include "train/losses.h"
 #include "train/schedule.h"
+#include "train/sharded_step.h"
 
 namespace cervirisk::train {
 
@@ -37,6 +38,8 @@ struct TrainerOptions {
   OptimConfig optim;
   LossConfig loss;
   std::uint64_t seed = 42;              // study.seed: the dropout stream of a fresh run derives from it
+  int batch_shards = 0;                 // train.batch_shards: parts of a batch run on their own threads (0 = one per
+                                        // thread); a model with BatchNorm always runs one part
   bool deterministic = false;           // study.deterministic
   std::int64_t eval_batch_size = 64;
   torch::Device device = torch::kCPU;
@@ -107,6 +110,7 @@ class Trainer {
   TrainState state_;
   NamedTensors best_weights_;
   GradientHook gradient_hook_;
+  std::unique_ptr<ShardPool> pool_;  // created on the first step that splits its batch
   std::function<void(const EpochRecord&)> epoch_callback_;
   std::function<void(std::int64_t, std::int64_t)> step_callback_;
 };
