@@ -13,22 +13,17 @@
 #include "io/safetensors.h"
 #include "models/bert.h"
 #include "models/mlm.h"
+#include "test_util.h"
 #include "text/vocab_builder.h"
 #include "text_synth_reports.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::models;
+using cervirisk::testing::TempDir;
 
 namespace {
 const fs::path kTiny = fs::path(CERV_TEST_DATA) / "text" / "tiny_bert";
-
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_bert_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
@@ -94,7 +89,7 @@ TEST(Bert, ForwardParityWithPythonReference) {
 
 TEST(Bert, LoadsWithoutPrefixAndSavesSameLayout) {
   Reference ref;
-  fs::path d = temp_dir("noprefix");
+  TempDir d("noprefix");
   TensorMap plain;
   for (const auto& [k, v] : read_safetensors(kTiny / "model.safetensors"))
     if (k.rfind("bert.", 0) == 0) plain[k.substr(5)] = v;
@@ -110,7 +105,7 @@ TEST(Bert, LoadsWithoutPrefixAndSavesSameLayout) {
   // Save with an MLM head: BertForMaskedLM keys; reload gives the same outputs.
   BertForMaskedLM mlm{Bert(ck.config)};
   load_weights(*mlm, read_safetensors(kTiny / "model.safetensors"), bert_load_options(true));
-  fs::path d2 = temp_dir("saved");
+  TempDir d2("saved");
   save_bert_pretrained(d2, mlm->bert, mlm->cls);
   std::set<std::string> saved, original;
   for (const auto& [k, v] : read_safetensors(d2 / "model.safetensors")) saved.insert(k);
@@ -122,12 +117,10 @@ TEST(Bert, LoadsWithoutPrefixAndSavesSameLayout) {
   EXPECT_LT(max_abs_diff(re.model(ref["input_ids"], ref["attention_mask"], ref["token_type_ids"]).sequence,
                          ref["sequence_output"]), 1e-5);
   EXPECT_EQ(BertConfig::from_json_file(d2 / "config.json").intermediate_size, 48);
-  fs::remove_all(d);
-  fs::remove_all(d2);
 }
 
 TEST(Bert, MismatchedCheckpointIsReportedByName) {
-  fs::path d = temp_dir("mismatch");
+  TempDir d("mismatch");
   BertConfig c = BertConfig::from_json_file(kTiny / "config.json");
   c.intermediate_size = 40;
   write_file_atomic(d / "config.json", c.to_json());
@@ -142,11 +135,10 @@ TEST(Bert, MismatchedCheckpointIsReportedByName) {
   }
   WeightReport r = check_bert_checkpoint(d);
   EXPECT_EQ(r.mismatched.size(), 6u);  // intermediate weight + bias, output.dense weight; 2 layers
-  fs::remove_all(d);
 }
 
 TEST(Bert, CheckWithoutConfigInfersShapes) {
-  fs::path d = temp_dir("infer");
+  TempDir d("infer");
   fs::copy_file(kTiny / "model.safetensors", d / "model.safetensors");
   WeightReport r = check_bert_checkpoint(d / "model.safetensors");
   EXPECT_TRUE(r.ok()) << r.summary();
@@ -155,7 +147,6 @@ TEST(Bert, CheckWithoutConfigInfersShapes) {
   EXPECT_EQ(c.num_hidden_layers, 2);
   EXPECT_EQ(c.intermediate_size, 48);
   EXPECT_EQ(c.max_position_embeddings, 16);
-  fs::remove_all(d);
 }
 
 TEST(Bert, ConfigErrorsNameTheKey) {
@@ -294,18 +285,17 @@ TEST(Mlm, PretrainingLowersHeldOutLoss) {
   EXPECT_LT(r.epochs.back().held_out_loss, unigram - 0.3);
   EXPECT_GT(r.epochs.back().held_out_accuracy, 10 * r.epochs[0].held_out_accuracy);
   // The pretrained encoder + head save and reload in the HF layout.
-  fs::path d = temp_dir("mlm");
+  TempDir d("mlm");
   save_bert_pretrained(d, bert, r.head);
   tok.save(d);
   BertCheckpoint ck = load_bert_pretrained(d);
   EXPECT_TRUE(ck.report.ok());
   EXPECT_TRUE(fs::exists(d / "vocab.txt"));
-  fs::remove_all(d);
   torch::set_num_threads(threads);
 }
 
 TEST(Cli, PretrainTextWritesAnHfFolder) {
-  fs::path d = temp_dir("cli");
+  TempDir d("cli");
   auto reports = cervirisk::testing::synth_reports(40, 21);
   std::string train, held;
   for (std::size_t i = 0; i < reports.size(); ++i) (i < 32 ? train : held) += reports[i] + "\n";
@@ -327,7 +317,6 @@ TEST(Cli, PretrainTextWritesAnHfFolder) {
         (d / "out2").string() + " > " + (d / "err.txt").string() + " 2>&1";
   EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
   EXPECT_NE(read_file(d / "err.txt").find("empty.txt"), std::string::npos);
-  fs::remove_all(d);
 }
 
 TEST(Weights, ReadSafetensorsCopiesMisalignedTensors) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "core/atomic_file.h"
 #include "core/config.h"
@@ -17,9 +18,11 @@
 #include "io/dicom.h"
 #include "io/nifti.h"
 #include "io/table.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
+using cervirisk::testing::TempDir;
 using data::Severity;
 
 namespace {
@@ -52,13 +55,12 @@ const char* kHeader = "patient_id,center,image,mask,report,event,time_months,age
 class CohortTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cerv_cohort_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
+    tmp_ = std::make_unique<TempDir>("cohort");
+    dir_ = tmp_->path();
     fs::create_directories(dir_ / "reports");
     write("reports/ok.txt", "宫颈见团块状稍长T2信号影。");
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { tmp_.reset(); }
   void write(const std::string& name, const std::string& content) {
     std::ofstream f(dir_ / name, std::ios::binary);
     f << content;
@@ -73,6 +75,7 @@ class CohortTest : public ::testing::Test {
       if (f.guard == guard) return &f;
     return nullptr;
   }
+  std::unique_ptr<TempDir> tmp_;
   fs::path dir_;
 };
 

@@ -15,30 +15,12 @@
 #include "core/random.h"
 #include "core/run_manifest.h"
 #include "core/torch/runtime.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
-
-namespace {
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_test_core_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-template <typename F>
-std::string error_message(F&& f, ExitCode expected) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), expected) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
-}  // namespace
+using cervirisk::testing::error_message;
+using cervirisk::testing::TempDir;
 
 TEST(Hash, Sha256KnownVectors) {
   // FIPS 180-2 appendix B test vectors.
@@ -134,15 +116,14 @@ TEST(Config, MissingFileIsInputError) {
 }
 
 TEST(Config, PathsResolveAgainstConfigFolder) {
-  auto d = temp_dir("paths");
+  TempDir d("paths");
   write_file_atomic(d / "study.toml", "[data]\nmanifest = \"cohort/manifest.csv\"\n");
   auto c = config::Config::load(d / "study.toml");
   EXPECT_EQ(c.get_path("data.manifest"), fs::absolute(d) / "cohort/manifest.csv");
-  fs::remove_all(d);
 }
 
 TEST(AtomicFile, WritesAndReplaces) {
-  auto d = temp_dir("atomic");
+  TempDir d("atomic");
   write_file_atomic(d / "a" / "b.txt", "first");
   EXPECT_EQ(read_file(d / "a" / "b.txt"), "first");
   write_file_atomic(d / "a" / "b.txt", "second");
@@ -151,11 +132,10 @@ TEST(AtomicFile, WritesAndReplaces) {
   int n = 0;
   for (auto& e : fs::directory_iterator(d / "a")) (void)e, ++n;
   EXPECT_EQ(n, 1);
-  fs::remove_all(d);
 }
 
 TEST(AtomicFile, InterruptedWriteLeavesOldFileIntact) {
-  auto d = temp_dir("interrupt");
+  TempDir d("interrupt");
   write_file_atomic(d / "m.json", "old content");
   try {
     AtomicFile f(d / "m.json");
@@ -167,27 +147,24 @@ TEST(AtomicFile, InterruptedWriteLeavesOldFileIntact) {
   int n = 0;
   for (auto& e : fs::directory_iterator(d)) (void)e, ++n;
   EXPECT_EQ(n, 1) << "temporary file left behind";
-  fs::remove_all(d);
 }
 
 TEST(AtomicFile, UnwritableDirectoryIsOutputError) {
   if (::geteuid() == 0) {
     // root ignores permission bits: use a path below a regular file instead
-    auto d = temp_dir("unwritable");
+    TempDir d("unwritable");
     write_file_atomic(d / "file", "x");
     std::string msg = error_message([&] { write_file_atomic(d / "file" / "out.json", "y"); },
                                     ExitCode::kOutputNotWritable);
     EXPECT_NE(msg.find("out.json"), std::string::npos) << msg;
     msg = error_message([&] { ensure_writable_dir(d / "file" / "sub"); }, ExitCode::kOutputNotWritable);
     EXPECT_NE(msg.find("cannot be created"), std::string::npos) << msg;
-    fs::remove_all(d);
   } else {
-    auto d = temp_dir("unwritable");
-    ::chmod(d.c_str(), 0500);
+    TempDir d("unwritable");
+    ::chmod(d.path().c_str(), 0500);
     std::string msg = error_message([&] { write_file_atomic(d / "out.json", "y"); }, ExitCode::kOutputNotWritable);
     EXPECT_NE(msg.find("out.json"), std::string::npos) << msg;
-    ::chmod(d.c_str(), 0700);
-    fs::remove_all(d);
+    ::chmod(d.path().c_str(), 0700);
   }
 }
 

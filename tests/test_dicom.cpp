@@ -13,24 +13,19 @@
 #include "core/error.h"
 #include "io/dicom.h"
 #include "io_golden.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using cervirisk::testing::io_data;
 using cervirisk::testing::io_goldens;
+using cervirisk::testing::TempDir;
 
 namespace {
 const nlohmann::json& golden(const std::string& file) {
   for (const auto& g : io_goldens()["dicom"])
     if (g["file"] == file) return g;
   throw std::runtime_error("no golden for " + file);
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_dicom_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 
 void gunzip_to(const fs::path& gz, const fs::path& out) {
@@ -134,17 +129,16 @@ TEST(Dicom, SeriesChosenByPatternOrUidAndGb18030Description) {
 }
 
 TEST(Dicom, EnhancedMultiFrameGeometryFromPerFrameGroups) {
-  fs::path dir = temp_dir("mf");
+  TempDir dir("mf");
   gunzip_to(io_data("philips_mprage.dcm.gz"), dir / "philips.dcm");
   const auto& g = golden("philips_mprage.dcm.gz");
   io::Volume v = io::read_dicom(dir / "philips.dcm");
   cervirisk::testing::expect_matches_golden(v, g, "philips_mprage");
   EXPECT_NEAR(v.geometry.spacing_mm[2], 1.0, 1e-4);
-  fs::remove_all(dir);
 }
 
 TEST(Dicom, MosaicIsRefusedWithTheReason) {
-  fs::path dir = temp_dir("mosaic");
+  TempDir dir("mosaic");
   gunzip_to(io_data("siemens_dwi_0.dcm.gz"), dir / "dwi.dcm");
   try {
     io::read_dicom(dir / "dwi.dcm");
@@ -153,7 +147,6 @@ TEST(Dicom, MosaicIsRefusedWithTheReason) {
     EXPECT_EQ(e.exit_code(), 4);
     EXPECT_NE(std::string(e.what()).find("Siemens mosaic"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 TEST(Dicom, SameUidSamePositionIsADuplicate) {
@@ -164,7 +157,7 @@ TEST(Dicom, SameUidSamePositionIsADuplicate) {
 }
 
 TEST(Dicom, TruncatedAndCorruptFilesGiveFormatError) {
-  fs::path dir = temp_dir("trunc");
+  TempDir dir("trunc");
   try {
     io::read_dicom(io_data("dicom_truncated_MR.dcm"));
     FAIL();
@@ -192,7 +185,6 @@ TEST(Dicom, TruncatedAndCorruptFilesGiveFormatError) {
       }
     }
   }
-  fs::remove_all(dir);
 }
 
 TEST(Dicom, MissingPathIsInputError) {
@@ -202,7 +194,7 @@ TEST(Dicom, MissingPathIsInputError) {
 // Flipped bytes anywhere in the header or the pixel data: a result or a FormatError, never a
 // crash (Debian's GDCM aborts on some malformed input: the structure check must catch them).
 TEST(Dicom, FlippedBytesNeverCrash) {
-  fs::path dir = temp_dir("flip");
+  TempDir dir("flip");
   std::mt19937_64 rng(5);
   int errors = 0, total = 0;
   for (const char* src : {"dicom/MR_small.dcm", "dicom/MR_small_implicit.dcm", "dicom/MR_small_RLE.dcm",
@@ -228,7 +220,6 @@ TEST(Dicom, FlippedBytesNeverCrash) {
     }
   }
   EXPECT_GT(errors, total / 20);
-  fs::remove_all(dir);
 }
 
 #include "cli_run.h"
@@ -269,12 +260,11 @@ TEST(DicomCli, InspectFolderWithSeveralSeriesListsThem) {
   EXPECT_EQ(text.code, 0);
   for (const std::string& s : {one.out, one.err, text.out, text.err}) EXPECT_EQ(s.find("CompressedSamples"), std::string::npos) << s;
   // a mosaic: exit 4 naming the reason
-  fs::path dir = temp_dir("climosaic");
+  TempDir dir("climosaic");
   gunzip_to(io_data("siemens_dwi_0.dcm.gz"), dir / "dwi.dcm");
   auto m = cervirisk::testing::run_cli("inspect " + (dir / "dwi.dcm").string());
   EXPECT_EQ(m.code, 4);
   EXPECT_NE(m.err.find("Siemens mosaic"), std::string::npos) << m.err;
-  fs::remove_all(dir);
 }
 
 TEST(Dicom, EchoesOfOneSeriesAreSplit) {

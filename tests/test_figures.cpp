@@ -9,9 +9,11 @@
 #include "core/error.h"
 #include "figure_check.h"
 #include "report/figures.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace cervirisk::report;
+using cervirisk::testing::TempDir;
 using figtest::colour_near;
 using figtest::decode_png;
 
@@ -232,12 +234,11 @@ TEST(Figures, MriOverlay) {
 }
 
 TEST(Figures, WriteFigureWritesPngAndSvg) {
-  auto dir = std::filesystem::temp_directory_path() / "cerv_test_figures";
-  std::filesystem::remove_all(dir);
+  TempDir tmp("figures");
+  const auto dir = tmp / "out";  // write_figure creates it
   RocPlot plot;
   plot.series.push_back({"a", {0, 1}, {0, 1}});
   write_figure(roc_figure(plot, {400, 300}), dir / "roc");
   EXPECT_TRUE(std::filesystem::exists(dir / "roc.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "roc.svg"));
-  std::filesystem::remove_all(dir);
 }

@@ -16,10 +16,12 @@
 #include "models/clinical_encoder.h"
 #include "models/registry.h"
 #include "models/weights.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace cervirisk::models;
 namespace fs = std::filesystem;
+using cervirisk::testing::TempDir;
 
 namespace {
 
@@ -54,12 +56,6 @@ ModelInputs inputs(std::int64_t b = kBatch) {
   in.has_text = torch::ones({b}, torch::kBool);
   in.has_clinical = torch::ones({b}, torch::kBool);
   return in;
-}
-
-fs::path temp_dir() {
-  auto d = fs::temp_directory_path() / ("cerv_models_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
 }
 
 }  // namespace
@@ -173,7 +169,7 @@ TEST(Registry, ArchJsonRoundTripAndErrors) {
 }
 
 TEST(Registry, ArchFromStudyConfigAndTomlFile) {
-  auto dir = temp_dir();
+  TempDir dir("models");
   {
     std::ofstream t(dir / "arch.toml");
     t << "variant = \"msm\"\ntumour_size = 32\ncontext_size = 48\nfusion_dim = 16\n"
@@ -205,7 +201,6 @@ TEST(Registry, ArchFromStudyConfigAndTomlFile) {
   EXPECT_EQ(c.vit.embed_dim[1], 32);
   std::ofstream(dir / "bad.toml") << "variant = [\n";
   EXPECT_THROW(load_arch(dir / "bad.toml"), ConfigError);
-  fs::remove_all(dir);
 }
 
 TEST(Registry, CpuSmallStaysSmall) {
@@ -310,7 +305,7 @@ TEST(Fusion, SaveLoadGivesIdenticalOutputs) {
   arch.cox_head = true;
   auto m = build_model(arch);
   m->eval();
-  auto dir = temp_dir();
+  TempDir dir("models");
   write_safetensors(dir / "model.safetensors", state_dict(*m));
   std::ofstream(dir / "arch.json") << arch.to_json().dump(2);
   torch::manual_seed(999);  // different initial weights
@@ -325,7 +320,6 @@ TEST(Fusion, SaveLoadGivesIdenticalOutputs) {
   EXPECT_TRUE(torch::equal(a.logit, b.logit));
   EXPECT_TRUE(torch::equal(a.risk, b.risk));
   EXPECT_TRUE(torch::equal(a.embeddings.at("vit"), b.embeddings.at("vit")));
-  fs::remove_all(dir);
 }
 
 TEST(Fusion, GradientsReachEveryParameterThatShouldTrain) {
@@ -415,7 +409,7 @@ TEST(Fusion, PretrainedBertPlugsIntoTheTextBranch) {
 
 namespace {
 int run(const std::string& args, std::string* out = nullptr) {
-  auto dir = temp_dir();
+  TempDir dir("models");
   auto log = dir / "cli.txt";
   int rc = std::system((std::string(CERV_BINARY) + " " + args + " > " + log.string() + " 2>&1").c_str());
   if (out) {
@@ -444,7 +438,7 @@ TEST(WeightsCli, SummaryCheckAndForward) {
   EXPECT_NE(out.find(" 0 missing, "), std::string::npos) << out;
   ASSERT_EQ(run("weights check --arch crossvit_tiny_240", &out), 0) << out;
   // convert: equals the script's renaming.
-  auto dir = temp_dir();
+  TempDir dir("models");
   auto conv = (dir / "timm.safetensors").string();
   ASSERT_EQ(run("weights convert --from torchvision --weights " + data + "convnext_tv.safetensors --out " + conv, &out),
             0)
@@ -468,5 +462,4 @@ TEST(WeightsCli, SummaryCheckAndForward) {
   auto want = atto.forward({{"input", x}}).at("output");
   EXPECT_TRUE(torch::allclose(y, want, 1e-5, 1e-6));
   EXPECT_EQ(run("weights check --arch convnext_atto --input " + (dir / "x.safetensors").string(), &out), 2);
-  fs::remove_all(dir);
 }

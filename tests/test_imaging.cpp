@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -18,10 +18,12 @@
 #include "imaging/roi.h"
 #include "io/dicom.h"
 #include "io/nifti.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::imaging;
+using cervirisk::testing::TempDir;
 
 namespace {
 std::string idata(const std::string& rel) { return std::string(CERV_TEST_DATA) + "/imaging/" + rel; }
@@ -54,13 +56,6 @@ PreprocessParams params_of(const nlohmann::json& p) {
   q.clip_low_percentile = p["clip"][0];
   q.clip_high_percentile = p["clip"][1];
   return q;
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_imaging_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 
 io::Volume ramp(std::int64_t ni, std::int64_t nj, std::int64_t nk, io::Vec3 spacing) {
@@ -265,7 +260,7 @@ TEST(Imaging, AugmentationIsSeededAndConsistent) {
 }
 
 TEST(Imaging, CohortCacheHitsAndInvalidation) {
-  fs::path dir = temp_dir("cache");
+  TempDir dir("cache");
   fs::copy_file(idata("phantom.nii.gz"), dir / "img.nii.gz");
   fs::copy_file(idata("phantom_mask.nii.gz"), dir / "mask.nii.gz");
   std::vector<PatientInput> pts;
@@ -305,7 +300,6 @@ TEST(Imaging, CohortCacheHitsAndInvalidation) {
     EXPECT_EQ(e.exit_code(), 3);
     EXPECT_NE(std::string(e.what()).find("patient P-missing: "), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 // The integer fast path and the generic path of fit_intensity agree: an affine change of the
@@ -345,7 +339,7 @@ TEST(Imaging, NonFiniteVoxelsAreIgnoredByTheStatistics) {
 // DICOM inputs through the threaded cohort driver (GDCM readers in parallel, compressed pixel
 // data decoded in forked children from several threads): identical results per patient.
 TEST(Imaging, CohortWithDicomSeriesInParallel) {
-  fs::path dir = temp_dir("dicomcohort");
+  TempDir dir("dicomcohort");
   const std::string series = std::string(CERV_TEST_DATA) + "/io/dicom_derived/series_a";
   io::DicomReadOptions o;
   io::Volume image = io::read_dicom(series, o);
@@ -377,5 +371,4 @@ TEST(Imaging, CohortWithDicomSeriesInParallel) {
   // the same as the serial single-patient pipeline
   PatientSample direct = preprocess(rle, io::read_mask(dir / "rmask.nii.gz", rle.geometry), p);
   EXPECT_EQ(direct.tumour.data, out[4].tumour.data);
-  fs::remove_all(dir);
 }

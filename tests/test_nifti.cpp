@@ -2,9 +2,9 @@
 // other tools wrote, round trips, robustness against truncated / corrupted files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -12,20 +12,15 @@
 #include "core/error.h"
 #include "io/nifti.h"
 #include "io_golden.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using cervirisk::testing::io_data;
 using cervirisk::testing::io_goldens;
+using cervirisk::testing::TempDir;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_nifti_" + name + "_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream ss;
@@ -135,7 +130,7 @@ TEST(Nifti, FlippedAxesGiveSameWorldContent) {
 }
 
 TEST(Nifti, WriteReadRoundTripKeepsAffineAndValues) {
-  fs::path dir = temp_dir("rt");
+  TempDir dir("rt");
   for (const char* src : {"example4d.nii.gz", "derived/qform_only_lefthanded.nii", "anatomical.nii",
                           "derived/sform_wins.nii.gz"}) {
     io::Volume v = io::read_nifti(io_data(src));
@@ -161,14 +156,13 @@ TEST(Nifti, WriteReadRoundTripKeepsAffineAndValues) {
   io::write_nifti(m, dir / "u8.nii.gz", io::NiftiDtype::kUInt8);
   EXPECT_EQ(io::read_nifti(dir / "u8.nii.gz").voxels, m.voxels);
   EXPECT_EQ(io::read_nifti_info(dir / "u8.nii.gz").datatype, "uint8");
-  fs::remove_all(dir);
 }
 
 TEST(Nifti, WriterRejectsOutOfRangeValues) {
   io::Volume v;
   v.geometry.shape = {2, 1, 1};
   v.voxels = {1.0f, 300.0f};
-  fs::path dir = temp_dir("range");
+  TempDir dir("range");
   try {
     io::write_nifti(v, dir / "x.nii", io::NiftiDtype::kUInt8);
     FAIL();
@@ -176,7 +170,6 @@ TEST(Nifti, WriterRejectsOutOfRangeValues) {
     EXPECT_NE(std::string(e.what()).find("value 300.000000 does not fit uint8"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(dir / "x.nii"));
-  fs::remove_all(dir);
 }
 
 TEST(Nifti, MissingFileIsInputError) {
@@ -192,7 +185,7 @@ TEST(Nifti, MissingFileIsInputError) {
 // Every test file cut at several offsets (inside the header, at its end, inside the data, one
 // byte short) -> FormatError (exit 4) with a message naming the file; never a crash or hang.
 TEST(Nifti, TruncatedFilesGiveFormatError) {
-  fs::path dir = temp_dir("trunc");
+  TempDir dir("trunc");
   for (const char* src : {"anatomical.nii", "functional.nii", "example_nifti2.nii.gz", "example4d.nii.gz",
                           "standard.nii.gz", "derived/nifti2_scaled.nii"}) {
     std::string raw = slurp(io_data(src));
@@ -213,11 +206,10 @@ TEST(Nifti, TruncatedFilesGiveFormatError) {
       }
     }
   }
-  fs::remove_all(dir);
 }
 
 TEST(Nifti, CorruptHeaderFieldsGiveFormatError) {
-  fs::path dir = temp_dir("corrupt");
+  TempDir dir("corrupt");
   std::string raw = slurp(io_data("anatomical.nii"));  // big-endian NIfTI-1
   struct Case {
     std::size_t offset;
@@ -253,11 +245,10 @@ TEST(Nifti, CorruptHeaderFieldsGiveFormatError) {
     }
   }
   EXPECT_GT(errors, 20);
-  fs::remove_all(dir);
 }
 
 TEST(Nifti, UnsupportedDatatypeNamesTheReason) {
-  fs::path dir = temp_dir("dtype");
+  TempDir dir("dtype");
   std::string raw = slurp(io_data("derived/pixdim_only.nii"));  // little-endian
   raw[70] = 32;  // complex64
   raw[71] = 0;
@@ -270,11 +261,10 @@ TEST(Nifti, UnsupportedDatatypeNamesTheReason) {
     EXPECT_NE(std::string(e.what()).find("unsupported NIfTI datatype"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("complex64"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 TEST(Nifti, MaskOnOtherGridIsResampledAndBadMasksAreValidationErrors) {
-  fs::path dir = temp_dir("mask");
+  TempDir dir("mask");
   io::Volume img = io::read_nifti(io_data("derived/flip_none.nii.gz"));
   io::Volume mask = img;
   for (auto& x : mask.voxels) x = 0;
@@ -325,7 +315,6 @@ TEST(Nifti, MaskOnOtherGridIsResampledAndBadMasksAreValidationErrors) {
   } catch (const ValidationError& e) {
     EXPECT_NE(std::string(e.what()).find("lies outside the image"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 #include "cli_run.h"
@@ -358,7 +347,7 @@ TEST(NiftiCli, InspectJsonIsExactlyTheDocumentedObject) {
 }
 
 TEST(NiftiCli, CorruptFileExitsFourWithMessage) {
-  fs::path dir = temp_dir("cli");
+  TempDir dir("cli");
   std::string raw = slurp(io_data("functional.nii"));
   spit(dir / "cut.nii", raw.substr(0, 1000));
   auto r = cervirisk::testing::run_cli("inspect " + (dir / "cut.nii").string() + " --json");
@@ -367,5 +356,4 @@ TEST(NiftiCli, CorruptFileExitsFourWithMessage) {
   EXPECT_NE(r.err.find("error: truncated NIfTI file"), std::string::npos) << r.err;
   auto m = cervirisk::testing::run_cli("inspect " + (dir / "missing.nii.gz").string());
   EXPECT_EQ(m.code, 3);
-  fs::remove_all(dir);
 }

@@ -15,41 +15,26 @@
 #include "report/html.h"
 #include "report/report_data.h"
 #include "report/run_files.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace cervirisk::report;
 namespace fs = std::filesystem;
+using cervirisk::testing::expect_error_containing;
+using cervirisk::testing::TempDir;
 
 namespace {
 const fs::path kRun = fs::path(CERV_TEST_DATA) / "report" / "run";
 
-fs::path temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("cerv_test_report_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-template <typename F>
-void expect_throw_message(F&& f, const std::string& needle) {
-  try {
-    f();
-    FAIL() << "expected an exception containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
-// Copies the fixture run folder so a test can damage it.
-fs::path copy_run(const std::string& name) {
-  auto d = temp_dir(name);
-  fs::copy(kRun, d / "run", fs::copy_options::recursive);
-  return d / "run";
+// Copies the fixture run folder into `tmp` so a test can damage it.
+fs::path copy_run(const TempDir& tmp) {
+  fs::copy(kRun, tmp / "run", fs::copy_options::recursive);
+  return tmp / "run";
 }
 }  // namespace
 
 TEST(Csv, QuotedFieldsAndErrors) {
-  auto d = temp_dir("csv");
+  TempDir d("csv");
   write_file_atomic(d / "a.csv", "a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",3\n\"multi\nline\",,\n");
   auto t = read_csv(d / "a.csv");
   ASSERT_EQ(t.rows.size(), 2u);
@@ -60,8 +45,7 @@ TEST(Csv, QuotedFieldsAndErrors) {
   EXPECT_EQ(t.column("c"), 2);
   EXPECT_EQ(t.column("z"), -1);
   write_file_atomic(d / "b.csv", "a,b\n1,2\n3\n");
-  expect_throw_message([&] { read_csv(d / "b.csv"); }, "b.csv:3: 1 fields, expected 2");
-  fs::remove_all(d);
+  expect_error_containing([&] { read_csv(d / "b.csv"); }, "b.csv:3: 1 fields, expected 2");
 }
 
 TEST(RunFolder, LoadsEveryFile) {
@@ -115,13 +99,14 @@ TEST(RunFolder, RocAreaMatchesSklearnAuc) {
 }
 
 TEST(RunFolder, ErrorsNameFileAndField) {
-  expect_throw_message([] { load_run_folder("/nonexistent/run"); },
-                       "run folder /nonexistent/run does not exist");
-  auto run = copy_run("missing");
+  expect_error_containing([] { load_run_folder("/nonexistent/run"); },
+                          "run folder /nonexistent/run does not exist");
+  TempDir tmp_missing("missing");
+  auto run = copy_run(tmp_missing);
   fs::remove(run / "metrics.json");
-  expect_throw_message([&] { load_run_folder(run); }, "metrics.json is missing");
-  fs::remove_all(run.parent_path());
-  run = copy_run("badlabel");
+  expect_error_containing([&] { load_run_folder(run); }, "metrics.json is missing");
+  TempDir tmp_badlabel("badlabel");
+  run = copy_run(tmp_badlabel);
   {
     auto text = read_file(run / "predictions" / "vit.csv");
     auto pos = text.find("\n") + 1;
@@ -131,15 +116,14 @@ TEST(RunFolder, ErrorsNameFileAndField) {
     text.replace(pos, 3, ",7,");
     write_file_atomic(run / "predictions" / "vit.csv", text);
   }
-  expect_throw_message([&] { load_run_folder(run); },
-                       "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
+  expect_error_containing([&] { load_run_folder(run); },
+                          "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
   write_file_atomic(run / "metrics.json",
                     "{\"variants\": [], \"cohorts\": [], \"metrics\": [{\"variant\": \"a\", \"cohort\": "
                     "\"b\", \"auc\": \"high\"}]}");
-  expect_throw_message([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
+  expect_error_containing([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
   write_file_atomic(run / "metrics.json", "{\"variants\": [");
-  expect_throw_message([&] { load_run_folder(run); }, "not valid JSON");
-  fs::remove_all(run.parent_path());
+  expect_error_containing([&] { load_run_folder(run); }, "not valid JSON");
 }
 
 TEST(Html, SelfContainedWithEverySection) {
@@ -178,9 +162,43 @@ TEST(Html, SelfContainedWithEverySection) {
   EXPECT_EQ(h.substr(p0, 8), "iVBORw0K");  // base64 of the PNG signature
 }
 
+TEST(Html, Table1PValuesWithFootnote) {
+  // table1.csv as src/report/table1.cpp writes it: p (paper format) and the test behind it
+  TempDir tmp("table1");
+  auto run = copy_run(tmp);
+  write_file_atomic(run / "table1.csv",
+                    "characteristic,train (n = 22),internal (n = 14),external (n = 12),p,test\n"
+                    "recurrence,9 (40.9%),8 (57.1%),2 (16.7%),0.108,\"chi-squared, expected < 5\"\n"
+                    "\"age (years), median [IQR]\",\"51.0 [45.0, 59.0]\",\"51.0 [40.0, 54.0]\",\"51.5 [44.8, "
+                    "55.5]\",< 0.001,Kruskal-Wallis\n"
+                    "stage = IB,6,8,3,0.163,chi-squared\n"
+                    "stage = II,3,3,4,,\n"
+                    "\"marker, median [IQR]\",\"1.6 [0.7, 4.7]\",\"2.0 [1.1, 3.7]\",NA,NA,Kruskal-Wallis\n");
+  ReportData d = load_run_folder(run);
+  std::string h = render_report_html(d);
+  const auto b = h.find("<section id=\"table1\">"), e = h.find("</section>", b);
+  ASSERT_NE(b, std::string::npos);
+  const std::string t = h.substr(b, e - b);
+  EXPECT_NE(t.find("<th>external (n = 12)</th><th>p</th></tr>"), std::string::npos) << t;
+  EXPECT_EQ(t.find("<th>test</th>"), std::string::npos);
+  EXPECT_EQ(t.find("Kruskal-Wallis</td>"), std::string::npos);  // the test column is not shown
+  EXPECT_NE(t.find("<td class=\"num\">0.108<sup>a,*</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">&lt; 0.001<sup>b</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">0.163<sup>a</sup></td>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">4</td><td class=\"num\"></td></tr>"), std::string::npos) << t;
+  EXPECT_NE(t.find("<td class=\"num\">\u2014</td><td class=\"num\">\u2014<sup>b</sup></td>"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("chisq.test"), std::string::npos);
+  EXPECT_NE(t.find("kruskal.test"), std::string::npos);
+  EXPECT_EQ(t.find("oneway.test"), std::string::npos);  // only the tests used are named
+  EXPECT_NE(t.find("expected count is below 5"), std::string::npos);
+  EXPECT_NE(t.find("the test is undefined"), std::string::npos);  // the NA p of marker
+}
+
 TEST(Html, WritesAtomicallyAndFigures) {
   ReportData d = load_run_folder(kRun);
-  auto dir = temp_dir("write");
+  TempDir dir("write");
   write_report_html(d, dir / "report.html");
   EXPECT_GT(fs::file_size(dir / "report.html"), 100000u);
   std::size_t files = 0;
@@ -201,7 +219,6 @@ TEST(Html, WritesAtomicallyAndFigures) {
     EXPECT_THROW(write_report_html(d, dir / "x" / "report.html"), OutputError);
   }
   fs::permissions(dir, fs::perms::owner_all);
-  fs::remove_all(dir);
 }
 
 TEST(Html, Base64AndEscape) {
@@ -213,7 +230,7 @@ TEST(Html, Base64AndEscape) {
 }
 
 TEST(RunFiles, WrittenFilesReadBack) {
-  auto dir = temp_dir("runfiles");
+  TempDir dir("runfiles");
   fs::copy_file(kRun / "run.json", dir / "run.json");
   fs::copy_file(kRun / "metrics.json", dir / "metrics.json");
   fs::create_directories(dir / "explain");
@@ -239,8 +256,8 @@ TEST(RunFiles, WrittenFilesReadBack) {
   write_examples_json(dir / "explain" / "examples.json", {e}, dir);
   ExamplePatient outside = e;
   outside.images = {kRun / "run.json"};
-  expect_throw_message([&] { write_examples_json(dir / "x.json", {outside}, dir); },
-                       "is not inside the run folder");
+  expect_error_containing([&] { write_examples_json(dir / "x.json", {outside}, dir); },
+                          "is not inside the run folder");
   fs::create_directories(dir / "models" / "msm_tc");
   write_history_csv(dir / "models" / "msm_tc" / "history.csv",
                     TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
@@ -258,7 +275,6 @@ TEST(RunFiles, WrittenFilesReadBack) {
   EXPECT_EQ(d.examples[0].clinical.at(0).value, "yes");
   ASSERT_EQ(d.training.size(), 1u);
   EXPECT_EQ(d.training[0].val_auc, (std::vector<double>{0.6, 0.65}));
-  fs::remove_all(dir);
 }
 
 TEST(RunFiles, ChooseExamplesPerCohort) {
@@ -285,7 +301,8 @@ TEST(RunFiles, ChooseExamplesPerCohort) {
 }
 
 TEST(Cli, ReportOnARunFolder) {
-  auto run = copy_run("cli");
+  TempDir tmp("cli");
+  auto run = copy_run(tmp);
   std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " +
                     (run / "out.txt").string() + " 2>&1";
   int st = std::system(cmd.c_str());
@@ -299,5 +316,4 @@ TEST(Cli, ReportOnARunFolder) {
   st = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(st), 3);
   EXPECT_NE(read_file(run / "out.txt").find("metrics.json is missing"), std::string::npos);
-  fs::remove_all(run.parent_path());
 }

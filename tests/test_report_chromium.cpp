@@ -11,9 +11,11 @@
 #include "figure_check.h"
 #include "report/html.h"
 #include "report/report_data.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 namespace fs = std::filesystem;
+using cervirisk::testing::TempDir;
 
 namespace {
 std::string find_chromium() {
@@ -26,8 +28,7 @@ std::string find_chromium() {
 TEST(ReportChromium, ScreenshotIsNotBlank) {
   const std::string chromium = find_chromium();
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed";
-  auto dir = fs::temp_directory_path() / ("cerv_test_chromium_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  TempDir dir("chromium");
   fs::create_directories(dir / "profile");
   auto data = report::load_run_folder(fs::path(CERV_TEST_DATA) / "report" / "run");
   report::write_report_html(data, dir / "report.html");
@@ -58,5 +59,4 @@ TEST(ReportChromium, ScreenshotIsNotBlank) {
   EXPECT_TRUE(rule);
   if (const char* keep = std::getenv("CERV_KEEP_SCREENSHOT"))
     fs::copy_file(shot, keep, fs::copy_options::overwrite_existing);
-  fs::remove_all(dir);
 }

@@ -14,18 +14,20 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using cervirisk::io::DType;
 using cervirisk::io::SafetensorsFile;
+using cervirisk::testing::TempDir;
 
 namespace {
 const fs::path kDir = fs::path(CERV_TEST_DATA) / "safetensors";
 
+// One directory for every test of the process, removed at exit.
 fs::path temp_file(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_st_" + std::to_string(::getpid()));
-  fs::create_directories(d);
+  static const TempDir d("safetensors");
   return d / name;
 }
 

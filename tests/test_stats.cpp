@@ -11,9 +11,11 @@
 #include "stats/proportion.h"
 #include "stats/roc.h"
 #include "stats_test_util.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace stats_test;
+using cervirisk::testing::error_message;
 
 namespace {
 
@@ -33,16 +35,6 @@ struct Asah {
 const Asah& asah() {
   static const Asah a;
   return a;
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const StatsError& e) {
-    return e.what();
-  }
-  return "(no StatsError)";
 }
 
 }  // namespace
@@ -232,27 +224,28 @@ TEST(StatsRoc, MatchesBruteForceOnRandomTiedData) {
 }
 
 TEST(StatsRoc, DegenerateInputsThrowWithMessage) {
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::roc_auc({1, 2, 3}, {1, 1, 1});
             }).find("roc_auc: need at least 1 case(s) and control(s), got 3 case(s) and 0 control(s)"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::auc_delong({1, 2, 3}, {1, 0, 0});
             }).find("at least 2 case(s)"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::roc_auc({1, NAN, 3}, {1, 0, 0});
             }).find("scores[1] is nan"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::roc_auc({1, 2}, {1, 0, 0});
             }).find("scores has 2 values but labels has 3"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::roc_auc({1, 2, 3}, {1, 0, 2});
             }).find("labels[2] is 2, expected 0 or 1"),
             std::string::npos);
-  EXPECT_NE(error_of([] { stats::roc_auc({}, {}); }).find("got 0 case(s)"), std::string::npos);
+  EXPECT_NE(error_message<StatsError>([] { stats::roc_auc({}, {}); }).find("got 0 case(s)"),
+            std::string::npos);
   stats::OperatingPoint op = stats::roc_operating_point({1, 2, 3}, {1, 0, 1}, 10.0);  // nobody positive
   EXPECT_TRUE(stats::is_na(op.ppv));
   EXPECT_TRUE(stats::is_na(op.ci_wilson.ppv.lower));
@@ -295,6 +288,8 @@ TEST(StatsBootstrap, AnyMetricSeededAndFailuresCounted) {
     if (rows[0] != 0) throw StatsError("undefined");
     return 1.0;
   };
-  EXPECT_NE(error_of([&] { stats::bootstrap_ci(v.size(), {}, picky, o); }).find("replicates failed"),
+  EXPECT_NE(error_message<StatsError>([&] {
+              stats::bootstrap_ci(v.size(), {}, picky, o);
+            }).find("replicates failed"),
             std::string::npos);
 }

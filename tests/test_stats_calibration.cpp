@@ -7,9 +7,11 @@
 #include "stats/dca.h"
 #include "stats/lowess.h"
 #include "stats_test_util.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace stats_test;
+using cervirisk::testing::error_message;
 
 namespace {
 struct Binary {
@@ -88,14 +90,7 @@ TEST(StatsCalibration, HandCheckedDecisionCurveAndDegenerates) {
   auto r = stats::decision_curve({0.9, 0.6, 0.2, 0.1}, {1, 0, 1, 0}, {0.5});
   EXPECT_DOUBLE_EQ(r[0].net_benefit_model, 0.0);
   EXPECT_DOUBLE_EQ(r[0].net_benefit_all, 0.0);
-  auto msg = [](auto f) {
-    try {
-      f();
-    } catch (const StatsError& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no StatsError)");
-  };
+  auto msg = [](auto f) { return error_message<StatsError>(f); };
   EXPECT_NE(msg([] {
               stats::decision_curve({0.5, 0.2}, {1, 0}, {1.0});
             }).find("outside (0, 1)"),

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "test_util.h"
+
 using nlohmann::json;
 
 namespace {
@@ -114,7 +116,8 @@ TEST(StatsCli, SurvivalCommandsOnReferenceData) {
 }
 
 TEST(StatsCli, ErrorsMapToExitCodes) {
-  const std::string one_class = ::testing::TempDir() + "one_class_" + std::to_string(getpid()) + ".csv";
+  const cervirisk::testing::TempDir tmp("stats_cli");
+  const std::string one_class = (tmp / "one_class.csv").string();
   std::ofstream(one_class) << "y;score\n1;0.5\n1;0.7\nNA;0.1\n";
   Result one = run("stats auc --csv " + one_class + " --label y --score score --json");
   EXPECT_EQ(one.rc, 5);

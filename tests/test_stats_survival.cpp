@@ -13,21 +13,13 @@
 #include "stats/logrank.h"
 #include "stats/tdauc.h"
 #include "stats_test_util.h"
+#include "test_util.h"
 
 using namespace cervirisk;
 using namespace stats_test;
+using cervirisk::testing::error_message;
 
 namespace {
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const StatsError& e) {
-    return e.what();
-  }
-  return "(no StatsError)";
-}
 
 struct Aml {
   std::vector<double> time;
@@ -349,42 +341,43 @@ TEST(StatsSurvival, DegenerateInputs) {
   stats::KaplanMeier km = stats::kaplan_meier({1, 2, 3}, {0, 0, 0});
   EXPECT_TRUE(stats::is_na(km.median));
   EXPECT_EQ(km.event_rows().size(), 0u);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::logrank({1, 2, 3, 4}, {0, 0, 0, 0}, {0, 1, 0, 1});
             }).find("no events"),
             std::string::npos);
   Eigen::MatrixXd x(4, 1);
   x << 1, 2, 3, 4;
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_message<StatsError>([&] {
               stats::cox_ph({1, 2, 3, 4}, {0, 0, 0, 0}, x, {"x"});
             }).find("cox_ph: no events"),
             std::string::npos);
   Eigen::MatrixXd constant = Eigen::MatrixXd::Ones(4, 1);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_message<StatsError>([&] {
               stats::cox_ph({1, 2, 3, 4}, {1, 0, 1, 1}, constant, {"k"});
             }).find("singular"),
             std::string::npos);
-  EXPECT_NE(error_of([] { stats::harrell_c({1}, {1}, {0.5}); }).find("at least 2 observations"),
-            std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(
+      error_message<StatsError>([] { stats::harrell_c({1}, {1}, {0.5}); }).find("at least 2 observations"),
+      std::string::npos);
+  EXPECT_NE(error_message<StatsError>([] {
               stats::harrell_c({1, 2}, {0, 0}, {0.5, 1});
             }).find("no comparable pairs"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::kaplan_meier({1, NAN}, {1, 0});
             }).find("time[1] is nan"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::logrank({1, 2, 3}, {1, 1, 0}, {0, 0, 0});
             }).find("need at least 2 groups"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::design_matrix({{"g", true, {}, {"a", "a"}}});
             }).find("only one level"),
             std::string::npos);
   // a constant score: C = 1/2 (all comparable pairs tied)
   EXPECT_DOUBLE_EQ(stats::harrell_c({1, 2, 3, 4}, {1, 1, 0, 1}, {2, 2, 2, 2}).c, 0.5);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message<StatsError>([] {
               stats::cutpoint_maxstat({1, 2, 3, 4}, {1, 0, 1, 1}, {1, 1, 1, 1});
             }).find("no cut-point"),
             std::string::npos);

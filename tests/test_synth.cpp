@@ -20,10 +20,12 @@
 #include "data/synth.h"
 #include "data/utf8.h"
 #include "io/nifti.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::data;
+using cervirisk::testing::TempDir;
 
 namespace {
 
@@ -225,11 +227,6 @@ TEST(SynthReports, HouseStylesAndFacts) {
 }
 
 namespace {
-fs::path tmp(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("cerv_synth_" + name);
-  fs::remove_all(d);
-  return d;
-}
 std::map<std::string, std::string> hashes(const fs::path& root) {
   std::map<std::string, std::string> h;
   for (const auto& e : fs::recursive_directory_iterator(root))
@@ -243,7 +240,8 @@ TEST(SynthWriter, ByteIdenticalWhateverTheThreads) {
   o.patients = 9;
   o.size = SynthSize::kSmall;
   o.threads = 1;
-  const fs::path a = tmp("det_a"), b = tmp("det_b");
+  const TempDir tmp("synth_det");
+  const fs::path a = tmp / "a", b = tmp / "b";  // the writer creates them
   write_synthetic_cohort(o, a);
   o.threads = 3;
   write_synthetic_cohort(o, b);
@@ -253,17 +251,17 @@ TEST(SynthWriter, ByteIdenticalWhateverTheThreads) {
                        })));
   EXPECT_EQ(ha, hb);
   o.seed = 5;
-  const fs::path c = tmp("det_c");
+  const fs::path c = tmp / "c";
   write_synthetic_cohort(o, c);
   EXPECT_NE(ha.at("manifest.csv"), hashes(c).at("manifest.csv"));
-  fs::remove_all(a), fs::remove_all(b), fs::remove_all(c);
 }
 
 TEST(SynthWriter, CohortPassesEveryGuard) {
   SynthOptions o;
   o.patients = 30;
   o.size = SynthSize::kSmall;
-  const fs::path d = tmp("guards");
+  const TempDir tmp("synth_guards");
+  const fs::path d = tmp / "cohort";
   const auto s = write_synthetic_cohort(o, d);
   Cohort c = load_cohort(config::Config::load(d / "study.toml"), false);
   const auto geo = check_images(c, 2);
@@ -283,7 +281,6 @@ TEST(SynthWriter, CohortPassesEveryGuard) {
     for (float v : m.voxels) n += v > 0.5f;
     EXPECT_GT(n, 0) << p.id;
   }
-  fs::remove_all(d);
 }
 
 // Goldens: nibabel's view of a small cohort (shape, affine, dtype, voxel sums).
@@ -295,7 +292,8 @@ TEST(SynthImages, GeometryAsNibabelReadsIt) {
   o.size = SynthSize::kSmall;
   const auto centers = center_profiles(3, "auto");
   const auto ps = synth_biology(o, centers);
-  const fs::path d = tmp("nibabel");
+  const TempDir tmp("synth_nibabel");
+  const fs::path d = tmp / "cohort";
   fs::create_directories(d);
   std::size_t checked = 0;
   for (const auto& p : ps) {
@@ -325,7 +323,6 @@ TEST(SynthImages, GeometryAsNibabelReadsIt) {
   }
   EXPECT_EQ(checked, golden["images"].size());
   EXPECT_GE(checked, 3u);
-  fs::remove_all(d);
 }
 
 namespace {
@@ -345,7 +342,8 @@ CliRun run(const std::string& args) {
 }  // namespace
 
 TEST(SynthCli, SynthThenValidate) {
-  const fs::path d = tmp("cli");
+  const TempDir tmp("synth_cli");
+  const fs::path d = tmp / "cohort";
   const CliRun s = run("synth --size small --patients 24 --seed 3 --out " + d.string());
   ASSERT_EQ(s.rc, 0) << s.out;
   EXPECT_NE(s.out.find("oracle AUC"), std::string::npos) << s.out;
@@ -364,5 +362,4 @@ TEST(SynthCli, SynthThenValidate) {
   EXPECT_EQ(bad.rc, 5) << bad.out;
   EXPECT_NE(bad.out.find("[duplicate_id]"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("A001"), std::string::npos) << bad.out;
-  fs::remove_all(d);
 }

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "test_util.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
 #include "text/vocab_builder.h"
@@ -21,28 +22,12 @@
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::text;
+using cervirisk::testing::error_message;
+using cervirisk::testing::TempDir;
 
 namespace {
 const fs::path kData = fs::path(CERV_TEST_DATA) / "text";
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("cerv_text_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-template <typename F>
-std::string error_message(F&& f, ExitCode expected) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), expected) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
 }  // namespace
 
 TEST(TokenizerGoldens, IdenticalToPythonReference) {
@@ -172,7 +157,7 @@ TEST(Tokenizer, DecodeJoinsContinuations) {
 }
 
 TEST(FromPretrained, TokenizerConfigSetsCasing) {
-  fs::path d = temp_dir("cfg");
+  TempDir d("cfg");
   fs::copy_file(kData / "vocab.txt", d / "vocab.txt");
   write_file_atomic(d / "tokenizer_config.json",
                     R"({"do_lower_case": false, "model_max_length": 1000000000000000019884624838656,
@@ -182,17 +167,15 @@ TEST(FromPretrained, TokenizerConfigSetsCasing) {
   EXPECT_EQ(tok.options().model_max_length, 512);  // HF's "no limit" sentinel ignored
   EXPECT_EQ(tok.tokenize("The Tumor"), (std::vector<std::string>{"The", "Tumor"}));
   // Saving and reloading keeps the settings.
-  fs::path d2 = temp_dir("cfg2");
+  TempDir d2("cfg2");
   tok.save(d2);
   auto tok2 = Tokenizer::from_pretrained(d2);
   EXPECT_FALSE(tok2.options().normalizer.lowercase);
   EXPECT_EQ(tok2.vocab().tokens(), tok.vocab().tokens());
-  fs::remove_all(d);
-  fs::remove_all(d2);
 }
 
 TEST(FromPretrained, TokenizerJsonOverridesAndVocabFromJson) {
-  fs::path d = temp_dir("tj");
+  TempDir d("tj");
   write_file_atomic(d / "tokenizer_config.json", R"({"do_lower_case": true})");
   write_file_atomic(d / "tokenizer.json", R"({
     "added_tokens": [{"id": 5, "content": "<NUM>", "special": true}],
@@ -213,7 +196,6 @@ TEST(FromPretrained, TokenizerJsonOverridesAndVocabFromJson) {
   write_file_atomic(d / "tokenizer.json", "{not json");
   msg = error_message([&] { Tokenizer::from_pretrained(d); }, ExitCode::kCorruptInput);
   EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
-  fs::remove_all(d);
 }
 
 TEST(VocabBuilder, CjkCharactersAndFrequentLatinWords) {
@@ -250,7 +232,7 @@ TEST(VocabBuilder, CjkCharactersAndFrequentLatinWords) {
 }
 
 TEST(Cli, TokenizeJsonOutput) {
-  fs::path d = temp_dir("cli");
+  TempDir d("cli");
   std::string cmd = std::string(CERV_BINARY) + " tokenize --vocab " + (kData / "vocab.txt").string() +
                     " --json 'MRI示宫颈癌' 'Café tumors' > " + (d / "out.txt").string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "out.txt");
@@ -275,5 +257,4 @@ TEST(Cli, TokenizeJsonOutput) {
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 3);
   EXPECT_NE(read_file(d / "err.txt").find("/nonexistent/v.txt"), std::string::npos);
-  fs::remove_all(d);
 }

@@ -5,10 +5,10 @@
 #include <sys/wait.h>
 #include <torch/torch.h>
 
-#include <filesystem>
-#include <fstream>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "models/weights.h"
+#include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "train_toy.h"
@@ -25,15 +26,9 @@ extern char** environ;
 using namespace cervirisk;
 using namespace cervirisk::train;
 namespace fs = std::filesystem;
+using cervirisk::testing::TempDir;
 
 namespace {
-fs::path temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("cerv_train_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 TrainerOptions toy_options() {
   TrainerOptions o;
   o.epochs = 20;
@@ -231,7 +226,7 @@ TEST(Trainer, GradientHookRunsBetweenBackwardAndClip) {
 }
 
 TEST(Checkpoint, KillDashNineThenResumeIsBitIdentical) {
-  const auto dir = temp_dir("resume");
+  const TempDir dir("resume");
   const std::string helper = CERV_TRAIN_HELPER;
   // Uninterrupted reference run.
   ASSERT_EQ(spawn_and_wait({helper, (dir / "ref.ckpt").string(), (dir / "ref").string()}), 0);
@@ -257,14 +252,13 @@ TEST(Checkpoint, KillDashNineThenResumeIsBitIdentical) {
   auto again_hist = read_file(dir / "again.history");
   EXPECT_EQ(again_hist.substr(0, again_hist.find('\n')), "resumed 1 epochs_run 0");
   EXPECT_EQ(again_hist.substr(again_hist.find('\n')), ref_hist.substr(ref_hist.find('\n')));
-  fs::remove_all(dir);
 }
 
 TEST(Checkpoint, ExternalKillAtAnyMomentThenResumeIsBitIdentical) {
   // kill -9 from outside at moments that fall before the first checkpoint, between epochs,
   // possibly inside a checkpoint write, or after the end: whatever survives on disk, the resumed
   // run must end exactly like the uninterrupted one.
-  const auto dir = temp_dir("extkill");
+  const TempDir dir("extkill");
   const std::string helper = CERV_TRAIN_HELPER;
   ASSERT_EQ(spawn_and_wait({helper, (dir / "ref.ckpt").string(), (dir / "ref").string()}), 0);
   const auto ref_hist = read_file(dir / "ref.history");
@@ -288,11 +282,10 @@ TEST(Checkpoint, ExternalKillAtAnyMomentThenResumeIsBitIdentical) {
     ASSERT_EQ(w.size(), ref.size());
     for (std::size_t i = 0; i < w.size(); ++i) EXPECT_TRUE(torch::equal(w[i], ref[i])) << "tensor " << i;
   }
-  fs::remove_all(dir);
 }
 
 TEST(Checkpoint, RoundTripRestoresEverything) {
-  const auto dir = temp_dir("roundtrip");
+  const TempDir dir("roundtrip");
   torch::manual_seed(4);
   toy::ToyNet net;
   toy::ToyDataset d(64, 1);
@@ -363,7 +356,6 @@ TEST(Checkpoint, RoundTripRestoresEverything) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("missing.ckpt: no such file"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 TEST(Trainer, NonFiniteLossIsAnError) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -276,6 +277,74 @@ std::string performance_table(const ReportData& d) {
   return h.str();
 }
 
+// Table 1 from run/table1.csv. Its "test" column (report/table1.h) becomes a footnote mark on the
+// p-value and a footnote naming each test used; "NA" shows as a dash.
+std::string table1_section(const ReportData& d) {
+  int p_col = -1, test_col = -1;
+  for (std::size_t i = 0; i < d.table1_header.size(); ++i) {
+    if (d.table1_header[i] == "p") p_col = static_cast<int>(i);
+    if (d.table1_header[i] == "test") test_col = static_cast<int>(i);
+  }
+  struct Test {
+    const char* prefix;
+    const char* mark;
+    const char* text;
+  };
+  static const Test kTests[] = {
+      {"chi-squared", "a",
+       "Pearson&rsquo;s chi-squared test on the cohort &times; level table, levels without patients left out "
+       "(R&rsquo;s chisq.test; Yates&rsquo; correction for a 2 &times; 2 table)"},
+      {"Kruskal-Wallis", "b",
+       "Kruskal&ndash;Wallis rank sum test with tie correction (R&rsquo;s kruskal.test)"},
+      {"ANOVA", "c", "one-way ANOVA, equal variances (R&rsquo;s oneway.test)"},
+  };
+  std::vector<bool> used(std::size(kTests), false);
+  bool small_expected = false, undefined = false;
+  std::ostringstream h;
+  h << "<section id=\"table1\"><h2>Table 1. Patient characteristics by cohort</h2><table><thead><tr>";
+  for (std::size_t i = 0; i < d.table1_header.size(); ++i)
+    if (static_cast<int>(i) != test_col) h << "<th>" << html_escape(d.table1_header[i]) << "</th>";
+  h << "</tr></thead><tbody>\n";
+  for (const auto& r : d.table1_rows) {
+    std::string mark;
+    if (test_col >= 0 && static_cast<std::size_t>(test_col) < r.size() && !r[test_col].empty()) {
+      const std::string& t = r[test_col];
+      for (std::size_t k = 0; k < std::size(kTests); ++k)
+        if (t.rfind(kTests[k].prefix, 0) == 0) {
+          used[k] = true;
+          mark = kTests[k].mark;
+        }
+      if (t.find("expected < 5") != std::string::npos) {
+        small_expected = true;
+        mark += mark.empty() ? "*" : ",*";
+      }
+    }
+    h << "<tr>";
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (static_cast<int>(i) == test_col) continue;
+      h << (i ? "<td class=\"num\">" : "<td>") << (r[i] == "NA" ? "\u2014" : html_escape(r[i]));
+      undefined |= static_cast<int>(i) == p_col && r[i] == "NA";
+      if (static_cast<int>(i) == p_col && !r[i].empty() && !mark.empty()) h << "<sup>" << mark << "</sup>";
+      h << "</td>";
+    }
+    h << "</tr>\n";
+  }
+  h << "</tbody></table>";
+  if (p_col >= 0) {
+    h << "<p class=\"note\">p compares the cohorts; missing values are left out per characteristic. ";
+    for (std::size_t k = 0; k < std::size(kTests); ++k)
+      if (used[k]) h << "<sup>" << kTests[k].mark << "</sup>" << kTests[k].text << ". ";
+    if (small_expected)
+      h << "<sup>*</sup>An expected count is below 5: the chi-squared approximation may be inaccurate. ";
+    if (undefined)
+      h << "&mdash;: the test is undefined (fewer than two cohorts or levels with data, or all values "
+           "equal).";
+    h << "</p>";
+  }
+  h << "</section>\n";
+  return h.str();
+}
+
 std::string model_card(const ReportData& d) {
   auto get = [&](const std::string& k, const std::string& def) {
     auto it = d.model_card.find(k);
@@ -351,18 +420,7 @@ std::string render_report_html(const ReportData& d) {
   h << "<section id=\"performance\"><h2>Discrimination by model and cohort</h2>" << performance_table(d)
     << "</section>\n";
 
-  if (!d.table1_header.empty()) {
-    h << "<section id=\"table1\"><h2>Table 1. Patient characteristics by cohort</h2><table><thead><tr>";
-    for (const auto& c : d.table1_header) h << "<th>" << html_escape(c) << "</th>";
-    h << "</tr></thead><tbody>\n";
-    for (const auto& r : d.table1_rows) {
-      h << "<tr>";
-      for (std::size_t i = 0; i < r.size(); ++i)
-        h << (i ? "<td class=\"num\">" : "<td>") << html_escape(r[i]) << "</td>";
-      h << "</tr>\n";
-    }
-    h << "</tbody></table></section>\n";
-  }
+  if (!d.table1_header.empty()) h << table1_section(d);
 
   auto rocs = roc_figures(d);
   if (!rocs.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
+#include <boost/math/distributions/fisher_f.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <numeric>
@@ -40,6 +41,13 @@ double t_two_sided_p(double t, double df) {
   if (std::isnan(t) || !(df > 0)) return kNA;
   if (std::isinf(t)) return 0.0;
   return 2 * boost::math::cdf(boost::math::complement(boost::math::students_t(df), std::fabs(t)));
+}
+
+double f_upper_p(double f, double df1, double df2) {
+  if (std::isnan(f) || !(df1 > 0) || !(df2 > 0)) return kNA;
+  if (f <= 0) return 1.0;
+  if (std::isinf(f)) return 0.0;
+  return boost::math::cdf(boost::math::complement(boost::math::fisher_f(df1, df2), f));
 }
 
 double quantile_type7(std::vector<double> v, double p) {

@@ -32,6 +32,9 @@ double normal_cdf(double z);
 double normal_two_sided_p(double z);
 double chisq_upper_p(double x, double df);
 double t_two_sided_p(double t, double df);
+// Upper tail P(F > f) of the F distribution with (df1, df2) degrees of freedom, as R's
+// pf(f, df1, df2, lower.tail = FALSE); f = Inf gives 0.
+double f_upper_p(double f, double df1, double df2);
 
 // Type-7 sample quantile (R's default quantile(), numpy's "linear"); v need not be sorted.
 double quantile_type7(std::vector<double> v, double p);

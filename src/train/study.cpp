@@ -33,6 +33,7 @@
 #include "report/report_data.h"
 #include "report/figures.h"
 #include "report/run_files.h"
+#include "report/table1.h"
 #include "stats/calibration.h"
 #include "stats/cindex.h"
 #include "stats/cox.h"
@@ -297,53 +298,41 @@ std::vector<PredRow> read_predictions(const fs::path& file) {
   return rows;
 }
 
+// Table 1 (report/table1.h): characteristics by cohort with the p-value of the comparison.
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels) {
-  std::ostringstream o;
-  std::map<std::string, std::vector<const data::Patient*>> by;
-  std::map<std::string, int> ev;
-  for (std::size_t i = 0; i < cohort.patients.size(); ++i) {
-    const auto& p = cohort.patients[i];
-    by[data::cohort_name(p.cohort)].push_back(&p);
-    ev[data::cohort_name(p.cohort)] += labels[i] > 0.5f;
+  const std::vector<std::string> groups(std::begin(kCohorts), std::end(kCohorts));
+  std::vector<int> group_of;
+  for (const auto& p : cohort.patients) {
+    const std::string c = data::cohort_name(p.cohort);
+    group_of.push_back(static_cast<int>(std::find(groups.begin(), groups.end(), c) - groups.begin()));
   }
-  o << "characteristic";
-  for (const char* c : kCohorts) o << ',' << c << " (n = " << by[c].size() << ")";
-  o << "\nrecurrence";
-  for (const char* c : kCohorts)
-    o << ',' << ev[c] << " (" << fmt::format("{:.1f}", by[c].empty() ? 0.0 : 100.0 * ev[c] / by[c].size()) << "%)";
-  o << "\nreport available";
-  for (const char* c : kCohorts) {
-    int k = 0;
-    for (auto* p : by[c]) k += p->report.has_value();
-    o << ',' << k;
-  }
-  o << '\n';
+  using Summary = report::Table1Variable::Summary;
+  std::vector<report::Table1Variable> vars(2);
+  vars[0].name = "recurrence";
+  vars[0].summary = Summary::kYesCount;
+  vars[0].percent = true;
+  for (float l : labels) vars[0].values.push_back(l > 0.5f);
+  vars[1].name = "report available";
+  vars[1].summary = Summary::kYesCount;
+  for (const auto& p : cohort.patients) vars[1].values.push_back(p.report.has_value());
   for (std::size_t j = 0; j < cohort.schema.size(); ++j) {
     const auto& col = cohort.schema[j];
+    report::Table1Variable v;
     if (col.type == data::ColumnType::kNumeric) {
-      o << report::csv_field(col.name + (col.unit.empty() ? "" : " (" + col.unit + ")") + ", median [IQR]");
-      for (const char* c : kCohorts) {
-        std::vector<double> x;
-        for (auto* p : by[c])
-          if (!p->clinical[j].missing) x.push_back(p->clinical[j].number);
-        std::sort(x.begin(), x.end());
-        auto q = [&](double f) { return x.empty() ? NAN : x[static_cast<std::size_t>(f * (x.size() - 1))]; };
-        o << ',' << report::csv_field(fmt::format("{:.1f} [{:.1f}, {:.1f}]", q(0.5), q(0.25), q(0.75)));
-      }
-      o << '\n';
+      v.name = col.name + (col.unit.empty() ? "" : " (" + col.unit + ")");
+      v.summary = Summary::kMedianIqr;
     } else {
-      for (std::size_t l = 0; l < col.levels.size(); ++l) {
-        o << report::csv_field(col.name + " = " + col.levels[l]);
-        for (const char* c : kCohorts) {
-          int k = 0;
-          for (auto* p : by[c]) k += !p->clinical[j].missing && p->clinical[j].level == static_cast<int>(l);
-          o << ',' << k;
-        }
-        o << '\n';
-      }
+      v.name = col.name;
+      v.summary = Summary::kLevelCounts;
+      v.levels = col.levels;
     }
+    for (const auto& p : cohort.patients) {
+      const auto& c = p.clinical[j];
+      v.values.push_back(c.missing ? NAN : col.type == data::ColumnType::kNumeric ? c.number : c.level);
+    }
+    vars.push_back(std::move(v));
   }
-  return o.str();
+  return report::table1_csv(report::make_table1(groups, group_of, vars));
 }
 
 struct TrainedVariant {
