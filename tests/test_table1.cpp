@@ -51,10 +51,12 @@ Table1 golden_table() {
   vars.push_back(var("recurrence", Summary::kYesCount, "recurrence"));
   vars.back().percent = true;
   vars.push_back(var("report available", Summary::kYesCount, "report"));
+  vars.back().percent = true;
   vars.push_back(var("age (years)", Summary::kMedianIqr, "age"));
   vars.push_back(var("bmi (kg/m2)", Summary::kMeanSd, "bmi"));
   vars.push_back(var("stage", Summary::kLevelCounts, "stage"));
   vars.back().levels = golden()["stage_levels"].get<std::vector<std::string>>();
+  vars.back().percent = true;
   vars.push_back(var("marker", Summary::kMedianIqr, "marker"));
   vars.push_back(var("grade", Summary::kMedianIqr, "grade"));
   return make_table1(golden()["groups"].get<std::vector<std::string>>(), group_of, vars);
@@ -102,7 +104,7 @@ TEST(Table1, CsvHasPAndTestColumns) {
   EXPECT_EQ(lines.at(1),
             "\"age (years), median [IQR]\",\"51.0 [45.0, 59.0]\",\"51.0 [40.0, 54.0]\",\"51.5 [44.8, "
             "55.5]\",0.889,Kruskal-Wallis");
-  EXPECT_EQ(lines.at(4), "stage = IIA,0,0,0,,");  // a level row without its own test
+  EXPECT_EQ(lines.at(4), "stage = IIA,0 (0.0%),0 (0.0%),0 (0.0%),,");  // a level row without its own test
   EXPECT_EQ(lines.at(7),
             "\"marker, median [IQR]\",\"1.6 [0.7, 4.7]\",\"2.0 [1.1, 3.7]\",NA,0.559,Kruskal-Wallis");
   EXPECT_EQ(lines.at(8),

@@ -121,7 +121,12 @@ Table1 make_table1(const std::vector<std::string>& groups, const std::vector<int
     for (std::size_t l = 0; l < nl; ++l) {
       Table1Row r;
       r.cells.push_back(v.name + " = " + v.levels[l]);
-      for (std::size_t g = 0; g < ng; ++g) r.cells.push_back(fmt::format("{:.0f}", counts[g][l]));
+      for (std::size_t g = 0; g < ng; ++g) {
+        double n = 0;  // the group's patients with a value
+        for (double c : counts[g]) n += c;
+        r.cells.push_back(v.percent && n > 0 ? fmt::format("{:.0f} ({:.1f}%)", counts[g][l], 100 * counts[g][l] / n)
+                                             : fmt::format("{:.0f}", counts[g][l]));
+      }
       if (l == 0) {
         r.has_test = true;
         r.p = test.p;

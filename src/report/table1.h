@@ -25,7 +25,7 @@ struct Table1Variable {
   std::vector<std::string> levels;  // kLevelCounts
   // One value per patient, NaN = missing: the number, the level index (kLevelCounts) or 0 / 1.
   std::vector<double> values;
-  bool percent = false;  // kYesCount: add the percentage of the patients with a value
+  bool percent = false;  // kYesCount / kLevelCounts: "k (x.x%)", % of the group's patients with a value
 };
 
 struct Table1Row {

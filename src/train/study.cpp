@@ -314,6 +314,7 @@ std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& lab
   for (float l : labels) vars[0].values.push_back(l > 0.5f);
   vars[1].name = "report available";
   vars[1].summary = Summary::kYesCount;
+  vars[1].percent = true;
   for (const auto& p : cohort.patients) vars[1].values.push_back(p.report.has_value());
   for (std::size_t j = 0; j < cohort.schema.size(); ++j) {
     const auto& col = cohort.schema[j];
@@ -325,6 +326,7 @@ std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& lab
       v.name = col.name;
       v.summary = Summary::kLevelCounts;
       v.levels = col.levels;
+      v.percent = true;
     }
     for (const auto& p : cohort.patients) {
       const auto& c = p.clinical[j];
