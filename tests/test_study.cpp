@@ -298,3 +298,46 @@ TEST(Study, FailedExplanationsExitWithTheirCodeAndKeepTheRun) {
     EXPECT_TRUE(fs::exists(run / f)) << f;
   EXPECT_NE(r.out.find("msm_tc"), std::string::npos) << "the study table is still printed";
 }
+
+// --seeds 2: every scalar metric gets mean / sd over the seeds; seed 0's values are the main
+// metrics (same predictions), mean and sd are those of the values (hand formula), p-values are
+// not averaged, and the second seed trains other models.
+TEST(Study, SeedsSummariseEveryMetricPerVariantAndCohort) {
+  const fs::path data = cohort_dir() / "data";
+  const fs::path out = cohort_dir() / "seeds";
+  auto r = run_cli("study --no-report --seeds 2 --variants clinical convnext --config " + (data / "tiny.toml").string() +
+                   " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path& run = out;
+  ASSERT_TRUE(fs::exists(run / "models" / "convnext" / "seed-1" / "weights.safetensors"));
+  const json m = metrics_of(run);
+  ASSERT_TRUE(m.contains("seeds"));
+  int checked = 0, differing = 0;
+  for (const auto& e : m["metrics"]) {
+    const json* s = nullptr;
+    for (const auto& x : m["seeds"])
+      if (x["variant"] == e["variant"] && x["cohort"] == e["cohort"]) s = &x;
+    ASSERT_NE(s, nullptr) << e["variant"] << " " << e["cohort"];
+    EXPECT_EQ((*s)["seeds"], 2);
+    for (const auto& [name, summary] : (*s)["metrics"].items()) {
+      EXPECT_FALSE(name.size() > 2 && name.substr(name.size() - 2) == "_p") << name << " averaged";
+      const auto v = summary["values"].get<std::vector<double>>();
+      ASSERT_EQ(static_cast<std::size_t>(summary["n"].get<int>()), v.size());
+      if (v.size() == 2) {
+        EXPECT_NEAR(summary["mean"].get<double>(), (v[0] + v[1]) / 2, 1e-12) << name;
+        EXPECT_NEAR(summary["sd"].get<double>(), std::abs(v[0] - v[1]) / std::sqrt(2.0), 1e-12) << name;
+        if (v[0] != v[1]) ++differing;
+      }
+    }
+    for (const char* name : {"auc", "sensitivity", "specificity", "brier", "c_index"}) {
+      if (!e.contains(name) || !e[name].is_number()) continue;
+      ASSERT_TRUE((*s)["metrics"].contains(name)) << name;
+      EXPECT_EQ((*s)["metrics"][name]["values"][0].get<double>(), e[name].get<double>())
+          << name << " of seed 0 is the main metric, " << e["variant"] << " " << e["cohort"];
+      ++checked;
+    }
+    if (e.contains("auc") && e["auc"].is_number()) EXPECT_EQ((*s)["auc"][0].get<double>(), e["auc"].get<double>());
+  }
+  EXPECT_GE(checked, 12);
+  EXPECT_GT(differing, 0) << "the second seed must train other models";
+}

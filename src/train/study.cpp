@@ -476,8 +476,12 @@ StudyResult run_study(const StudyOptions& options) {
   // 4./5. train each variant (x seed), predict every cohort
   std::map<std::string, std::pair<double, double>> thr_cut;
   std::map<std::string, std::vector<PredRow>> preds;
-  std::map<std::string, std::vector<double>> seed_aucs;  // variant/cohort -> AUC per seed
+  // --seeds N: every scalar metric of every seed (computed by compute_metrics on that seed's own
+  // predictions, threshold and cut-point), per variant/cohort -> metric -> one value per seed.
+  std::map<std::string, std::map<std::string, std::vector<double>>> seed_metrics;
   for (int k = 0; k < options.seeds; ++k) {
+    std::map<std::string, std::vector<PredRow>> seed_preds;
+    std::map<std::string, std::pair<double, double>> seed_thr_cut;
     for (const auto& v : variants) {
       t0 = std::chrono::steady_clock::now();
       const std::uint64_t s = seed + static_cast<std::uint64_t>(k);
@@ -578,13 +582,9 @@ StudyResult run_study(const StudyOptions& options) {
           rows.push_back(r);
         }
       }
-      for (const char* c : kCohorts) {
-        std::vector<double> p;
-        std::vector<int> l;
-        for (const auto& r : rows)
-          if (r.cohort == c) p.push_back(r.prob), l.push_back(r.label);
-        const int e = std::accumulate(l.begin(), l.end(), 0);
-        if (e > 0 && e < static_cast<int>(l.size())) seed_aucs[v + "/" + c].push_back(stats::roc_auc(p, l));
+      if (options.seeds > 1) {
+        seed_preds[v] = rows;
+        seed_thr_cut[v] = {threshold, cut};
       }
       if (k == 0 && model->modality_order().size() > 1) {
         // The fused vectors (the head's input) of every patient, in predictions order: the
@@ -609,6 +609,17 @@ StudyResult run_study(const StudyOptions& options) {
       }
       manifest.add_timing("predict", seconds_since(t0));
     }
+    if (options.seeds > 1) {
+      std::string unused;
+      const json m = compute_metrics(variants, seed_preds, seed_thr_cut, &unused);
+      for (const auto& e : m["metrics"]) {
+        auto& into = seed_metrics[e["variant"].get<std::string>() + "/" + e["cohort"].get<std::string>()];
+        for (const auto& [name, value] : e.items())
+          if (value.is_number() && name != "n" && name != "events" && name != "threshold" &&
+              !(name.size() > 2 && name.compare(name.size() - 2, 2, "_p") == 0))  // p-values are not averaged
+            into[name].push_back(value.get<double>());
+      }
+    }
   }
 
   // 6. statistics
@@ -617,13 +628,28 @@ StudyResult run_study(const StudyOptions& options) {
   json metrics = compute_metrics(variants, preds, thr_cut, &comparisons);
   if (options.seeds > 1) {
     json ms = json::array();
-    for (const auto& [key, a] : seed_aucs) {
-      double mean = std::accumulate(a.begin(), a.end(), 0.0) / a.size(), var = 0;
+    auto mean_sd = [](const std::vector<double>& a) {
+      const double mean = std::accumulate(a.begin(), a.end(), 0.0) / static_cast<double>(a.size());
+      double var = 0;
       for (double x : a) var += (x - mean) * (x - mean);
-      const double sd = a.size() > 1 ? std::sqrt(var / (a.size() - 1)) : 0;
+      return std::pair{mean, a.size() > 1 ? std::sqrt(var / static_cast<double>(a.size() - 1)) : 0.0};
+    };
+    for (const auto& [key, by_metric] : seed_metrics) {
       const auto slash = key.find('/');
-      ms.push_back({{"variant", key.substr(0, slash)}, {"cohort", key.substr(slash + 1)}, {"seeds", a.size()},
-                    {"auc_mean", mean}, {"auc_sd", sd}, {"auc", a}});
+      json e = {{"variant", key.substr(0, slash)}, {"cohort", key.substr(slash + 1)}, {"seeds", options.seeds}};
+      json all = json::object();
+      for (const auto& [name, a] : by_metric) {
+        // A metric undefined for some seed (e.g. one class) is summarised over the seeds that have it.
+        const auto [mean, sd] = mean_sd(a);
+        all[name] = {{"mean", mean}, {"sd", sd}, {"n", a.size()}, {"values", a}};
+        if (name == "auc") {
+          e["auc_mean"] = mean;
+          e["auc_sd"] = sd;
+          e["auc"] = a;
+        }
+      }
+      e["metrics"] = all;
+      ms.push_back(e);
     }
     metrics["seeds"] = ms;
   }
