@@ -1,6 +1,7 @@
 // report.html and the run-folder loader, on the fixture run folder tests/data/report/run
 // (scripts/report_fixture.py; AUCs there computed by scikit-learn).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +195,43 @@ TEST(Html, Table1PValuesWithFootnote) {
   EXPECT_EQ(t.find("oneway.test"), std::string::npos);  // only the tests used are named
   EXPECT_NE(t.find("expected count is below 5"), std::string::npos);
   EXPECT_NE(t.find("the test is undefined"), std::string::npos);  // the NA p of marker
+}
+
+TEST(Html, SeedsTableShowsMeanAndSd) {
+  TempDir tmp("seeds");
+  auto run = copy_run(tmp);
+  // Without "seeds" in metrics.json there is no seeds table.
+  EXPECT_EQ(render_report_html(load_run_folder(run)).find("seeds-table"), std::string::npos);
+  std::ifstream in(run / "metrics.json");
+  auto m = nlohmann::json::parse(in);
+  in.close();
+  // Two seeds of msm_tc on the external cohort: AUC 0.70 and 0.72 -> 0.710 ± 0.014 (sd with n - 1
+  // = |a - b| / sqrt 2 = 0.01414); Se 0.60 / 0.70 -> 65.0 ± 7.1 %; Sp 0.80 / 0.80 -> 80.0 ± 0.0 %.
+  m["seeds"] = nlohmann::json::array(
+      {{{"variant", "msm_tc"}, {"cohort", "external"}, {"seeds", 2},
+        {"metrics",
+         {{"auc", {{"mean", 0.71}, {"sd", 0.0141421356}, {"n", 2}, {"values", {0.70, 0.72}}}},
+          {"sensitivity", {{"mean", 0.65}, {"sd", 0.0707106781}, {"n", 2}, {"values", {0.6, 0.7}}}},
+          {"specificity", {{"mean", 0.80}, {"sd", 0.0}, {"n", 2}, {"values", {0.8, 0.8}}}}}}},
+       // an older run: only auc_mean / auc_sd
+       {{"variant", "clinical"}, {"cohort", "train"}, {"seeds", 2}, {"auc_mean", 0.6}, {"auc_sd", 0.05}}});
+  write_file_atomic(run / "metrics.json", m.dump());
+  ReportData d = load_run_folder(run);
+  ASSERT_EQ(d.seed_summary.size(), 2u);
+  const std::string h = render_report_html(d);
+  const auto b = h.find("id=\"seeds-table\""), e = h.find("</table>", b);
+  ASSERT_NE(b, std::string::npos);
+  const std::string t = h.substr(b, e - b);
+  EXPECT_NE(h.find("Variation over 2 training seeds"), std::string::npos);
+  EXPECT_NE(t.find("<td class=\"num\">0.710 \u00b1 0.014</td><td class=\"num\">65.0 \u00b1 7.1 / 80.0 \u00b1 0.0</td>"
+                   "<td class=\"num\">\u2013</td></tr>"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("<tr><td>clinical</td><td class=\"num\">0.600 \u00b1 0.050</td>"), std::string::npos) << t;
+  // A malformed entry names the field.
+  m["seeds"][0]["metrics"]["auc"]["mean"] = "high";
+  write_file_atomic(run / "metrics.json", m.dump());
+  expect_error_containing([&] { load_run_folder(run); }, "seeds[0].metrics.auc");
 }
 
 TEST(Html, WritesAtomicallyAndFigures) {

@@ -277,6 +277,45 @@ std::string performance_table(const ReportData& d) {
   return h.str();
 }
 
+// Variation over training seeds (--seeds N): mean ± sd of AUC, Se, Sp and Harrell's C.
+std::string seeds_table(const ReportData& d) {
+  if (d.seed_summary.empty()) return {};
+  const auto cohorts = cohort_list(d);
+  auto find = [&](const std::string& v, const std::string& c) -> const SeedSummary* {
+    for (const auto& s : d.seed_summary)
+      if (s.variant == v && s.cohort == c) return &s;
+    return nullptr;
+  };
+  auto cell = [](const SeedSummary* s, const char* name, bool percent) {
+    if (!s || !s->mean_sd.count(name)) return std::string("\u2013");
+    const auto [mean, sd] = s->mean_sd.at(name);
+    if (!std::isfinite(mean)) return std::string("\u2013");
+    return percent ? fmt::format("{:.1f} \u00b1 {:.1f}", 100 * mean, 100 * sd) : fmt::format("{:.3f} \u00b1 {:.3f}", mean, sd);
+  };
+  int seeds = 0;
+  for (const auto& s : d.seed_summary) seeds = std::max(seeds, s.seeds);
+  std::ostringstream h;
+  h << "<h3 id=\"seeds\">Variation over " << seeds << " training seeds</h3><div class=\"wide\"><table "
+       "id=\"seeds-table\"><thead><tr><th rowspan=\"2\">Model</th>";
+  for (const auto& c : cohorts) h << "<th colspan=\"3\">" << html_escape(c) << "</th>";
+  h << "</tr><tr>";
+  for (std::size_t i = 0; i < cohorts.size(); ++i) h << "<th>AUC</th><th>Se / Sp (%)</th><th>C-index</th>";
+  h << "</tr></thead><tbody>\n";
+  for (const auto& v : d.variants) {
+    h << "<tr><td>" << html_escape(v) << "</td>";
+    for (const auto& c : cohorts) {
+      const auto* s = find(v, c);
+      h << "<td class=\"num\">" << cell(s, "auc", false) << "</td><td class=\"num\">" << cell(s, "sensitivity", true)
+        << " / " << cell(s, "specificity", true) << "</td><td class=\"num\">" << cell(s, "c_index", false) << "</td>";
+    }
+    h << "</tr>\n";
+  }
+  h << "</tbody></table></div>\n<p class=\"note\">Mean \u00b1 sd (n \u2212 1) over the seeds; each seed "
+       "trained from its own initialisation and dropout stream and was evaluated at its own training "
+       "threshold. The table above, the figures and the explanations are those of the first seed.</p>\n";
+  return h.str();
+}
+
 // Table 1 from run/table1.csv. Its "test" column (report/table1.h) becomes a footnote mark on the
 // p-value and a footnote naming each test used; "NA" shows as a dash.
 std::string table1_section(const ReportData& d) {
@@ -418,7 +457,7 @@ std::string render_report_html(const ReportData& d) {
        "card</a></nav></header>\n";
 
   h << "<section id=\"performance\"><h2>Discrimination by model and cohort</h2>" << performance_table(d)
-    << "</section>\n";
+    << seeds_table(d) << "</section>\n";
 
   if (!d.table1_header.empty()) h << table1_section(d);
 

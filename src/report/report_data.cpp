@@ -437,6 +437,24 @@ ReportData load_run_folder(const fs::path& dir) {
     if (c.curve.predictions.empty() && d.predictions.count(c.variant))
       for (const auto& p : d.predictions.at(c.variant))
         if (p.cohort == c.cohort) c.curve.predictions.push_back(p.probability);
+  // Seeds (--seeds N): mean / sd per metric; older runs carry only auc_mean / auc_sd.
+  if (mj.contains("seeds") && mj["seeds"].is_array()) {
+    for (std::size_t i = 0; i < mj["seeds"].size(); ++i) {
+      const auto& e = mj["seeds"][i];
+      const std::string where = "seeds[" + std::to_string(i) + "]";
+      SeedSummary ss;
+      ss.variant = R.str(e, "variant", where);
+      ss.cohort = R.str(e, "cohort", where);
+      ss.seeds = static_cast<int>(R.num(e, "seeds", where));
+      if (e.contains("metrics") && e["metrics"].is_object()) {
+        for (const auto& [name, v] : e["metrics"].items())
+          ss.mean_sd[name] = {R.num(v, "mean", where + ".metrics." + name), R.num(v, "sd", where + ".metrics." + name)};
+      } else if (e.contains("auc_mean")) {
+        ss.mean_sd["auc"] = {R.num(e, "auc_mean", where), R.num(e, "auc_sd", where)};
+      }
+      d.seed_summary.push_back(std::move(ss));
+    }
+  }
   // DeLong p from comparisons.csv when metrics.json does not carry it
   const fs::path comp = dir / "comparisons.csv";
   if (fs::exists(comp)) {

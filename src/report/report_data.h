@@ -28,6 +28,14 @@ struct VariantMetrics {
   Estimate c_index, brier, calibration_slope, calibration_intercept;
 };
 
+// One variant on one cohort over the training seeds (metrics.json "seeds" entry, --seeds N):
+// mean and sd (n - 1) per metric name ("auc", "sensitivity", "c_index", ...).
+struct SeedSummary {
+  std::string variant, cohort;
+  int seeds = 0;
+  std::map<std::string, std::pair<double, double>> mean_sd;
+};
+
 struct PredictionRow {
   std::string id, cohort;
   int label = 0;
@@ -78,6 +86,7 @@ struct ReportData {
   std::vector<std::string> variants;         // row order of the tables
   std::vector<std::string> cohorts;          // column order (train, internal, external)
   std::vector<VariantMetrics> metrics;
+  std::vector<SeedSummary> seed_summary;  // empty unless the study ran with --seeds N > 1
   std::map<std::string, std::vector<PredictionRow>> predictions;  // by variant
   std::vector<std::string> table1_header;
   std::vector<std::vector<std::string>> table1_rows;
