@@ -110,15 +110,7 @@ int main(int argc, char** argv) {
     in.has_clinical = torch::ones({batch_msm}, torch::kBool);
     auto y = torch::randint(0, 2, {batch_msm}).to(torch::kFloat32);
     train::ShardedFns fns;
-    fns.forward = [&](int, std::int64_t b, std::int64_t e) {
-      ModelInputs part;
-      for (auto [dst, src] : {std::pair{&part.tumour, &in.tumour}, {&part.context, &in.context},
-                              {&part.text_ids, &in.text_ids}, {&part.text_mask, &in.text_mask},
-                              {&part.clinical, &in.clinical}, {&part.has_text, &in.has_text},
-                              {&part.has_clinical, &in.has_clinical}})
-        *dst = src->narrow(0, b, e - b);
-      return m->forward(part).logit;
-    };
+    fns.forward = [&](int, std::int64_t b, std::int64_t e) { return m->forward(in.narrow(b, e)).logit; };
     fns.loss = [&](const torch::Tensor& out) { return torch::binary_cross_entropy_with_logits(out, y); };
     const auto params = m->parameters();
     const double flops = 3.0 * static_cast<double>(m->flops(text_len)) * batch_msm;

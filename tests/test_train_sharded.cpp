@@ -51,15 +51,7 @@ struct Fixture {
 
   ShardedFns fns(LossKind kind) {
     ShardedFns f;
-    f.forward = [this](int, std::int64_t b, std::int64_t e) {
-      models::ModelInputs part;
-      for (auto [dst, src] : {std::pair{&part.tumour, &in.tumour}, {&part.context, &in.context},
-                              {&part.text_ids, &in.text_ids}, {&part.text_mask, &in.text_mask},
-                              {&part.clinical, &in.clinical}, {&part.has_text, &in.has_text},
-                              {&part.has_clinical, &in.has_clinical}})
-        *dst = src->narrow(0, b, e - b);
-      return model->forward(part).logit;
-    };
+    f.forward = [this](int, std::int64_t b, std::int64_t e) { return model->forward(in.narrow(b, e)).logit; };
     f.loss = [this, kind](const torch::Tensor& out) {
       LossConfig c;
       c.kind = kind;

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
 #include "core/error.h"
+#include "train/sharded_step.h"
 
 namespace cervirisk::explain {
 
@@ -182,31 +181,21 @@ ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::C
   // Patients in parallel, each worker with single-threaded torch: the per-call tensors are
   // small, and intra-op threads would spend their time synchronising. The result does not
   // depend on the number of workers (each patient's model calls are the same).
-  const int saved_threads = at::get_num_threads();
-  const int workers = static_cast<int>(std::clamp<Eigen::Index>(saved_threads, 1, std::max<Eigen::Index>(n, 1)));
+  const int workers =
+      static_cast<int>(std::clamp<Eigen::Index>(at::get_num_threads(), 1, std::max<Eigen::Index>(n, 1)));
   std::atomic<Eigen::Index> next{0};
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-  auto work = [&](int w) {
+  train::ShardPool pool(workers);
+  pool.run(workers, [&](int) {
     try {
       for (Eigen::Index i; (i = next++) < n;) {
         auto f = clinical_model(model, fused.defined() ? fused[i] : torch::Tensor());
         out[static_cast<std::size_t>(i)] = kernel_shap(f, X.row(i).transpose(), background, options);
       }
     } catch (...) {
-      errors[static_cast<std::size_t>(w)] = std::current_exception();
-      next = n;
+      next = n;  // the other workers stop after their current patient
+      throw;
     }
-  };
-  at::set_num_threads(1);
-  {
-    std::vector<std::thread> pool;
-    for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (auto& t : pool) t.join();
-  }
-  at::set_num_threads(saved_threads);
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  });
   for (Eigen::Index i = 0; i < n; ++i) {
     const Explanation& e = out[static_cast<std::size_t>(i)];
     c.phi.row(i) = e.phi.transpose();

@@ -22,6 +22,7 @@
 #include "models/weights.h"
 #include "report/report_data.h"
 #include "report/run_files.h"
+#include "train/sharded_step.h"
 #include "train/study_features.h"
 
 namespace cervirisk::explain {
@@ -192,15 +193,8 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
       }
       // Single-threaded torch: each call is one small head forward, where intra-op threads
       // mostly synchronise (several times slower on a loaded machine).
-      const int threads = at::get_num_threads();
-      at::set_num_threads(1);
-      try {
-        modality = exact_shapley_cohort(f, X, background, so);
-      } catch (...) {
-        at::set_num_threads(threads);
-        throw;
-      }
-      at::set_num_threads(threads);
+      train::IntraOpThreads one(1);
+      modality = exact_shapley_cohort(f, X, background, so);
       report::write_modality_shapley_csv(ex_dir / "modality_shapley.csv",
                                          modality_shap_rows(modality, ids, cohorts, modality_names));
     });

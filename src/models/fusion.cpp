@@ -4,6 +4,15 @@
 
 namespace cervirisk::models {
 
+ModelInputs ModelInputs::narrow(std::int64_t begin, std::int64_t end) const {
+  ModelInputs part;
+  for (auto [dst, src] : {std::pair{&part.tumour, &tumour}, {&part.context, &context}, {&part.text_ids, &text_ids},
+                          {&part.text_mask, &text_mask}, {&part.clinical, &clinical}, {&part.has_text, &has_text},
+                          {&part.has_clinical, &has_clinical}})
+    if (src->defined()) *dst = src->narrow(0, begin, end - begin);
+  return part;
+}
+
 ClinicalMlpImpl::ClinicalMlpImpl(std::int64_t in, std::int64_t hidden, double dropout)
     : fc1(register_module("fc1", torch::nn::Linear(in, hidden))),
       fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),

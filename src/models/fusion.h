@@ -31,6 +31,9 @@ struct ModelInputs {
   torch::Tensor clinical;      // [B, F] float, already encoded (ClinicalEncoder)
   torch::Tensor has_text;      // [B] bool; undefined = all present when text_ids is defined
   torch::Tensor has_clinical;  // [B] bool; undefined = all present when clinical is defined
+
+  // Rows [begin, end) of every defined input (views, no copy).
+  ModelInputs narrow(std::int64_t begin, std::int64_t end) const;
 };
 
 struct FusionOutput {

@@ -16,6 +16,15 @@ extern "C" void omp_set_num_threads(int);
 
 namespace cervirisk::train {
 
+IntraOpThreads::IntraOpThreads(int threads) {
+  // torch initialises a thread's OpenMP thread count lazily (to the process-wide setting) on its
+  // first parallel call: trigger that first, so it cannot override the count set here later.
+  saved_ = at::get_num_threads();
+  omp_set_num_threads(std::max(1, threads));
+}
+
+IntraOpThreads::~IntraOpThreads() { omp_set_num_threads(saved_); }
+
 ShardPool::ShardPool(int threads) {
   if (threads < 1) throw ConfigError(fmt::format("shard pool: expected >= 1 thread, got {}", threads));
   errors_.resize(static_cast<std::size_t>(threads));
@@ -32,10 +41,7 @@ ShardPool::~ShardPool() {
 }
 
 void ShardPool::loop(int index) {
-  // torch initialises a new thread's OpenMP thread count lazily (to the process-wide setting) on
-  // its first parallel call: trigger that first, then limit this thread to itself.
-  (void)at::get_num_threads();
-  omp_set_num_threads(1);
+  IntraOpThreads one(1);
   std::uint64_t seen = 0;
   for (;;) {
     const std::function<void(int)>* task = nullptr;

@@ -29,6 +29,20 @@
 
 namespace cervirisk::train {
 
+// Sets the calling thread's intra-op (OpenMP) thread count for its lifetime and restores it. The
+// count is per thread, so other threads -- and torch's process-wide setting for new threads -- are
+// unchanged (unlike at::set_num_threads).
+class IntraOpThreads {
+ public:
+  explicit IntraOpThreads(int threads);
+  ~IntraOpThreads();
+  IntraOpThreads(const IntraOpThreads&) = delete;
+  IntraOpThreads& operator=(const IntraOpThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 // A fixed set of worker threads, each limited to one OpenMP (intra-op) thread, running the
 // tasks of one call at a time.
 class ShardPool {
