@@ -13,6 +13,7 @@
 #include "explain/patient_maps.h"
 #include "figure_check.h"
 #include "models/registry.h"
+#include "small_arch.h"
 
 using namespace cervirisk;
 using namespace cervirisk::explain;
@@ -42,20 +43,7 @@ models::ClinicalEncoder test_encoder() {
 }
 
 ArchConfig small_arch(Variant v, std::int64_t clinical_features) {
-  models::DataSizes s;
-  s.clinical_features = clinical_features;
-  s.vocab_size = kVocab;
-  auto a = models::make_arch("cpu-small", v, s);
-  // Narrower than cpu-small (fast); the wiring is the same.
-  a.convnext.depths = {1, 1, 1};
-  a.convnext.dims = {8, 16, 24};
-  a.vit.embed_dim = {16, 24};
-  a.vit.num_heads = {2, 2};
-  a.text.hidden = 16;
-  a.text.heads = 2;
-  a.text.intermediate = 32;
-  a.validate();
-  return a;
+  return cervirisk::testing::small_arch(v, clinical_features, kVocab);
 }
 
 struct Fixture {

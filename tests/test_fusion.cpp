@@ -16,6 +16,7 @@
 #include "models/clinical_encoder.h"
 #include "models/registry.h"
 #include "models/weights.h"
+#include "small_arch.h"
 #include "test_util.h"
 
 using namespace cervirisk;
@@ -27,19 +28,9 @@ namespace {
 
 constexpr std::int64_t kClinical = 6, kVocab = 50, kBatch = 4, kLen = 12;
 
+// Narrower backbones than cpu-small keep these behaviour tests fast; the wiring is the same.
 ArchConfig small_arch(Variant v) {
-  DataSizes s;
-  s.clinical_features = kClinical;
-  s.vocab_size = kVocab;
-  auto a = make_arch("cpu-small", v, s);
-  // Narrower backbones than cpu-small keep these behaviour tests fast; the wiring is the same.
-  a.convnext.depths = {1, 1, 1};
-  a.convnext.dims = {8, 16, 24};
-  a.vit.embed_dim = {16, 24};
-  a.vit.num_heads = {2, 2};
-  a.text.hidden = 16;
-  a.text.heads = 2;
-  a.text.intermediate = 32;
+  auto a = cervirisk::testing::small_arch(v, kClinical, kVocab);
   a.dropout = 0.0;
   a.validate();
   return a;
