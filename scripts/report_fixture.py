@@ -118,11 +118,13 @@ def main(out):
             var = hanley(auc, y.sum(), (1 - y).sum())
             se_ = math.sqrt(var)
             tp = int(((s >= 0.5) & (y == 1)).sum()); tn = int(((s < 0.5) & (y == 0)).sum())
+            npos = int((s >= 0.5).sum()); nneg = int((s < 0.5).sum())
             m = {"variant": v, "cohort": c, "n": int(idx.sum()), "events": int(y.sum()),
                  "auc": auc, "auc_ci": [max(0, auc - 1.96 * se_), min(1, auc + 1.96 * se_)], "threshold": 0.5,
                  "sensitivity": tp / y.sum(), "sensitivity_ci": wilson(tp, int(y.sum())),
                  "specificity": tn / (1 - y).sum(), "specificity_ci": wilson(tn, int((1 - y).sum())),
-                 "brier": float(np.mean((s - y) ** 2))}
+                 "ppv": tp / npos, "ppv_ci": wilson(tp, npos), "npv": tn / nneg, "npv_ci": wilson(tn, nneg),
+                 "brier": float(np.mean((s - y) ** 2)), "calibration_slope": None, "calibration_intercept": None}
             if v != "msm_tc":
                 z = (auc - ref_auc) / math.sqrt(var + hanley(ref_auc, y.sum(), (1 - y).sum()))
                 m["delong_p"] = float(2 * norm.sf(abs(z)))
@@ -143,22 +145,21 @@ def main(out):
                          "hr_ci": [math.exp(o_e / v_ - 1.96 / math.sqrt(v_)), math.exp(o_e / v_ + 1.96 / math.sqrt(v_))],
                          "groups": groups})
         bins = np.quantile(s, np.linspace(0, 1, 6))
-        pred, obs, olo, ohi = [], [], [], []
+        pred, obs = [], []
         for b in range(5):
             sel = (s >= bins[b]) & ((s <= bins[b + 1]) if b == 4 else (s < bins[b + 1]))
             if sel.sum() == 0:
                 continue
             pred.append(float(s[sel].mean())); obs.append(float(y[sel].mean()))
-            w = wilson(int(y[sel].sum()), int(sel.sum())); olo.append(w[0]); ohi.append(w[1])
-        calibration.append({"variant": "msm_tc", "cohort": c, "predicted": pred, "observed": obs, "observed_lo": olo,
-                            "observed_hi": ohi, "brier": float(np.mean((s - y) ** 2))})
+        calibration.append({"variant": "msm_tc", "cohort": c, "predicted": pred, "observed": obs,
+                            "brier": float(np.mean((s - y) ** 2)), "slope": None, "intercept": None})
         th = [round(0.01 * k, 2) for k in range(1, 61)]
         prev = y.mean()
         nb = [float(((s >= p) & (y == 1)).sum() / len(y) - ((s >= p) & (y == 0)).sum() / len(y) * p / (1 - p)) for p in th]
         ta = [float(prev - (1 - prev) * p / (1 - p)) for p in th]
         decision.append({"variant": "msm_tc", "cohort": c, "threshold": th, "net_benefit": nb, "treat_all": ta})
     with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump({"reference_variant": "msm_tc", "variants": VARIANTS, "cohorts": list(COHORTS), "metrics": metrics,
+        json.dump({"format": "cervirisk-metrics/1", "reference_variant": "msm_tc", "variants": VARIANTS, "cohorts": list(COHORTS), "metrics": metrics,
                    "survival": survival, "calibration": calibration, "decision_curve": decision}, f, indent=1)
     run = {"cervirisk_version": "0.1.0", "git_revision": "fixture", "command": "cervirisk study --config study.toml",
            "started_utc": "2026-11-29T08:00:00Z", "seed": 42, "synthetic": True,
@@ -190,22 +191,26 @@ def main(out):
     tiny_png(os.path.join(out, "explain", "EXT001_gradcam_convnext.png"))
     ex = [{"id": "EXT001", "cohort": "external", "kind": "true positive", "variant": "msm_tc", "probability": 0.81,
            "label": 1, "modalities": [{"name": "image", "phi": 0.62}, {"name": "report", "phi": 0.21}, {"name": "clinical", "phi": -0.05}],
-           "clinical": [{"feature": "LVSI", "value": "yes", "phi": 0.12}, {"feature": "age", "value": 51, "phi": -0.02}],
+           "clinical": [{"feature": "LVSI", "value": "yes", "phi": 0.12}, {"feature": "age", "value": "51", "phi": -0.02}],
            "images": ["explain/EXT001_gradcam_convnext.png"]},
           {"id": "INT007", "cohort": "internal", "kind": "false negative", "variant": "msm_tc", "probability": 0.18,
            "label": 1, "modalities": [{"name": "image", "phi": -0.31}, {"name": "report", "phi": 0.05}, {"name": "clinical", "phi": -0.12}],
            "clinical": [{"feature": "FIGO stage", "value": "IB1", "phi": -0.09}], "images": []}]
     with open(os.path.join(out, "explain", "examples.json"), "w") as f:
-        json.dump(ex, f, indent=1)
+        json.dump({"format": "cervirisk-examples/1", "examples": ex}, f, indent=1)
     for v in ("msm", "msm_tc"):
         os.makedirs(os.path.join(out, "models", v), exist_ok=True)
         with open(os.path.join(out, "models", v, "history.csv"), "w") as f:
-            f.write("epoch,train_loss,val_loss,val_auc,lr,seconds\n")
+            f.write("epoch,train_loss,val_loss,val_auc\n")
             for ep in range(1, 16):
                 f.write(f"{ep},{0.69 * math.exp(-0.12 * ep):.5f},{0.69 * math.exp(-0.07 * ep) + 0.04:.5f},"
-                        f"{0.6 + (0.25 if v == 'msm_tc' else 0.2) * (1 - math.exp(-0.3 * ep)):.5f},0.0001,3.2\n")
+                        f"{0.6 + (0.25 if v == 'msm_tc' else 0.2) * (1 - math.exp(-0.3 * ep)):.5f}\n")
         with open(os.path.join(out, "models", v, "model.json"), "w") as f:
-            json.dump({"variant": v, "best_epoch": 11}, f)
+            json.dump({"format": "cervirisk-model/1", "variant": v, "preset": "cpu-small", "arch": {}, "threshold": 0.5,
+                       "cutpoint": 0.35, "seed": 42, "best_epoch": 11, "epochs_done": 15, "stopped_early": False,
+                       "fingerprint": "fixture", "config_sha256": "3f" * 32,
+                       "training_cohort": {"n": 60, "events": 18, "prevalence": 0.3, "auc": 0.8,
+                                           "probability_quantiles": [0.1, 0.2, 0.3, 0.5, 0.7]}}, f)
     with open(os.path.join(out, "PROVENANCE"), "w") as f:
         f.write(f"Generated by scripts/report_fixture.py (numpy {np.__version__}, scipy {scipy.__version__}, "
                 f"scikit-learn {sklearn.__version__}):\n  /usr/bin/python3 scripts/report_fixture.py tests/data/report/run\n"

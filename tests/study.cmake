@@ -1,6 +1,8 @@
-# Study runner (src/train/study*.cpp, cervirisk study/train/evaluate/predict): end-to-end runs of
+# Study runner (src/study, cervirisk study/train/evaluate/predict): end-to-end runs of
 # the real binary on a tiny synthetic cohort (label slow: several trainings).
-cerv_test(test_study SOURCES test_study.cpp LIBS cervirisk_train LABELS slow TORCH)
+cerv_test(test_study SOURCES test_study.cpp LIBS cervirisk_study LABELS slow TORCH)
 add_dependencies(test_study cervirisk_cli)
 cerv_test(test_study_cli SOURCES test_study_cli.cpp LIBS cervirisk_core LABELS unit)
 add_dependencies(test_study_cli cervirisk_cli)
+# Steps of the study on their own (src/study/steps.h).
+cerv_test(test_study_steps SOURCES test_study_steps.cpp LIBS cervirisk_study LABELS unit TORCH)

@@ -15,7 +15,8 @@
 #include "figure_check.h"
 #include "report/html.h"
 #include "report/report_data.h"
-#include "report/run_files.h"
+#include "runfolder/explanations.h"
+#include "runfolder/history.h"
 #include "test_util.h"
 
 using namespace cervirisk;
@@ -27,27 +28,19 @@ using cervirisk::testing::TempDir;
 namespace {
 const fs::path kRun = fs::path(CERV_TEST_DATA) / "report" / "run";
 
+// Replaces the first occurrence of `from` in the run's metrics.json (a copy of the fixture's).
+void damage_metrics(const fs::path& run, const std::string& from, const std::string& to) {
+  std::string text = read_file(run / "metrics.json");
+  text.replace(text.find(from), from.size(), to);
+  write_file_atomic(run / "metrics.json", text);
+}
+
 // Copies the fixture run folder into `tmp` so a test can damage it.
 fs::path copy_run(const TempDir& tmp) {
   fs::copy(kRun, tmp / "run", fs::copy_options::recursive);
   return tmp / "run";
 }
 }  // namespace
-
-TEST(Csv, QuotedFieldsAndErrors) {
-  TempDir d("csv");
-  write_file_atomic(d / "a.csv", "a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",3\n\"multi\nline\",,\n");
-  auto t = read_csv(d / "a.csv");
-  ASSERT_EQ(t.rows.size(), 2u);
-  EXPECT_EQ(t.rows[0][0], "x, y");
-  EXPECT_EQ(t.rows[0][1], "say \"hi\"");
-  EXPECT_EQ(t.rows[1][0], "multi\nline");
-  EXPECT_EQ(t.rows[1][2], "");
-  EXPECT_EQ(t.column("c"), 2);
-  EXPECT_EQ(t.column("z"), -1);
-  write_file_atomic(d / "b.csv", "a,b\n1,2\n3\n");
-  expect_error_containing([&] { read_csv(d / "b.csv"); }, "b.csv:3: 1 fields, expected 2");
-}
 
 TEST(RunFolder, LoadsEveryFile) {
   ReportData d = load_run_folder(kRun);
@@ -117,11 +110,8 @@ TEST(RunFolder, ErrorsNameFileAndField) {
     text.replace(pos, 3, ",7,");
     write_file_atomic(run / "predictions" / "vit.csv", text);
   }
-  expect_error_containing([&] { load_run_folder(run); },
-                          "vit.csv: row 2, column 'label': expected 0 or 1, got '7'");
-  write_file_atomic(run / "metrics.json",
-                    "{\"variants\": [], \"cohorts\": [], \"metrics\": [{\"variant\": \"a\", \"cohort\": "
-                    "\"b\", \"auc\": \"high\"}]}");
+  expect_error_containing([&] { load_run_folder(run); }, "vit.csv:2: column 'label': '7', expected 0 or 1");
+  damage_metrics(run, "\"auc\": 0.", "\"auc\": \"high\", \"x\": 0.");
   expect_error_containing([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
   write_file_atomic(run / "metrics.json", "{\"variants\": [");
   expect_error_containing([&] { load_run_folder(run); }, "not valid JSON");
@@ -213,8 +203,11 @@ TEST(Html, SeedsTableShowsMeanAndSd) {
          {{"auc", {{"mean", 0.71}, {"sd", 0.0141421356}, {"n", 2}, {"values", {0.70, 0.72}}}},
           {"sensitivity", {{"mean", 0.65}, {"sd", 0.0707106781}, {"n", 2}, {"values", {0.6, 0.7}}}},
           {"specificity", {{"mean", 0.80}, {"sd", 0.0}, {"n", 2}, {"values", {0.8, 0.8}}}}}}},
-       // an older run: only auc_mean / auc_sd
-       {{"variant", "clinical"}, {"cohort", "train"}, {"seeds", 2}, {"auc_mean", 0.6}, {"auc_sd", 0.05}}});
+       // only the AUC: |a - b| / sqrt 2 = 0.05
+       {{"variant", "clinical"},
+        {"cohort", "train"},
+        {"seeds", 2},
+        {"metrics", {{"auc", {{"mean", 0.6}, {"sd", 0.05}, {"n", 2}, {"values", {0.5646446609, 0.6353553391}}}}}}}});
   write_file_atomic(run / "metrics.json", m.dump());
   ReportData d = load_run_folder(run);
   ASSERT_EQ(d.seed_summary.size(), 2u);
@@ -267,21 +260,21 @@ TEST(Html, Base64AndEscape) {
   EXPECT_EQ(html_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
 }
 
-TEST(RunFiles, WrittenFilesReadBack) {
+TEST(RunFolder, ExplanationFilesBecomeFigureData) {
   TempDir dir("runfiles");
   fs::copy_file(kRun / "run.json", dir / "run.json");
   fs::copy_file(kRun / "metrics.json", dir / "metrics.json");
   fs::create_directories(dir / "explain");
-  write_shap_clinical_csv(dir / "explain" / "shap_clinical.csv",
-                          {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25},
-                           {"P1", "train", "msm_tc", "age", kNaN, -0.125},
-                           {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5},
-                           {"P2", "train", "msm_tc", "age", 61, 0.0625}});
-  write_modality_shapley_csv(
+  runfolder::write_clinical_shap(dir / "explain" / "shap_clinical.csv",
+                                 {{"P1", "train", "msm_tc", "FIGO, stage", 2, 0.25},
+                                  {"P1", "train", "msm_tc", "age", kNaN, -0.125},
+                                  {"P2", "train", "msm_tc", "FIGO, stage", 1, -0.5},
+                                  {"P2", "train", "msm_tc", "age", 61, 0.0625}});
+  runfolder::write_modality_shapley(
       dir / "explain" / "modality_shapley.csv",
       {{"P1", "train", "image", 0.5}, {"P2", "train", "image", -0.25}, {"P1", "train", "clinical", 0.1}});
   write_file_atomic(dir / "explain" / "P1.png", "not really a png");
-  ExamplePatient e;
+  runfolder::ExampleRecord e;
   e.id = "P1";
   e.cohort = "train";
   e.kind = "true positive";
@@ -291,14 +284,9 @@ TEST(RunFiles, WrittenFilesReadBack) {
   e.modalities = {{"image", 0.5}};
   e.clinical = {{"LVSI", "yes", 0.2}};
   e.images = {dir / "explain" / "P1.png"};
-  write_examples_json(dir / "explain" / "examples.json", {e}, dir);
-  ExamplePatient outside = e;
-  outside.images = {kRun / "run.json"};
-  expect_error_containing([&] { write_examples_json(dir / "x.json", {outside}, dir); },
-                          "is not inside the run folder");
+  runfolder::write_examples(dir / "explain" / "examples.json", {{e}}, dir.path());
   fs::create_directories(dir / "models" / "msm_tc");
-  write_history_csv(dir / "models" / "msm_tc" / "history.csv",
-                    TrainingHistory{"msm_tc", {1, 2}, {0.7, 0.6}, {0.75, 0.7}, {0.6, 0.65}, -1});
+  runfolder::write_history(dir / "models" / "msm_tc" / "history.csv", {{1, 0.7, 0.75, 0.6}, {2, 0.6, 0.7, 0.65}});
 
   ReportData d = load_run_folder(dir);
   ASSERT_TRUE(d.clinical_shap.has_value());
@@ -313,29 +301,6 @@ TEST(RunFiles, WrittenFilesReadBack) {
   EXPECT_EQ(d.examples[0].clinical.at(0).value, "yes");
   ASSERT_EQ(d.training.size(), 1u);
   EXPECT_EQ(d.training[0].val_auc, (std::vector<double>{0.6, 0.65}));
-}
-
-TEST(RunFiles, ChooseExamplesPerCohort) {
-  auto row = [](const char* id, const char* cohort, int label, double prob) {
-    PredictionRow r;
-    r.id = id;
-    r.cohort = cohort;
-    r.label = label;
-    r.probability = prob;
-    return r;
-  };
-  std::vector<PredictionRow> p = {row("a", "ext", 1, 0.9), row("b", "ext", 1, 0.7),  row("c", "ext", 1, 0.2),
-                                  row("d", "ext", 1, 0.1), row("e", "ext", 0, 0.95), row("f", "int", 1, 0.3),
-                                  row("g", "int", 0, 0.05)};
-  auto ex = choose_examples(p, 0.5, {"int", "ext"});
-  ASSERT_EQ(ex.size(), 3u);
-  EXPECT_EQ(ex[0].id, "f");
-  EXPECT_EQ(ex[0].kind, "false negative");
-  EXPECT_EQ(ex[1].id, "a");
-  EXPECT_EQ(ex[1].kind, "true positive");
-  EXPECT_EQ(ex[2].id, "d");
-  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
-  EXPECT_EQ(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
 }
 
 TEST(Cli, ReportOnARunFolder) {

@@ -1,8 +1,9 @@
 // cervirisk evaluate: recompute metrics.json and comparisons.csv from a run's predictions.
 #include <cstdio>
+#include <string>
 
 #include "commands.h"
-#include "train/study.h"
+#include "study/study.h"
 
 namespace cervirisk::cli {
 
@@ -12,7 +13,7 @@ void add_evaluate(CLI::App& app, GlobalOptions& g) {
   sub->add_option("--run", *run, "Run folder")->required();
   sub->callback([&g, run] {
     apply_globals(g);
-    train::evaluate_run(*run);
+    study::evaluate_run(*run);
     std::printf("wrote %s/metrics.json and comparisons.csv\n", run->c_str());
   });
 }

@@ -1,10 +1,11 @@
 // cervirisk report --run DIR: figures/ (PNG + SVG) and report.html for an existing run folder
 // (its files: docs/report.md).
+#include <filesystem>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
-#include "report/html.h"
-#include "report/report_data.h"
+#include "study/study.h"
 
 namespace cervirisk::cli {
 
@@ -19,14 +20,9 @@ void add_report(CLI::App& app, GlobalOptions& g) {
   sub->callback([&g, run, out, no_figures] {
     apply_globals(g);
     const std::filesystem::path dir = *run;
-    const std::filesystem::path file = out->empty() ? dir / "report.html" : std::filesystem::path(*out);
-    auto data = report::load_run_folder(dir);
-    if (!*no_figures) {
-      auto stems = report::write_report_figures(data, dir / "figures");
-      std::cout << "figures: " << stems.size() << " written to " << (dir / "figures").string() << "\n";
-    }
-    report::write_report_html(data, file);
-    std::cout << "report: " << file.string() << "\n";
+    const auto r = study::write_report(dir, !*no_figures, *out);
+    if (!*no_figures) std::cout << "figures: " << r.figures << " written to " << (dir / "figures").string() << "\n";
+    std::cout << "report: " << r.html.string() << "\n";
   });
 }
 

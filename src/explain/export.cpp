@@ -16,7 +16,7 @@ void check(const CohortExplanation& s, std::size_t ids, std::size_t cohorts, std
 }
 }  // namespace
 
-std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap,
+std::vector<runfolder::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap,
                                                         const Eigen::MatrixXd& X,
                                                         const std::vector<std::string>& ids,
                                                         const std::vector<std::string>& cohorts,
@@ -27,19 +27,19 @@ std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation&
     throw ConfigError("clinical_shap_rows: feature values are " + std::to_string(X.rows()) + "x" +
                       std::to_string(X.cols()) + ", SHAP values " + std::to_string(shap.phi.rows()) + "x" +
                       std::to_string(shap.phi.cols()));
-  std::vector<report::ClinicalShapRow> rows;
+  std::vector<runfolder::ClinicalShapRow> rows;
   for (Eigen::Index i = 0; i < shap.phi.rows(); ++i)
     for (Eigen::Index j = 0; j < shap.phi.cols(); ++j)
       rows.push_back({ids[i], cohorts[i], variant, feature_names[j], X(i, j), shap.phi(i, j)});
   return rows;
 }
 
-std::vector<report::ModalityShapRow> modality_shap_rows(const CohortExplanation& shap,
+std::vector<runfolder::ModalityShapRow> modality_shap_rows(const CohortExplanation& shap,
                                                         const std::vector<std::string>& ids,
                                                         const std::vector<std::string>& cohorts,
                                                         const std::vector<std::string>& modality_names) {
   check(shap, ids.size(), cohorts.size(), modality_names.size(), "modality_shap_rows");
-  std::vector<report::ModalityShapRow> rows;
+  std::vector<runfolder::ModalityShapRow> rows;
   for (Eigen::Index i = 0; i < shap.phi.rows(); ++i)
     for (Eigen::Index j = 0; j < shap.phi.cols(); ++j)
       rows.push_back({ids[i], cohorts[i], modality_names[j], shap.phi(i, j)});

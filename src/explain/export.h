@@ -1,4 +1,4 @@
-// Explanations → the rows of the run-folder files the report reads (report/run_files.h):
+// Explanations → the rows of the run-folder files the report reads (runfolder/explanations.h):
 // explain/shap_clinical.csv and explain/modality_shapley.csv.
 #pragma once
 
@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "explain/shapley.h"
-#include "report/run_files.h"
+#include "runfolder/explanations.h"
 
 namespace cervirisk::explain {
 
 // One row per patient × clinical feature; X holds the feature values the model saw (its
 // columns = the players of `shap`, one feature per player).
-std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap,
+std::vector<runfolder::ClinicalShapRow> clinical_shap_rows(const CohortExplanation& shap,
                                                         const Eigen::MatrixXd& X,
                                                         const std::vector<std::string>& ids,
                                                         const std::vector<std::string>& cohorts,
@@ -20,7 +20,7 @@ std::vector<report::ClinicalShapRow> clinical_shap_rows(const CohortExplanation&
                                                         const std::vector<std::string>& feature_names);
 
 // One row per patient × modality (group Shapley players, e.g. image, report, clinical).
-std::vector<report::ModalityShapRow> modality_shap_rows(const CohortExplanation& shap,
+std::vector<runfolder::ModalityShapRow> modality_shap_rows(const CohortExplanation& shap,
                                                         const std::vector<std::string>& ids,
                                                         const std::vector<std::string>& cohorts,
                                                         const std::vector<std::string>& modality_names);

@@ -146,6 +146,23 @@ std::pair<double, double> endpoints(const BatchModel& model, const Eigen::Vector
   return {fx, fnull};
 }
 
+// What every estimator starts from: the checked inputs, the players (groups of feature columns)
+// and the explanation's two ends on the link scale, f(x) and E f over the background.
+struct Start {
+  std::vector<std::vector<int>> players;
+  Explanation e;
+};
+Start start_explanation(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
+                        const std::vector<std::vector<int>>& groups, Link link, std::size_t batch_size) {
+  check_inputs(x, background);
+  Start s;
+  s.players = resolve_groups(groups, static_cast<int>(x.size()));
+  auto [fx, fnull] = endpoints(model, x, background, batch_size, s.e.model_rows);
+  s.e.fx = apply_link(link, fx);
+  s.e.expected = apply_link(link, fnull);
+  return s;
+}
+
 // np.isclose(a, b) with equal_nan, as shap's KernelExplainer.not_equal uses.
 bool close(double a, double b) {
   if (std::isnan(a) && std::isnan(b)) return true;
@@ -238,15 +255,10 @@ Background kmeans_background(const Eigen::MatrixXd& data, int k, std::uint64_t s
 
 Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
                           const ShapleyOptions& options) {
-  check_inputs(x, background);
-  auto players = resolve_groups(options.groups, static_cast<int>(x.size()));
+  auto [players, e] = start_explanation(model, x, background, options.groups, options.link, options.batch_size);
   const int p = static_cast<int>(players.size());
   if (p > 20)
     throw ConfigError("exact_shapley: " + std::to_string(p) + " players; at most 20 (use kernel_shap)");
-  Explanation e;
-  auto [fx, fnull] = endpoints(model, x, background, options.batch_size, e.model_rows);
-  e.fx = apply_link(options.link, fx);
-  e.expected = apply_link(options.link, fnull);
   e.exact = true;
   const std::size_t nc = std::size_t{1} << p;
   std::vector<double> v(nc);
@@ -388,13 +400,8 @@ CoalitionSample kernel_shap_coalitions(int m, std::size_t nsamples, std::uint64_
 
 Explanation kernel_shap(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
                         const KernelShapOptions& options) {
-  check_inputs(x, background);
-  auto players = resolve_groups(options.groups, static_cast<int>(x.size()));
+  auto [players, e] = start_explanation(model, x, background, options.groups, options.link, options.batch_size);
   const int p = static_cast<int>(players.size());
-  Explanation e;
-  auto [fx, fnull] = endpoints(model, x, background, options.batch_size, e.model_rows);
-  e.fx = apply_link(options.link, fx);
-  e.expected = apply_link(options.link, fnull);
   e.phi = Eigen::VectorXd::Zero(p);
   const double total = e.fx - e.expected;
 

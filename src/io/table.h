@@ -58,4 +58,8 @@ class Table {
   std::vector<std::size_t> lines_;
 };
 
+// Writing: the field, double-quoted with "" escapes when it holds the delimiter, a quote, a line
+// break or leading / trailing spaces (which reading would trim) -- RFC 4180.
+std::string csv_field(std::string_view s, char delimiter = ',');
+
 }  // namespace cervirisk::io

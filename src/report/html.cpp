@@ -484,7 +484,7 @@ std::string render_report_html(const ReportData& d) {
                   : stem == "shap_bar"    ? "Mean |SHAP| of the clinical features"
                                           : "Modality contributions");
     h << "</div>\n";
-    if (std::any_of(d.examples.begin(), d.examples.end(), [](const ExamplePatient& p) { return !p.images.empty(); }))
+    if (std::any_of(d.examples.begin(), d.examples.end(), [](const runfolder::ExampleRecord& p) { return !p.images.empty(); }))
       h << "<p class=\"note\">Example patients: overlays on the MRI slice of largest tumour area (boxes: the "
            "model's tumour and context crops), min\u2013max scaled; Grad-CAM of the recurrence logit on ConvNeXt's "
            "last stage and on each ViT path's tokens, attention rollout of each ViT path. A map without spatial "
@@ -497,11 +497,11 @@ std::string render_report_html(const ReportData& d) {
             : p.label == 0 ? "no recurrence"
                            : "unknown")
         << ".</p><div class=\"grid\">";
-      if (!p.modalities.empty())
-        h << img(
-            contribution_figure(
-                BarPlot{"Modality contributions (" + p.id + ")", p.modalities, "Shapley value"}, {520, 0}),
-            "Group Shapley values of the modalities, " + p.id);
+      if (!p.modalities.empty()) {
+        BarPlot bars{"Modality contributions (" + p.id + ")", {}, "Shapley value"};
+        for (const auto& m : p.modalities) bars.items.push_back({m.name, m.phi});
+        h << img(contribution_figure(bars, {520, 0}), "Group Shapley values of the modalities, " + p.id);
+      }
       for (const auto& im : p.images) h << img_file(im, overlay_caption(im.stem().string(), p.id));
       h << "</div>";
       if (!p.clinical.empty()) {

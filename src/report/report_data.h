@@ -1,6 +1,5 @@
-// What report.html shows, as plain data, and the loader that reads it from a run folder.
-// The run-folder files and their exact formats are documented in docs/report.md; the study
-// runner writes them, `cervirisk report --run DIR` reads them.
+// What report.html shows, as plain data, and the loader that reads it from a run folder through
+// the typed run-folder files (src/runfolder; formats in docs/report.md).
 #pragma once
 
 #include <filesystem>
@@ -10,6 +9,8 @@
 #include <vector>
 
 #include "report/figures.h"
+#include "runfolder/explanations.h"
+#include "runfolder/predictions.h"
 
 namespace cervirisk::report {
 
@@ -36,14 +37,7 @@ struct SeedSummary {
   std::map<std::string, std::pair<double, double>> mean_sd;
 };
 
-struct PredictionRow {
-  std::string id, cohort;
-  int label = 0;
-  double probability = kNaN;
-  double time_months = kNaN;
-  int event = -1;          // -1 = not given
-  std::string risk_group;  // "high" | "low" | ""
-};
+using PredictionRow = runfolder::Prediction;
 
 // Risk groups of one variant on one cohort (metrics.json "survival" entry).
 struct SurvivalSummary {
@@ -65,20 +59,6 @@ struct DecisionSummary {
   NetBenefitCurve model, treat_all;
 };
 
-// One example patient's explanation (explain/examples.json).
-struct ExamplePatient {
-  std::string id, cohort, kind, variant;  // kind: "true positive" | "false negative" | ...
-  double probability = kNaN;
-  int label = -1;
-  std::vector<BarItem> modalities;  // group Shapley per modality
-  struct Feature {
-    std::string name, value;
-    double phi = 0;
-  };
-  std::vector<Feature> clinical;              // KernelSHAP per clinical feature
-  std::vector<std::filesystem::path> images;  // overlay PNGs (embedded), absolute after loading
-};
-
 struct ReportData {
   std::string title = "Postoperative recurrence risk in operable cervical cancer";
   bool synthetic = false;                    // run.json "synthetic": the data are simulated
@@ -93,7 +73,7 @@ struct ReportData {
   std::vector<SurvivalSummary> survival;
   std::vector<CalibrationSummary> calibration;
   std::vector<DecisionSummary> decision;
-  std::vector<ExamplePatient> examples;
+  std::vector<runfolder::ExampleRecord> examples;  // explain/examples.json
   std::optional<ShapData> clinical_shap;  // cohort SHAP of the clinical features (beeswarm, bar)
   std::string clinical_shap_variant;
   std::vector<BarItem> modality_importance;  // mean |φ| per modality over the cohort
@@ -108,13 +88,5 @@ struct ReportData {
 // optional and its section is left out when absent. Throws InputError / FormatError naming
 // the file, line and field.
 ReportData load_run_folder(const std::filesystem::path& dir);
-
-// A minimal RFC 4180 CSV reader (quoted fields, "" escapes); first row = header.
-struct CsvTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int column(const std::string& name) const;  // -1 when absent
-};
-CsvTable read_csv(const std::filesystem::path& file);
 
 }  // namespace cervirisk::report

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "report/run_files.h"
+#include "io/table.h"
 #include "stats/group_tests.h"
 
 namespace cervirisk::report {
@@ -142,11 +142,11 @@ std::string table1_csv(const Table1& t) {
   std::ostringstream o;
   o << "characteristic";
   for (std::size_t g = 0; g < t.groups.size(); ++g)
-    o << ',' << csv_field(t.groups[g] + " (n = " + std::to_string(t.group_n[g]) + ")");
+    o << ',' << io::csv_field(t.groups[g] + " (n = " + std::to_string(t.group_n[g]) + ")");
   o << ",p,test\n";
   for (const auto& r : t.rows) {
-    for (std::size_t i = 0; i < r.cells.size(); ++i) o << (i ? "," : "") << csv_field(r.cells[i]);
-    o << ',' << (r.has_test ? csv_field(format_p(r.p)) : "") << ',' << csv_field(r.test) << '\n';
+    for (std::size_t i = 0; i < r.cells.size(); ++i) o << (i ? "," : "") << io::csv_field(r.cells[i]);
+    o << ',' << (r.has_test ? io::csv_field(format_p(r.p)) : "") << ',' << io::csv_field(r.test) << '\n';
   }
   return o.str();
 }

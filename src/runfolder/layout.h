@@ -1,0 +1,25 @@
+// Where each file of a run folder lives (docs/architecture.md lists who writes and who reads
+// each one), and the names shared by all of them.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cervirisk::runfolder {
+
+// The cohorts in the order of every table and file: train, internal, external.
+extern const std::vector<std::string> kCohortNames;
+
+inline std::filesystem::path predictions_file(const std::filesystem::path& run, const std::string& variant) {
+  return run / "predictions" / (variant + ".csv");
+}
+inline std::filesystem::path model_dir(const std::filesystem::path& run, const std::string& variant) {
+  return run / "models" / variant;
+}
+inline std::filesystem::path explain_dir(const std::filesystem::path& run) { return run / "explain"; }
+inline std::filesystem::path fused_file(const std::filesystem::path& run, const std::string& variant) {
+  return explain_dir(run) / ("fused_" + variant + ".safetensors");
+}
+
+}  // namespace cervirisk::runfolder

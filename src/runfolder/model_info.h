@@ -1,0 +1,41 @@
+// model.json of a model bundle (models/<variant>/): what was trained, from which config and
+// seed, how training ended, and what was fitted on the training cohort (threshold, cut-point,
+// the training cohort's summary). Its "format" tag versions the whole bundle: the bundle
+// loader reads the other files (preprocessing.json, clinical.json, vocab.txt, weights) only
+// after this tag was checked. Written last, so a bundle without it is incomplete.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cervirisk::runfolder {
+
+struct TrainingCohortSummary {
+  std::int64_t n = 0, events = 0;
+  double prevalence = 0;
+  double auc = 0;                              // apparent AUC on the training cohort (NaN: one class)
+  std::vector<double> probability_quantiles;   // 10, 25, 50, 75, 90 %
+};
+
+struct ModelInfo {
+  static constexpr const char* kFormat = "cervirisk-model/1";
+  std::string variant, preset;
+  nlohmann::json arch;  // models::ArchConfig::to_json(): rebuilds the network
+  double threshold = 0.5, cutpoint = 0;
+  std::uint64_t seed = 0;
+  std::int64_t best_epoch = -1, epochs_done = 0;
+  bool stopped_early = false;
+  std::string fingerprint, config_sha256;
+  TrainingCohortSummary training_cohort;
+};
+
+nlohmann::json to_json(const ModelInfo& m);
+void write_model_info(const std::filesystem::path& file, const ModelInfo& m);
+// InputError when missing ("not a model bundle"), FormatError naming the field otherwise.
+ModelInfo read_model_info(const std::filesystem::path& file);
+
+}  // namespace cervirisk::runfolder

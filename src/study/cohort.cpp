@@ -1,0 +1,62 @@
+// The cohort step: the binary endpoint, the raw clinical rows, Table 1.
+#include <algorithm>
+#include <cmath>
+
+#include "report/table1.h"
+#include "runfolder/layout.h"
+#include "study/steps.h"
+
+namespace cervirisk::study {
+
+float endpoint_label(const StudySettings& settings, const data::Patient& p) {
+  if (settings.endpoint == Endpoint::kHorizon)
+    return (p.event && p.time_months >= 0 && p.time_months <= settings.horizon_months) ? 1.f : 0.f;
+  return p.event ? 1.f : 0.f;
+}
+
+models::ClinicalRow clinical_row(const data::Cohort& c, const data::Patient& p) {
+  models::ClinicalRow r;
+  for (std::size_t i = 0; i < c.schema.size() && i < p.clinical.size(); ++i)
+    if (!p.clinical[i].missing) r[c.schema[i].name] = p.clinical[i].raw;
+  return r;
+}
+
+std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels) {
+  const std::vector<std::string>& groups = runfolder::kCohortNames;
+  std::vector<int> group_of;
+  for (const auto& p : cohort.patients) {
+    const std::string c = data::cohort_name(p.cohort);
+    group_of.push_back(static_cast<int>(std::find(groups.begin(), groups.end(), c) - groups.begin()));
+  }
+  using Summary = report::Table1Variable::Summary;
+  std::vector<report::Table1Variable> vars(2);
+  vars[0].name = "recurrence";
+  vars[0].summary = Summary::kYesCount;
+  vars[0].percent = true;
+  for (float l : labels) vars[0].values.push_back(l > 0.5f);
+  vars[1].name = "report available";
+  vars[1].summary = Summary::kYesCount;
+  vars[1].percent = true;
+  for (const auto& p : cohort.patients) vars[1].values.push_back(p.report.has_value());
+  for (std::size_t j = 0; j < cohort.schema.size(); ++j) {
+    const auto& col = cohort.schema[j];
+    report::Table1Variable v;
+    if (col.type == data::ColumnType::kNumeric) {
+      v.name = col.name + (col.unit.empty() ? "" : " (" + col.unit + ")");
+      v.summary = Summary::kMedianIqr;
+    } else {
+      v.name = col.name;
+      v.summary = Summary::kLevelCounts;
+      v.levels = col.levels;
+      v.percent = true;
+    }
+    for (const auto& p : cohort.patients) {
+      const auto& c = p.clinical[j];
+      v.values.push_back(c.missing ? NAN : col.type == data::ColumnType::kNumeric ? c.number : c.level);
+    }
+    vars.push_back(std::move(v));
+  }
+  return report::table1_csv(report::make_table1(groups, group_of, vars));
+}
+
+}  // namespace cervirisk::study

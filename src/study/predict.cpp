@@ -1,0 +1,88 @@
+// One new patient through a model bundle (`cervirisk predict`).
+#include <nlohmann/json.hpp>
+
+#include "bundle/bundle.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "imaging/cache.h"
+#include "io/nifti.h"
+#include "io/volume.h"
+#include "study/steps.h"
+
+namespace cervirisk::study {
+
+PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInput& input) {
+  const bundle::Bundle b = bundle::load_bundle(dir);
+  bundle::PatientFeatures f;
+  const io::Volume image = io::read_image(input.image);
+  const io::Volume mask = io::read_mask(input.mask, image.geometry);
+  f.image = imaging::preprocess(image, mask, b.spec.imaging);
+  const models::ClinicalRow row(input.clinical.begin(), input.clinical.end());
+  bundle::fill_text_clinical(b.spec, input.report, row, f);
+  const bundle::FeatureDataset ds({&f}, &b.spec);
+  auto model = b.model;
+  const auto sc = bundle::score_dataset(model, ds, 1);
+  PredictOutput o;
+  o.logit = sc.logit[0];
+  o.probability = sigmoid(o.logit);
+  o.threshold = b.info.threshold;
+  o.cutpoint = b.info.cutpoint;
+  o.risk_group = sc.risk[0] >= b.info.cutpoint ? "high" : "low";
+  const auto m = b.arch.modalities();
+  if (m.convnext || m.vit) o.modalities_present.push_back("image");
+  if (m.text && f.has_text) o.modalities_present.push_back("report");
+  if (m.clinical && f.has_clinical) o.modalities_present.push_back("clinical");
+  return o;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path find_in(const fs::path& dir, const std::string& stem) {
+  if (dir.empty() || !fs::is_directory(dir)) return {};
+  for (const char* ext : {".nii.gz", ".nii", ""}) {
+    const fs::path p = dir / (stem + ext);
+    if (fs::exists(p)) return p;
+  }
+  return {};
+}
+
+// {"column": value}: strings as they are, numbers as JSON writes them, null = missing.
+std::map<std::string, std::string> read_clinical_json(const fs::path& file) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(file.string() + ": " + e.what());
+  }
+  if (!j.is_object()) throw FormatError(file.string() + ": expected a JSON object {\"column\": value}");
+  std::map<std::string, std::string> out;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!it->is_null()) out[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+  return out;
+}
+
+}  // namespace
+
+PredictInput read_patient(const PatientFiles& files) {
+  const fs::path& dir = files.folder;
+  PredictInput in;
+  in.image = !files.image.empty() ? files.image : find_in(dir, "image");
+  in.mask = !files.mask.empty() ? files.mask : find_in(dir, "mask");
+  if (in.image.empty() || in.mask.empty())
+    throw InputError("predict: give --patient DIR (with image and mask) or --image and --mask");
+  const fs::path rep = !files.report.empty() ? files.report : (dir.empty() ? fs::path() : dir / "report.txt");
+  if (!rep.empty() && fs::exists(rep))
+    in.report = read_file(rep);
+  else if (!files.report.empty())
+    throw InputError(files.report.string() + ": report not found");
+  const fs::path cli = !files.clinical.empty() ? files.clinical : (dir.empty() ? fs::path() : dir / "clinical.json");
+  if (!cli.empty() && fs::exists(cli))
+    in.clinical = read_clinical_json(cli);
+  else if (!files.clinical.empty())
+    throw InputError(files.clinical.string() + ": clinical.json not found");
+  return in;
+}
+
+}  // namespace cervirisk::study

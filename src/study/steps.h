@@ -1,0 +1,123 @@
+// The steps of the study, shared by the files of src/study (not a public header: apps and other
+// modules use study.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bundle/features.h"
+#include "core/run_manifest.h"
+#include "data/cohort.h"
+#include "models/registry.h"
+#include "models/weights.h"
+#include "runfolder/explanations.h"
+#include "runfolder/metrics.h"
+#include "runfolder/predictions.h"
+#include "study/settings.h"
+#include "study/study.h"
+
+namespace cervirisk::config {
+class Config;
+}
+
+namespace cervirisk::study {
+
+// Wall-clock seconds of the steps, into run.json and the CLI's summary.
+class StepTimer {
+ public:
+  StepTimer(RunManifest& manifest, std::map<std::string, double>& timings) : manifest_(manifest), timings_(timings) {}
+  void add(const std::string& step, double seconds);  // accumulates
+  static double since(std::chrono::steady_clock::time_point t0);
+
+ private:
+  RunManifest& manifest_;
+  std::map<std::string, double>& timings_;
+};
+
+// --- cohort.cpp -------------------------------------------------------------------------------
+// The binary endpoint of a patient (settings.endpoint).
+float endpoint_label(const StudySettings& settings, const data::Patient& p);
+// The raw values of a patient's non-missing clinical columns, by column name.
+models::ClinicalRow clinical_row(const data::Cohort& c, const data::Patient& p);
+// Table 1 (report/table1.h): characteristics by cohort with the p-value of the comparison.
+std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels);
+
+// --- features.cpp -----------------------------------------------------------------------------
+// The fitted feature pipeline and every patient's features. Not movable: the datasets point into it.
+struct StudyFeatures {
+  bundle::FeatureSpec spec;
+  std::vector<bundle::PatientFeatures> patients;          // manifest order
+  std::array<std::vector<const bundle::PatientFeatures*>, 3> by_cohort;  // train, internal, external
+  std::vector<std::string> train_reports, internal_reports;
+
+  StudyFeatures() = default;
+  StudyFeatures(const StudyFeatures&) = delete;
+  StudyFeatures& operator=(const StudyFeatures&) = delete;
+
+  bundle::FeatureDataset dataset(data::CohortKind k) const {
+    return bundle::FeatureDataset(by_cohort[static_cast<int>(k)], &spec);
+  }
+  std::vector<float> train_labels() const;
+  models::DataSizes sizes() const;
+};
+// Fits the spec on the training cohort only and computes every patient's features (the imaging
+// cache of src/imaging; a text/ folder in the run folder holds the fitted vocabulary).
+void fit_features(const config::Config& cfg, const data::Cohort& cohort, const std::vector<float>& labels,
+                  const std::filesystem::path& run, StudyFeatures& out);
+
+// --- pretrain_text.cpp --------------------------------------------------------------------------
+// MLM pretraining of the report encoder on the training reports (held out: internal reports);
+// empty when no variant reads text, there is no vocabulary, a pretrained BERT is configured or
+// text.pretrain_epochs = 0.
+models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& settings,
+                                const std::vector<std::string>& variants, const StudyFeatures& features,
+                                StepTimer& timer);
+
+// --- train_variant.cpp ----------------------------------------------------------------------------
+struct VariantJob {
+  const config::Config* cfg = nullptr;
+  const StudySettings* settings = nullptr;
+  const StudyFeatures* features = nullptr;
+  const models::TensorMap* bert_weights = nullptr;
+  std::filesystem::path run;
+  std::string variant;
+  int seed_index = 0, seeds = 1;  // seed = settings.seed + seed_index
+  bool resume = false;
+};
+struct TrainedVariant {
+  double threshold = 0.5, cutpoint = 0;
+  std::vector<runfolder::Prediction> predictions;  // every patient of every cohort
+};
+// Trains one variant with one seed, writes its bundle (models/<variant>/ or .../seed-k/), and
+// for the first seed predictions/<variant>.csv and the fused vectors of explain/.
+TrainedVariant train_variant(const VariantJob& job, StepTimer& timer);
+
+// --- evaluate.cpp -----------------------------------------------------------------------------------
+struct VariantPredictions {
+  std::vector<runfolder::Prediction> rows;
+  double threshold = 0.5, cutpoint = 0;  // fitted on the training cohort
+};
+// metrics.json (and the rows of comparisons.csv) from the predictions of every variant.
+runfolder::Metrics compute_metrics(const std::vector<std::string>& variants,
+                                   const std::map<std::string, VariantPredictions>& preds,
+                                   std::vector<runfolder::Comparison>* comparisons);
+// metrics.json "seeds": mean / sd of every scalar metric over the seeds' own metrics.
+std::vector<runfolder::SeedRow> seed_summary(const std::vector<runfolder::Metrics>& per_seed, int seeds);
+
+double sigmoid(double x);
+
+// --- explain.cpp ------------------------------------------------------------------------------------
+// The example patients of the report: per cohort the true positive with the highest
+// probability and the false negative with the lowest (at the training threshold: positive =
+// probability >= threshold). Cohorts without such a patient contribute none.
+std::vector<runfolder::ExampleRecord> choose_examples(const std::vector<runfolder::Prediction>& predictions,
+                                                      double threshold, const std::string& variant,
+                                                      const std::vector<std::string>& cohorts);
+
+}  // namespace cervirisk::study

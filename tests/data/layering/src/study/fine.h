@@ -1,0 +1,3 @@
+// Allowed: the study includes core.
+#pragma once
+#include "core/error.h"
