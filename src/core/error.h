@@ -4,19 +4,32 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cervirisk {
 
+// The meaning of each code is in the table exit_codes() (error.cpp).
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,             // anything else (including "not implemented yet")
-  kBadArguments = 2,        // bad command line or configuration
-  kInputMissing = 3,        // input missing or unreadable
-  kCorruptInput = 4,        // corrupt or unsupported file
-  kValidationFailed = 5,    // data fails validation (e.g. leakage between cohorts)
-  kIncompatibleModel = 6,   // incompatible model or checkpoint
-  kOutputNotWritable = 7,   // output not writable
+  kFailure = 1,
+  kBadArguments = 2,
+  kInputMissing = 3,
+  kCorruptInput = 4,
+  kValidationFailed = 5,
+  kIncompatibleModel = 6,
+  kOutputNotWritable = 7,
 };
+
+struct ExitCodeInfo {
+  ExitCode code;
+  const char* name;     // the enumerator without its k, in snake_case
+  const char* meaning;  // one line
+};
+
+// Every ExitCode in numeric order: the one table that `cervirisk --help` prints and that
+// docs/exit-codes.md must match (tests/test_cli.cpp checks both).
+const std::vector<ExitCodeInfo>& exit_codes();
+const ExitCodeInfo& exit_code_info(ExitCode code);
 
 // Base of every error the library throws. The message names the file, field and the
 // expected vs actual value where they apply.
@@ -52,8 +65,5 @@ struct OutputError : Error {
 struct StatsError : Error {
   explicit StatsError(const std::string& m) : Error(ExitCode::kValidationFailed, m) {}
 };
-
-// Short description of an exit code, for --help and docs.
-const char* exit_code_name(ExitCode code);
 
 }  // namespace cervirisk
