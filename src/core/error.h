@@ -43,27 +43,18 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
-struct ConfigError : Error {
-  explicit ConfigError(const std::string& m) : Error(ExitCode::kBadArguments, m) {}
+// Each error class fixes its exit code, so that a throw site names the kind of error, not a number.
+template <ExitCode C>
+struct ErrorWithCode : Error {
+  explicit ErrorWithCode(const std::string& m) : Error(C, m) {}
 };
-struct InputError : Error {
-  explicit InputError(const std::string& m) : Error(ExitCode::kInputMissing, m) {}
-};
-struct FormatError : Error {
-  explicit FormatError(const std::string& m) : Error(ExitCode::kCorruptInput, m) {}
-};
-struct ValidationError : Error {
-  explicit ValidationError(const std::string& m) : Error(ExitCode::kValidationFailed, m) {}
-};
-struct ModelError : Error {
-  explicit ModelError(const std::string& m) : Error(ExitCode::kIncompatibleModel, m) {}
-};
-struct OutputError : Error {
-  explicit OutputError(const std::string& m) : Error(ExitCode::kOutputNotWritable, m) {}
-};
+struct ConfigError : ErrorWithCode<ExitCode::kBadArguments> { using ErrorWithCode::ErrorWithCode; };
+struct InputError : ErrorWithCode<ExitCode::kInputMissing> { using ErrorWithCode::ErrorWithCode; };
+struct FormatError : ErrorWithCode<ExitCode::kCorruptInput> { using ErrorWithCode::ErrorWithCode; };
+struct ValidationError : ErrorWithCode<ExitCode::kValidationFailed> { using ErrorWithCode::ErrorWithCode; };
+struct ModelError : ErrorWithCode<ExitCode::kIncompatibleModel> { using ErrorWithCode::ErrorWithCode; };
+struct OutputError : ErrorWithCode<ExitCode::kOutputNotWritable> { using ErrorWithCode::ErrorWithCode; };
 // A statistic that cannot be computed on the given data (one class only, n <= 1, ...).
-struct StatsError : Error {
-  explicit StatsError(const std::string& m) : Error(ExitCode::kValidationFailed, m) {}
-};
+struct StatsError : ErrorWithCode<ExitCode::kValidationFailed> { using ErrorWithCode::ErrorWithCode; };
 
 }  // namespace cervirisk
