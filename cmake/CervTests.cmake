@@ -13,7 +13,6 @@ function(cerv_test name)
   target_compile_definitions(${name} PRIVATE
     CERV_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     CERV_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data"
-    CERV_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
     CERV_BINARY="$<TARGET_FILE:cervirisk_cli>")
   cerv_warnings(${name})
   if(T_TORCH)

@@ -2,11 +2,11 @@
 # Golden values for tests/test_stats*.cpp, computed by the R reference implementations.
 # Run from the repository root:  Rscript scripts/stats_goldens.R
 # Writes tests/data/stats/{surv_ties.csv, binary.csv, goldens.json}. Needs r-cran-survival,
-# r-cran-proc, r-cran-maxstat, r-cran-jsonlite. The aSAH/aml/lung/ovarian data come from
-# ../shared/reference/stats (exported unchanged from pROC / survival).
+# r-cran-proc, r-cran-maxstat, r-cran-jsonlite. The aSAH/aml/lung/ovarian data are read from
+# tests/data/stats (exported unchanged from pROC / survival; tests/data/stats/PROVENANCE.md).
 suppressMessages({library(survival); library(pROC); library(maxstat); library(jsonlite)})
-ref <- "../shared/reference/stats"
 out_dir <- "tests/data/stats"
+ref <- out_dir
 out <- list()
 
 # ---- synthetic data with ties (fixed seed) ------------------------------------------------

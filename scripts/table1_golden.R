@@ -7,7 +7,7 @@
 # Writes tests/data/stats/group_tests.json. Needs r-cran-jsonlite.
 suppressMessages(library(jsonlite))
 out_dir <- "tests/data/stats"
-ref <- "../shared/reference/stats"
+ref <- out_dir  # aSAH.csv (pROC's data set; tests/data/stats/PROVENANCE.md)
 
 # A NaN / NA result (R stops or returns NaN) is stored as null, an infinite one as "Inf".
 num <- function(v) if (is.null(v) || length(v) == 0 || is.na(v)) NA else if (is.infinite(v)) "Inf" else unname(v)

@@ -1,27 +1,38 @@
-// Runs the real cervirisk binary (CERV_BINARY) for CLI smoke tests: stdout, stderr, exit code.
+// Runs the real cervirisk binary (CERV_BINARY) for CLI tests: stdout, stderr, exit code. The one
+// way the tests start the binary.
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace cervirisk::testing {
 
 struct CliResult {
-  int code = -1;
+  int code = -1;  // exit status; -1 when the process did not exit normally
   std::string out, err;
 };
 
-inline CliResult run_cli(const std::string& args) {
+// kMerged: stderr goes into `out` as well (the shell's 2>&1, in the order written), `err` stays
+// empty; for tests that look for a message wherever it is printed.
+enum class Stderr { kSeparate, kMerged };
+
+// `args` is appended to the binary's path and run by the shell (quoting applies). The output files
+// are named by pid and a counter: ctest runs the tests of one binary in parallel processes.
+inline CliResult run_cli(const std::string& args, Stderr stderr_to = Stderr::kSeparate) {
   static int counter = 0;
   std::string base = (std::filesystem::temp_directory_path() /
                       ("cerv_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                          .string();
-  std::string cmd = std::string(CERV_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  std::string cmd = std::string(CERV_BINARY) + " " + args + " >" + base + ".out " +
+                    (stderr_to == Stderr::kMerged ? "2>&1" : "2>" + base + ".err");
   int st = std::system(cmd.c_str());
   CliResult r;
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -32,10 +43,27 @@ inline CliResult run_cli(const std::string& args) {
     return ss.str();
   };
   r.out = slurp(base + ".out");
-  r.err = slurp(base + ".err");
+  if (stderr_to == Stderr::kSeparate) r.err = slurp(base + ".err");
   std::filesystem::remove(base + ".out");
   std::filesystem::remove(base + ".err");
   return r;
+}
+
+// Starts the binary in the background with stdout and stderr discarded, for a test that signals
+// it; returns its pid (negative when fork failed). The caller waits for it (waitpid).
+inline pid_t start_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s{CERV_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) ::_exit(126);
+    ::execv(CERV_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 }  // namespace cervirisk::testing

@@ -1,6 +1,6 @@
 # Statistics library (src/stats), the CSV table reader (src/io/table) and `cervirisk stats`.
-# Goldens: tests/data/stats (scripts/stats_goldens.R, scripts/stats_goldens_sklearn.py) and
-# ../shared/reference/stats/expected.json.
+# Reference data and goldens: tests/data/stats (its PROVENANCE.md names the source and the
+# generating script of each file).
 cerv_test(test_stats SOURCES test_stats.cpp test_stats_survival.cpp test_stats_calibration.cpp stats_test_util.cpp
           LIBS cervirisk_stats cervirisk_io nlohmann_json::nlohmann_json)
 cerv_test(test_stats_table SOURCES test_stats_table.cpp LIBS cervirisk_io)

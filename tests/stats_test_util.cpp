@@ -14,13 +14,10 @@ json load(const std::string& path) {
 }
 }  // namespace
 
-std::string shared_path(const std::string& file) {
-  return std::string(CERV_SHARED_DIR) + "/reference/stats/" + file;
-}
 std::string data_path(const std::string& file) { return std::string(CERV_TEST_DATA) + "/stats/" + file; }
 
 const json& reference() {
-  static const json j = load(shared_path("expected.json"));
+  static const json j = load(data_path("expected.json"));
   return j;
 }
 const json& goldens() {

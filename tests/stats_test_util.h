@@ -13,12 +13,11 @@ namespace stats_test {
 
 using nlohmann::json;
 
-// ../shared/reference/stats/expected.json and tests/data/stats/goldens.json.
+// tests/data/stats/expected.json, goldens.json and sklearn_calibration.json (see its PROVENANCE.md).
 const json& reference();
 const json& goldens();
 const json& sklearn_goldens();
-std::string shared_path(const std::string& file);  // in ../shared/reference/stats
-std::string data_path(const std::string& file);    // in tests/data/stats
+std::string data_path(const std::string& file);  // in tests/data/stats
 
 // Rows of a CSV with no missing value in any column (R's complete.cases).
 struct Columns {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "cli_run.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/synth.h"
@@ -20,6 +21,8 @@
 namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::models;
+using cervirisk::testing::run_cli;
+using cervirisk::testing::Stderr;
 using cervirisk::testing::TempDir;
 
 namespace {
@@ -301,10 +304,11 @@ TEST(Cli, PretrainTextWritesAnHfFolder) {
   for (std::size_t i = 0; i < reports.size(); ++i) (i < 32 ? train : held) += reports[i] + "\n";
   write_file_atomic(d / "train.txt", train);
   write_file_atomic(d / "held.txt", held);
-  std::string cmd = std::string(CERV_BINARY) + " -q --threads 1 pretrain-text --reports " + (d / "train.txt").string() +
-                    " --held-out " + (d / "held.txt").string() + " --out " + (d / "out").string() +
-                    " --epochs 1 --vocab-size 200 --max-length 32 --whole-word > " + (d / "log.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "log.txt");
+  auto r = run_cli("-q --threads 1 pretrain-text --reports " + (d / "train.txt").string() + " --held-out " +
+                       (d / "held.txt").string() + " --out " + (d / "out").string() +
+                       " --epochs 1 --vocab-size 200 --max-length 32 --whole-word",
+                   Stderr::kMerged);
+  ASSERT_EQ(r.code, 0) << r.out;
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "pretrain_history.json"})
     EXPECT_TRUE(fs::exists(d / "out" / f)) << f;
   BertCheckpoint ck = load_bert_pretrained(d / "out");
@@ -313,10 +317,10 @@ TEST(Cli, PretrainTextWritesAnHfFolder) {
   EXPECT_EQ(static_cast<std::int64_t>(tok.vocab().size()), ck.config.vocab_size);
   // No reports: exit 3 naming the file.
   write_file_atomic(d / "empty.txt", "\n\n");
-  cmd = std::string(CERV_BINARY) + " pretrain-text --reports " + (d / "empty.txt").string() + " --out " +
-        (d / "out2").string() + " > " + (d / "err.txt").string() + " 2>&1";
-  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
-  EXPECT_NE(read_file(d / "err.txt").find("empty.txt"), std::string::npos);
+  r = run_cli("pretrain-text --reports " + (d / "empty.txt").string() + " --out " + (d / "out2").string(),
+              Stderr::kMerged);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.out.find("empty.txt"), std::string::npos);
 }
 
 TEST(Weights, ReadSafetensorsCopiesMisalignedTensors) {

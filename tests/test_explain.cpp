@@ -1,5 +1,5 @@
 // Explanations: Shapley (exact / KernelSHAP), attention rollout, Grad-CAM, overlay mapping.
-// References: ../shared/STATS.md fixtures (computed with shap / by hand there) and
+// References: fixtures computed with shap / by hand (tests/data/explain/PROVENANCE) and
 // tests/data/explain/shap12.json (an independent numpy implementation,
 // scripts/explain_shap_golden.py; provenance inside the file).
 #include <gtest/gtest.h>

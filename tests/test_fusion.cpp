@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "models/clinical_encoder.h"
@@ -400,14 +400,9 @@ TEST(Fusion, PretrainedBertPlugsIntoTheTextBranch) {
 
 namespace {
 int run(const std::string& args, std::string* out = nullptr) {
-  TempDir dir("models");
-  auto log = dir / "cli.txt";
-  int rc = std::system((std::string(CERV_BINARY) + " " + args + " > " + log.string() + " 2>&1").c_str());
-  if (out) {
-    std::ifstream in(log);
-    out->assign(std::istreambuf_iterator<char>(in), {});
-  }
-  return WEXITSTATUS(rc);
+  auto r = cervirisk::testing::run_cli(args, cervirisk::testing::Stderr::kMerged);
+  if (out) *out = r.out;
+  return r.code;
 }
 }  // namespace
 

@@ -2,7 +2,6 @@
 // (scripts/report_fixture.py; AUCs there computed by scikit-learn).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <fstream>
 #include <regex>
 
+#include "cli_run.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "figure_check.h"
@@ -23,6 +23,8 @@ using namespace cervirisk;
 using namespace cervirisk::report;
 namespace fs = std::filesystem;
 using cervirisk::testing::expect_error_containing;
+using cervirisk::testing::run_cli;
+using cervirisk::testing::Stderr;
 using cervirisk::testing::TempDir;
 
 namespace {
@@ -306,17 +308,13 @@ TEST(RunFolder, ExplanationFilesBecomeFigureData) {
 TEST(Cli, ReportOnARunFolder) {
   TempDir tmp("cli");
   auto run = copy_run(tmp);
-  std::string cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " +
-                    (run / "out.txt").string() + " 2>&1";
-  int st = std::system(cmd.c_str());
-  ASSERT_EQ(WEXITSTATUS(st), 0) << read_file(run / "out.txt");
+  auto r = run_cli("report --run " + run.string(), Stderr::kMerged);
+  ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(run / "report.html"));
   EXPECT_TRUE(fs::exists(run / "figures" / "km_external.png"));
   EXPECT_TRUE(fs::exists(run / "figures" / "roc_external.svg"));
   fs::remove(run / "metrics.json");
-  cmd = std::string(CERV_BINARY) + " report --run " + run.string() + " > " + (run / "out.txt").string() +
-        " 2>&1";
-  st = std::system(cmd.c_str());
-  EXPECT_EQ(WEXITSTATUS(st), 3);
-  EXPECT_NE(read_file(run / "out.txt").find("metrics.json is missing"), std::string::npos);
+  r = run_cli("report --run " + run.string(), Stderr::kMerged);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.out.find("metrics.json is missing"), std::string::npos);
 }

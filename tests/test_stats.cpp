@@ -1,6 +1,6 @@
-// Discrimination statistics against pROC (../shared/reference/stats/expected.json and
-// tests/data/stats/goldens.json from scripts/stats_goldens.R), hand-checked tie cases,
-// brute-force cross-checks of the O(n log n) algorithms, and degenerate inputs.
+// Discrimination statistics against pROC (tests/data/stats/expected.json and goldens.json, see
+// tests/data/stats/PROVENANCE.md), hand-checked tie cases, brute-force cross-checks of the
+// O(n log n) algorithms, and degenerate inputs.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -24,7 +24,7 @@ struct Asah {
   std::vector<double> s100b, ndka, wfns;
   std::vector<std::string> gender;
   Asah() {
-    Columns c(shared_path("aSAH.csv"));
+    Columns c(data_path("aSAH.csv"));
     for (const auto& o : c.str("outcome")) y.push_back(o == "Poor");
     s100b = c.num("s100b");
     ndka = c.num("ndka");

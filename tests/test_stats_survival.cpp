@@ -25,7 +25,7 @@ struct Aml {
   std::vector<double> time;
   std::vector<int> status, grp;
   Aml() {
-    Columns c(shared_path("aml.csv"));
+    Columns c(data_path("aml.csv"));
     time = c.num("time");
     status = c.integer("status");
     for (const auto& x : c.str("x")) grp.push_back(x == "Nonmaintained");
@@ -120,7 +120,7 @@ TEST(StatsSurvival, ReferenceCoxAml) {
 }
 
 TEST(StatsSurvival, ReferenceCoxLungAndConcordance) {
-  Columns c(shared_path("lung.csv"), {"time", "status", "age", "sex"});
+  Columns c(data_path("lung.csv"), {"time", "status", "age", "sex"});
   std::vector<double> t = c.num("time");
   std::vector<int> e;
   for (int s : c.integer("status")) e.push_back(s == 2);
@@ -144,7 +144,7 @@ TEST(StatsSurvival, ReferenceCoxLungAndConcordance) {
 }
 
 TEST(StatsSurvival, ReferenceCoxOvarian) {
-  Columns c(shared_path("ovarian.csv"));
+  Columns c(data_path("ovarian.csv"));
   stats::Design d =
       stats::design_matrix({{"age", false, c.num("age"), {}}, {"ecog.ps", false, c.num("ecog.ps"), {}}});
   stats::CoxFit f = stats::cox_ph(c.num("futime"), c.integer("fustat"), d.x, d.terms);
@@ -226,7 +226,7 @@ TEST(StatsSurvival, GoldenCoxWithFactorsAndTies) {
 }
 
 TEST(StatsSurvival, GoldenLungCoxWithCategoricalAndMissing) {
-  Columns c(shared_path("lung.csv"), {"time", "status", "age", "ph.ecog", "sex"});
+  Columns c(data_path("lung.csv"), {"time", "status", "age", "ph.ecog", "sex"});
   std::vector<int> e;
   for (int s : c.integer("status")) e.push_back(s == 2);
   stats::Design d = stats::design_matrix({{"age", false, c.num("age"), {}},

@@ -18,6 +18,7 @@
 
 namespace fs = std::filesystem;
 using cervirisk::testing::run_cli;
+using cervirisk::testing::start_cli;
 using json = nlohmann::json;
 
 namespace {
@@ -250,16 +251,9 @@ TEST(Study, KillThenResumeGivesTheUninterruptedMetrics) {
   ASSERT_EQ(full.code, 0) << full.err;
 
   const fs::path run = cohort_dir() / "res_kill";
-  const pid_t pid = ::fork();
+  const pid_t pid =
+      start_cli({"study", "--no-report", "--variants", "vit", "--config", cfg, "--out", run.string()});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string out = run.string();
-    ::freopen("/dev/null", "w", stdout);
-    ::freopen("/dev/null", "w", stderr);
-    ::execl(CERV_BINARY, CERV_BINARY, "study", "--no-report", "--variants", "vit", "--config", cfg.c_str(), "--out",
-            out.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   const fs::path ckpt = run / "models" / "vit" / "checkpoint.pt";
   bool killed = false;
   for (int i = 0; i < 6000; ++i) {

@@ -1,4 +1,4 @@
-// The synthetic cohort generator: marginals against ../shared/SYNTH.md over a large sample
+// The synthetic cohort generator: marginals against the model in docs/data-format.md over a large sample
 // (biology only, fast), the oracle AUCs' shape, house styles of the reports, image geometry as
 // nibabel reads the written files (goldens: scripts/make-synth-goldens.py), byte-identical
 // output whatever the thread count, and `synth` + `validate` through the real binary.

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "cli_run.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "test_util.h"
@@ -23,6 +24,8 @@ namespace fs = std::filesystem;
 using namespace cervirisk;
 using namespace cervirisk::text;
 using cervirisk::testing::error_message;
+using cervirisk::testing::run_cli;
+using cervirisk::testing::Stderr;
 using cervirisk::testing::TempDir;
 
 namespace {
@@ -232,11 +235,10 @@ TEST(VocabBuilder, CjkCharactersAndFrequentLatinWords) {
 }
 
 TEST(Cli, TokenizeJsonOutput) {
-  TempDir d("cli");
-  std::string cmd = std::string(CERV_BINARY) + " tokenize --vocab " + (kData / "vocab.txt").string() +
-                    " --json 'MRI示宫颈癌' 'Café tumors' > " + (d / "out.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "out.txt");
-  std::istringstream lines(read_file(d / "out.txt"));
+  auto r = run_cli("tokenize --vocab " + (kData / "vocab.txt").string() + " --json 'MRI示宫颈癌' 'Café tumors'",
+                   Stderr::kMerged);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::istringstream lines(r.out);
   std::string l1, l2;
   std::getline(lines, l1);
   std::getline(lines, l2);
@@ -247,14 +249,13 @@ TEST(Cli, TokenizeJsonOutput) {
   EXPECT_EQ(j1["ids"].get<std::vector<std::int64_t>>(), tok.ids("MRI示宫颈癌"));
   EXPECT_EQ(j2["tokens"], (std::vector<std::string>{"cafe", "tumor", "##s"}));
   // --special adds [CLS]/[SEP]; --no-lowercase keeps case (accents then kept too).
-  cmd = std::string(CERV_BINARY) + " tokenize --vocab " + (kData / "vocab.txt").string() +
-        " --json --special --no-lowercase 'Café' > " + (d / "out2.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "out2.txt");
-  auto j3 = nlohmann::json::parse(read_file(d / "out2.txt"));
+  r = run_cli("tokenize --vocab " + (kData / "vocab.txt").string() + " --json --special --no-lowercase 'Café'",
+              Stderr::kMerged);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j3 = nlohmann::json::parse(r.out);
   EXPECT_EQ(j3["tokens"], (std::vector<std::string>{"[CLS]", "Café", "[SEP]"}));
   // A missing vocabulary exits 3 with the path.
-  cmd = std::string(CERV_BINARY) + " tokenize --vocab /nonexistent/v.txt x > " + (d / "err.txt").string() + " 2>&1";
-  int rc = std::system(cmd.c_str());
-  EXPECT_EQ(WEXITSTATUS(rc), 3);
-  EXPECT_NE(read_file(d / "err.txt").find("/nonexistent/v.txt"), std::string::npos);
+  r = run_cli("tokenize --vocab /nonexistent/v.txt x", Stderr::kMerged);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.out.find("/nonexistent/v.txt"), std::string::npos);
 }

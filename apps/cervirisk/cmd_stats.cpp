@@ -170,6 +170,11 @@ void add_survival(CLI::App* sub, SurvivalOpts& s) {
       ->check(CLI::Range(1, 2));
 }
 
+void add_label(CLI::App* sub, std::string& label, std::string& positive) {
+  sub->add_option("--label", label, "Outcome column (1 = case, or two levels with --positive)")->required();
+  sub->add_option("--positive", positive, "Level of --label that is the case");
+}
+
 // --- auc ---------------------------------------------------------------------------------
 struct AucOpts {
   Common c;
@@ -231,6 +236,25 @@ void run_auc(const AucOpts& o, const GlobalOptions& g) {
   print(o.c, j);
 }
 
+void add_auc(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<AucOpts>();
+  auto* s = parent->add_subcommand(
+      "auc", "AUC with DeLong variance/CI, paired DeLong tests between scores, bootstrap CI");
+  add_common(s, o->c);
+  add_label(s, o->label, o->positive);
+  s->add_option("--score", o->scores, "Score column (repeat for several; higher = case)")->required();
+  s->add_option("--bootstrap", o->bootstrap, "Stratified bootstrap replicates for the AUC CI (0 = none)")
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--seed", o->seed, "Bootstrap seed");
+  s->add_flag("--roc", o->roc, "Also print each score's ROC points (pROC thresholds; -Inf/Inf as null)");
+  s->add_option("--adjust", o->adjust, "p adjustment of the paired tests")
+      ->check(CLI::IsMember({"none", "holm"}));
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_auc(*o, g);
+  });
+}
+
 // --- threshold ---------------------------------------------------------------------------
 struct ThresholdOpts {
   Common c;
@@ -268,6 +292,20 @@ void run_threshold(const ThresholdOpts& o) {
          {"ci_wilson", cis(op.ci_wilson)},
          {"ci_clopper_pearson", cis(op.ci_clopper_pearson)}};
   print(o.c, j);
+}
+
+void add_threshold(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ThresholdOpts>();
+  auto* s = parent->add_subcommand(
+      "threshold", "Operating point (Se, Sp, PPV, NPV, accuracy, F1) at --at or the Youden threshold");
+  add_common(s, o->c);
+  add_label(s, o->label, o->positive);
+  s->add_option("--score", o->score, "Score column (positive when score >= threshold)")->required();
+  s->add_option("--at", o->at, "Threshold (default: Youden)");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_threshold(*o);
+  });
 }
 
 // --- km ----------------------------------------------------------------------------------
@@ -322,6 +360,22 @@ void run_km(const KmOpts& o) {
   print(o.c, j);
 }
 
+void add_km(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<KmOpts>();
+  auto* s = parent->add_subcommand("km", "Kaplan-Meier curves with Greenwood CIs and median survival");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--group", o->group, "Group column (one curve per level)");
+  s->add_option("--conf-type", o->conf_type, "Interval type")
+      ->check(CLI::IsMember({"log", "log-log", "plain"}));
+  s->add_option("--times", o->times,
+                "Report the curve at these times (t1,t2,...) instead of at every event time");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_km(*o);
+  });
+}
+
 // --- logrank -----------------------------------------------------------------------------
 struct LogrankOpts {
   Common c;
@@ -348,6 +402,19 @@ void run_logrank(const LogrankOpts& o) {
                            {"observed", num(lr.observed[k])},
                            {"expected", num(lr.expected[k])}});
   print(o.c, j);
+}
+
+void add_logrank(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<LogrankOpts>();
+  auto* s = parent->add_subcommand("logrank", "Log-rank / G-rho test between groups");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--group", o->group, "Group column")->required();
+  s->add_option("--rho", o->rho, "G-rho weight exponent (0 = log-rank, 1 = Peto-Peto)");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_logrank(*o);
+  });
 }
 
 // --- cox ---------------------------------------------------------------------------------
@@ -420,6 +487,21 @@ void run_cox(const CoxOpts& o) {
   print(o.c, j);
 }
 
+void add_cox(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<CoxOpts>();
+  auto* s = parent->add_subcommand("cox", "Cox proportional hazards model");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--covariates", o->covariates, "Covariate columns a,b,...")->required();
+  s->add_option("--categorical", o->categorical,
+                "Which covariates are categorical (reference = first level in sort order)");
+  s->add_option("--ties", o->ties, "Tie handling")->check(CLI::IsMember({"efron", "breslow"}));
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_cox(*o);
+  });
+}
+
 // --- cindex / tdauc / cutpoint -----------------------------------------------------------
 struct ScoreSurvOpts {
   Common c;
@@ -445,6 +527,19 @@ void run_cindex(const ScoreSurvOpts& o) {
   print(o.c, j);
 }
 
+void add_cindex(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ScoreSurvOpts>();
+  auto* s = parent->add_subcommand(
+      "cindex", "Harrell's C of a risk score (higher = higher risk) with its standard error");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--score", o->score, "Risk score column")->required();
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_cindex(*o);
+  });
+}
+
 void run_tdauc(const ScoreSurvOpts& o) {
   Data d(o.c.csv, {o.s.time, o.s.event, o.score});
   std::vector<stats::TdAuc> r = stats::td_auc(d.numeric(o.s.time), d.event(o.s.event, o.s.event_code),
@@ -454,6 +549,19 @@ void run_tdauc(const ScoreSurvOpts& o) {
     j["horizons"].push_back(
         {{"t", h.t}, {"auc", num(h.auc)}, {"n_cases", h.n_cases}, {"n_controls", h.n_controls}});
   print(o.c, j);
+}
+
+void add_tdauc(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ScoreSurvOpts>();
+  auto* s = parent->add_subcommand("tdauc", "Time-dependent AUC (cumulative/dynamic, IPCW) at horizons");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--score", o->score, "Risk score column")->required();
+  s->add_option("--horizons", o->horizons, "Horizons t1,t2,...")->required();
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_tdauc(*o);
+  });
 }
 
 void run_cutpoint(const ScoreSurvOpts& o) {
@@ -472,6 +580,26 @@ void run_cutpoint(const ScoreSurvOpts& o) {
   json j{{"cut", num(c.cut)},  {"statistic", num(c.statistic)}, {"method", c.method}, {"n_low", c.n_low},
          {"n_high", c.n_high}, {"n_dropped", d.dropped}};
   print(o.c, j);
+}
+
+void add_cutpoint(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ScoreSurvOpts>();
+  auto* s = parent->add_subcommand(
+      "cutpoint", "Cut-point of a score: maximally selected log-rank statistic, median or fixed");
+  add_common(s, o->c);
+  add_survival(s, o->s);
+  s->add_option("--score", o->score, "Score column")->required();
+  s->add_option("--method", o->method, "Cut-point method")
+      ->check(CLI::IsMember({"maxstat", "median", "fixed"}));
+  s->add_option("--minprop", o->minprop, "Least fraction of patients in a group (maxstat)")
+      ->check(CLI::Range(0.0, 0.5));
+  s->add_option("--maxprop", o->maxprop, "Largest fraction of patients in the low group (maxstat)")
+      ->check(CLI::Range(0.5, 1.0));
+  s->add_option("--cut", o->cut, "The cut for --method fixed");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_cutpoint(*o);
+  });
 }
 
 // --- calibration / dca -------------------------------------------------------------------
@@ -514,6 +642,22 @@ void run_calibration(const ProbOpts& o) {
   print(o.c, j);
 }
 
+void add_calibration(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ProbOpts>();
+  auto* s = parent->add_subcommand(
+      "calibration", "Brier, calibration slope/intercept, Hosmer-Lemeshow and the binned curve");
+  add_common(s, o->c);
+  add_label(s, o->label, o->positive);
+  s->add_option("--prob", o->prob, "Predicted probability column")->required();
+  s->add_option("--bins", o->bins, "Number of bins of the curve")->check(CLI::Range(1, 1000));
+  s->add_option("--strategy", o->strategy, "Bins")->check(CLI::IsMember({"uniform", "quantile"}));
+  s->add_flag("--lowess", o->lowess, "Also print the lowess calibration curve");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_calibration(*o);
+  });
+}
+
 void run_dca(const ProbOpts& o) {
   Data d(o.c.csv, {o.label, o.prob});
   std::vector<int> y = d.label(o.label, o.positive);
@@ -537,9 +681,18 @@ void run_dca(const ProbOpts& o) {
   print(o.c, j);
 }
 
-void add_label(CLI::App* sub, std::string& label, std::string& positive) {
-  sub->add_option("--label", label, "Outcome column (1 = case, or two levels with --positive)")->required();
-  sub->add_option("--positive", positive, "Level of --label that is the case");
+void add_dca(CLI::App* parent, GlobalOptions& g) {
+  auto o = std::make_shared<ProbOpts>();
+  auto* s = parent->add_subcommand(
+      "dca", "Decision curve: net benefit of the model and of treat-all over thresholds");
+  add_common(s, o->c);
+  add_label(s, o->label, o->positive);
+  s->add_option("--prob", o->prob, "Predicted probability column")->required();
+  s->add_option("--thresholds", o->thresholds, "Threshold grid FROM:TO:STEP");
+  s->callback([o, &g] {
+    apply_globals(g);
+    run_dca(*o);
+  });
 }
 
 }  // namespace
@@ -549,150 +702,16 @@ void add_stats(CLI::App& app, GlobalOptions& g) {
                                        "Statistics on a CSV, matching R (pROC, survival, maxstat): "
                                        "auc|threshold|km|logrank|cox|cindex|tdauc|calibration|dca|cutpoint");
   stats_cmd->require_subcommand(1);
-
-  {
-    auto o = std::make_shared<AucOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "auc", "AUC with DeLong variance/CI, paired DeLong tests between scores, bootstrap CI");
-    add_common(s, o->c);
-    add_label(s, o->label, o->positive);
-    s->add_option("--score", o->scores, "Score column (repeat for several; higher = case)")->required();
-    s->add_option("--bootstrap", o->bootstrap, "Stratified bootstrap replicates for the AUC CI (0 = none)")
-        ->check(CLI::NonNegativeNumber);
-    s->add_option("--seed", o->seed, "Bootstrap seed");
-    s->add_flag("--roc", o->roc, "Also print each score's ROC points (pROC thresholds; -Inf/Inf as null)");
-    s->add_option("--adjust", o->adjust, "p adjustment of the paired tests")
-        ->check(CLI::IsMember({"none", "holm"}));
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_auc(*o, g);
-    });
-  }
-  {
-    auto o = std::make_shared<ThresholdOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "threshold", "Operating point (Se, Sp, PPV, NPV, accuracy, F1) at --at or the Youden threshold");
-    add_common(s, o->c);
-    add_label(s, o->label, o->positive);
-    s->add_option("--score", o->score, "Score column (positive when score >= threshold)")->required();
-    s->add_option("--at", o->at, "Threshold (default: Youden)");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_threshold(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<KmOpts>();
-    auto* s = stats_cmd->add_subcommand("km", "Kaplan-Meier curves with Greenwood CIs and median survival");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--group", o->group, "Group column (one curve per level)");
-    s->add_option("--conf-type", o->conf_type, "Interval type")
-        ->check(CLI::IsMember({"log", "log-log", "plain"}));
-    s->add_option("--times", o->times,
-                  "Report the curve at these times (t1,t2,...) instead of at every event time");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_km(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<LogrankOpts>();
-    auto* s = stats_cmd->add_subcommand("logrank", "Log-rank / G-rho test between groups");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--group", o->group, "Group column")->required();
-    s->add_option("--rho", o->rho, "G-rho weight exponent (0 = log-rank, 1 = Peto-Peto)");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_logrank(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<CoxOpts>();
-    auto* s = stats_cmd->add_subcommand("cox", "Cox proportional hazards model");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--covariates", o->covariates, "Covariate columns a,b,...")->required();
-    s->add_option("--categorical", o->categorical,
-                  "Which covariates are categorical (reference = first level in sort order)");
-    s->add_option("--ties", o->ties, "Tie handling")->check(CLI::IsMember({"efron", "breslow"}));
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_cox(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<ScoreSurvOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "cindex", "Harrell's C of a risk score (higher = higher risk) with its standard error");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--score", o->score, "Risk score column")->required();
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_cindex(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<ScoreSurvOpts>();
-    auto* s = stats_cmd->add_subcommand("tdauc", "Time-dependent AUC (cumulative/dynamic, IPCW) at horizons");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--score", o->score, "Risk score column")->required();
-    s->add_option("--horizons", o->horizons, "Horizons t1,t2,...")->required();
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_tdauc(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<ScoreSurvOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "cutpoint", "Cut-point of a score: maximally selected log-rank statistic, median or fixed");
-    add_common(s, o->c);
-    add_survival(s, o->s);
-    s->add_option("--score", o->score, "Score column")->required();
-    s->add_option("--method", o->method, "Cut-point method")
-        ->check(CLI::IsMember({"maxstat", "median", "fixed"}));
-    s->add_option("--minprop", o->minprop, "Least fraction of patients in a group (maxstat)")
-        ->check(CLI::Range(0.0, 0.5));
-    s->add_option("--maxprop", o->maxprop, "Largest fraction of patients in the low group (maxstat)")
-        ->check(CLI::Range(0.5, 1.0));
-    s->add_option("--cut", o->cut, "The cut for --method fixed");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_cutpoint(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<ProbOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "calibration", "Brier, calibration slope/intercept, Hosmer-Lemeshow and the binned curve");
-    add_common(s, o->c);
-    add_label(s, o->label, o->positive);
-    s->add_option("--prob", o->prob, "Predicted probability column")->required();
-    s->add_option("--bins", o->bins, "Number of bins of the curve")->check(CLI::Range(1, 1000));
-    s->add_option("--strategy", o->strategy, "Bins")->check(CLI::IsMember({"uniform", "quantile"}));
-    s->add_flag("--lowess", o->lowess, "Also print the lowess calibration curve");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_calibration(*o);
-    });
-  }
-  {
-    auto o = std::make_shared<ProbOpts>();
-    auto* s = stats_cmd->add_subcommand(
-        "dca", "Decision curve: net benefit of the model and of treat-all over thresholds");
-    add_common(s, o->c);
-    add_label(s, o->label, o->positive);
-    s->add_option("--prob", o->prob, "Predicted probability column")->required();
-    s->add_option("--thresholds", o->thresholds, "Threshold grid FROM:TO:STEP");
-    s->callback([o, &g] {
-      apply_globals(g);
-      run_dca(*o);
-    });
-  }
+  add_auc(stats_cmd, g);
+  add_threshold(stats_cmd, g);
+  add_km(stats_cmd, g);
+  add_logrank(stats_cmd, g);
+  add_cox(stats_cmd, g);
+  add_cindex(stats_cmd, g);
+  add_tdauc(stats_cmd, g);
+  add_cutpoint(stats_cmd, g);
+  add_calibration(stats_cmd, g);
+  add_dca(stats_cmd, g);
 }
 
 }  // namespace cervirisk::cli

@@ -12,8 +12,9 @@ struct GlobalOptions {
   int threads = 0;  // 0 = number of cores
 };
 
-// Applies --verbose/--quiet/--threads and seeds everything; call at the start of a command
-// that computes (returns the effective seed).
+// Applies --verbose/--quiet (the log level) and --threads (torch intra-op threads); every
+// subcommand calls it first. It seeds nothing: a command that draws random numbers seeds from its
+// own --seed / study.seed.
 void apply_globals(const GlobalOptions& g);
 
 // A subcommand that a later piece of work fills in: exits 1 with a message naming it.

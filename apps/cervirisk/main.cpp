@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 #include "core/config.h"
@@ -23,15 +24,24 @@ void not_implemented(const std::string& command, const std::string& what) {
   throw Error(ExitCode::kFailure, "'cervirisk " + command + "' is not implemented yet (" + what + ")");
 }
 
+namespace {
+// The exit-code table of --help, from the one table in core/error.cpp.
+std::string exit_code_help() {
+  std::string s = "Exit codes (docs/exit-codes.md):";
+  for (const ExitCodeInfo& e : exit_codes())
+    s += "\n  " + std::to_string(static_cast<int>(e.code)) + "  " + e.meaning;
+  return s;
+}
+}  // namespace
+
 }  // namespace cervirisk::cli
 
 int main(int argc, char** argv) {
   using namespace cervirisk;
   CLI::App app{"cervirisk: postoperative recurrence risk in operable cervical cancer from MRI, "
                "radiology reports and clinical data -- multicentre study, statistics, explanations, "
-               "report and model bundle.\nExit codes: 0 ok, 1 failure, 2 bad arguments/config, "
-               "3 input missing, 4 corrupt/unsupported file, 5 validation failed, 6 incompatible model, "
-               "7 output not writable.",
+               "report and model bundle.\n" +
+                   cli::exit_code_help(),
                "cervirisk"};
   app.require_subcommand(0, 1);
   cli::GlobalOptions g;

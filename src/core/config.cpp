@@ -92,45 +92,35 @@ void check_range_and_choice(const std::string& src, const toml::node& n, const K
   }
 }
 
+// The value of `n` as T when `fits` (its TOML type suits the key), else a type error naming the key.
+template <typename T>
+T value_as(const std::string& src, const toml::node& n, const KeySpec& spec, bool fits) {
+  if (!fits) type_error(src, n, spec.key, spec.type);
+  return *n.value<T>();
+}
+
+// An array whose every element `fits` (a TOML type test), as a vector of T.
+template <typename T>
+std::vector<T> list_as(const std::string& src, const toml::node& n, const KeySpec& spec,
+                       bool (*fits)(const toml::node&)) {
+  if (!n.is_array()) type_error(src, n, spec.key, spec.type);
+  std::vector<T> out;
+  for (auto& e : *n.as_array()) out.push_back(value_as<T>(src, e, spec, fits(e)));
+  return out;
+}
+
+bool is_string(const toml::node& n) { return n.is_string(); }
+bool is_number(const toml::node& n) { return n.is_number(); }
+
 Value convert(const std::string& src, const toml::node& n, const KeySpec& spec) {
   Value v;
   switch (spec.type) {
-    case Type::kBool:
-      if (!n.is_boolean()) type_error(src, n, spec.key, spec.type);
-      v = *n.value<bool>();
-      break;
-    case Type::kInt:
-      if (!n.is_integer()) type_error(src, n, spec.key, spec.type);
-      v = *n.value<std::int64_t>();
-      break;
-    case Type::kFloat:
-      if (!n.is_number()) type_error(src, n, spec.key, spec.type);
-      v = *n.value<double>();
-      break;
-    case Type::kString:
-      if (!n.is_string()) type_error(src, n, spec.key, spec.type);
-      v = *n.value<std::string>();
-      break;
-    case Type::kStringList: {
-      if (!n.is_array()) type_error(src, n, spec.key, spec.type);
-      std::vector<std::string> out;
-      for (auto& e : *n.as_array()) {
-        if (!e.is_string()) type_error(src, e, spec.key, spec.type);
-        out.push_back(*e.value<std::string>());
-      }
-      v = out;
-      break;
-    }
-    case Type::kFloatList: {
-      if (!n.is_array()) type_error(src, n, spec.key, spec.type);
-      std::vector<double> out;
-      for (auto& e : *n.as_array()) {
-        if (!e.is_number()) type_error(src, e, spec.key, spec.type);
-        out.push_back(*e.value<double>());
-      }
-      v = out;
-      break;
-    }
+    case Type::kBool: v = value_as<bool>(src, n, spec, n.is_boolean()); break;
+    case Type::kInt: v = value_as<std::int64_t>(src, n, spec, n.is_integer()); break;
+    case Type::kFloat: v = value_as<double>(src, n, spec, n.is_number()); break;
+    case Type::kString: v = value_as<std::string>(src, n, spec, n.is_string()); break;
+    case Type::kStringList: v = list_as<std::string>(src, n, spec, is_string); break;
+    case Type::kFloatList: v = list_as<double>(src, n, spec, is_number); break;
     case Type::kTableArray: type_error(src, n, spec.key, spec.type);
   }
   check_range_and_choice(src, n, spec, v);

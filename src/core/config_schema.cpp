@@ -1,5 +1,6 @@
 // The one place where every configuration key is declared, with its default and meaning.
-// docs/config.md is generated from this table (`cervirisk validate --print-schema`).
+// docs/config.md is generated from this table (`cervirisk --print-config-schema`); a test fails
+// when it is stale.
 #include <cmath>
 
 #include "core/config.h"

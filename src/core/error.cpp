@@ -2,18 +2,24 @@
 
 namespace cervirisk {
 
-const char* exit_code_name(ExitCode code) {
-  switch (code) {
-    case ExitCode::kOk: return "ok";
-    case ExitCode::kFailure: return "failure";
-    case ExitCode::kBadArguments: return "bad arguments or configuration";
-    case ExitCode::kInputMissing: return "input missing or unreadable";
-    case ExitCode::kCorruptInput: return "corrupt or unsupported file";
-    case ExitCode::kValidationFailed: return "data fails validation";
-    case ExitCode::kIncompatibleModel: return "incompatible model or checkpoint";
-    case ExitCode::kOutputNotWritable: return "output not writable";
-  }
-  return "unknown";
+const std::vector<ExitCodeInfo>& exit_codes() {
+  static const std::vector<ExitCodeInfo> table{
+      {ExitCode::kOk, "ok", "success"},
+      {ExitCode::kFailure, "failure", "any other failure"},
+      {ExitCode::kBadArguments, "bad_arguments", "bad command line or configuration"},
+      {ExitCode::kInputMissing, "input_missing", "input missing or unreadable"},
+      {ExitCode::kCorruptInput, "corrupt_input", "corrupt or unsupported file"},
+      {ExitCode::kValidationFailed, "validation_failed",
+       "data fails validation, or a statistic is undefined on it"},
+      {ExitCode::kIncompatibleModel, "incompatible_model", "incompatible model or checkpoint"},
+      {ExitCode::kOutputNotWritable, "output_not_writable", "output not writable"},
+  };
+  return table;
+}
+
+const ExitCodeInfo& exit_code_info(ExitCode code) {
+  // The table is in numeric order from 0 (tests/test_cli.cpp checks it).
+  return exit_codes().at(static_cast<std::size_t>(code));
 }
 
 }  // namespace cervirisk

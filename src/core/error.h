@@ -4,19 +4,32 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cervirisk {
 
+// The meaning of each code is in the table exit_codes() (error.cpp).
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,             // anything else (including "not implemented yet")
-  kBadArguments = 2,        // bad command line or configuration
-  kInputMissing = 3,        // input missing or unreadable
-  kCorruptInput = 4,        // corrupt or unsupported file
-  kValidationFailed = 5,    // data fails validation (e.g. leakage between cohorts)
-  kIncompatibleModel = 6,   // incompatible model or checkpoint
-  kOutputNotWritable = 7,   // output not writable
+  kFailure = 1,
+  kBadArguments = 2,
+  kInputMissing = 3,
+  kCorruptInput = 4,
+  kValidationFailed = 5,
+  kIncompatibleModel = 6,
+  kOutputNotWritable = 7,
 };
+
+struct ExitCodeInfo {
+  ExitCode code;
+  const char* name;     // the enumerator without its k, in snake_case
+  const char* meaning;  // one line
+};
+
+// Every ExitCode in numeric order: the one table that `cervirisk --help` prints and that
+// docs/exit-codes.md must match (tests/test_cli.cpp checks both).
+const std::vector<ExitCodeInfo>& exit_codes();
+const ExitCodeInfo& exit_code_info(ExitCode code);
 
 // Base of every error the library throws. The message names the file, field and the
 // expected vs actual value where they apply.
@@ -30,30 +43,18 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
-struct ConfigError : Error {
-  explicit ConfigError(const std::string& m) : Error(ExitCode::kBadArguments, m) {}
+// Each error class fixes its exit code, so that a throw site names the kind of error, not a number.
+template <ExitCode C>
+struct ErrorWithCode : Error {
+  explicit ErrorWithCode(const std::string& m) : Error(C, m) {}
 };
-struct InputError : Error {
-  explicit InputError(const std::string& m) : Error(ExitCode::kInputMissing, m) {}
-};
-struct FormatError : Error {
-  explicit FormatError(const std::string& m) : Error(ExitCode::kCorruptInput, m) {}
-};
-struct ValidationError : Error {
-  explicit ValidationError(const std::string& m) : Error(ExitCode::kValidationFailed, m) {}
-};
-struct ModelError : Error {
-  explicit ModelError(const std::string& m) : Error(ExitCode::kIncompatibleModel, m) {}
-};
-struct OutputError : Error {
-  explicit OutputError(const std::string& m) : Error(ExitCode::kOutputNotWritable, m) {}
-};
+struct ConfigError : ErrorWithCode<ExitCode::kBadArguments> { using ErrorWithCode::ErrorWithCode; };
+struct InputError : ErrorWithCode<ExitCode::kInputMissing> { using ErrorWithCode::ErrorWithCode; };
+struct FormatError : ErrorWithCode<ExitCode::kCorruptInput> { using ErrorWithCode::ErrorWithCode; };
+struct ValidationError : ErrorWithCode<ExitCode::kValidationFailed> { using ErrorWithCode::ErrorWithCode; };
+struct ModelError : ErrorWithCode<ExitCode::kIncompatibleModel> { using ErrorWithCode::ErrorWithCode; };
+struct OutputError : ErrorWithCode<ExitCode::kOutputNotWritable> { using ErrorWithCode::ErrorWithCode; };
 // A statistic that cannot be computed on the given data (one class only, n <= 1, ...).
-struct StatsError : Error {
-  explicit StatsError(const std::string& m) : Error(ExitCode::kValidationFailed, m) {}
-};
-
-// Short description of an exit code, for --help and docs.
-const char* exit_code_name(ExitCode code);
+struct StatsError : ErrorWithCode<ExitCode::kValidationFailed> { using ErrorWithCode::ErrorWithCode; };
 
 }  // namespace cervirisk

@@ -23,21 +23,18 @@ void write(Level level, std::string_view message);
 using Sink = std::function<void(Level, std::string_view)>;
 void set_sink(Sink sink);
 
+// Formats only when the message passes the level filter.
 template <typename... A>
-void debug(fmt::format_string<A...> f, A&&... a) {
-  if (level() <= Level::kDebug) write(Level::kDebug, fmt::format(f, std::forward<A>(a)...));
+void emit(Level l, fmt::format_string<A...> f, A&&... a) {
+  if (level() <= l) write(l, fmt::format(f, std::forward<A>(a)...));
 }
 template <typename... A>
-void info(fmt::format_string<A...> f, A&&... a) {
-  if (level() <= Level::kInfo) write(Level::kInfo, fmt::format(f, std::forward<A>(a)...));
-}
+void debug(fmt::format_string<A...> f, A&&... a) { emit(Level::kDebug, f, std::forward<A>(a)...); }
 template <typename... A>
-void warn(fmt::format_string<A...> f, A&&... a) {
-  if (level() <= Level::kWarn) write(Level::kWarn, fmt::format(f, std::forward<A>(a)...));
-}
+void info(fmt::format_string<A...> f, A&&... a) { emit(Level::kInfo, f, std::forward<A>(a)...); }
 template <typename... A>
-void error(fmt::format_string<A...> f, A&&... a) {
-  if (level() <= Level::kError) write(Level::kError, fmt::format(f, std::forward<A>(a)...));
-}
+void warn(fmt::format_string<A...> f, A&&... a) { emit(Level::kWarn, f, std::forward<A>(a)...); }
+template <typename... A>
+void error(fmt::format_string<A...> f, A&&... a) { emit(Level::kError, f, std::forward<A>(a)...); }
 
 }  // namespace cervirisk::log

@@ -11,9 +11,7 @@ namespace cervirisk::stats {
 namespace {
 
 void check(const char* fn, const std::vector<double>& probs, const std::vector<int>& labels) {
-  detail::check_same_size(fn, probs.size(), labels.size(), "probs", "labels");
-  detail::check_finite(fn, probs, "probs");
-  detail::check_binary(fn, labels, "labels");
+  detail::check_scored_labels(fn, probs, labels, "probs");
   if (probs.size() < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(probs.size()));
   for (std::size_t i = 0; i < probs.size(); ++i)
     if (probs[i] < 0 || probs[i] > 1)

@@ -92,6 +92,23 @@ void check_two_classes(const char* fn, const std::vector<int>& labels, std::size
                  std::to_string(ones) + " case(s) and " + std::to_string(zeros) + " control(s)");
 }
 
+void check_scored_labels(const char* fn, const std::vector<double>& scores, const std::vector<int>& labels,
+                         const char* scores_name) {
+  check_same_size(fn, scores.size(), labels.size(), scores_name, "labels");
+  check_finite(fn, scores, scores_name);
+  check_binary(fn, labels, "labels");
+}
+
+void check_scored_survival(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
+                           const std::vector<double>& score) {
+  check_same_size(fn, time.size(), event.size(), "time", "event");
+  check_same_size(fn, time.size(), score.size(), "time", "score");
+  check_finite(fn, time, "time");
+  check_finite(fn, score, "score");
+  check_binary(fn, event, "event");
+  if (time.size() < 2) fail(fn, "need at least 2 observations, got " + std::to_string(time.size()));
+}
+
 std::vector<std::size_t> order(const std::vector<double>& v) {
   // Sorting (value, index) pairs keeps the data contiguous (several times faster than an
   // indirect sort at n = 1e6) and the index breaks ties, so the order is stable.

@@ -8,16 +8,6 @@ namespace cervirisk::stats {
 
 namespace {
 
-void check(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
-           const std::vector<double>& score) {
-  detail::check_same_size(fn, time.size(), event.size(), "time", "event");
-  detail::check_same_size(fn, time.size(), score.size(), "time", "score");
-  detail::check_finite(fn, time, "time");
-  detail::check_finite(fn, score, "score");
-  detail::check_binary(fn, event, "event");
-  if (time.size() < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(time.size()));
-}
-
 // Log-rank scores a_i = delta_i - sum_{j: t_j <= t_i} delta_j / (N - r_j + 1), r_j the maximal
 // rank of t_j (exactRankTests::cscores.Surv, used by maxstat).
 std::vector<double> logrank_scores(const std::vector<double>& time, const std::vector<int>& event) {
@@ -73,7 +63,7 @@ Cutpoint at_cut(const char* fn, const std::vector<double>& time, const std::vect
 Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int>& event,
                           const std::vector<double>& score, double minprop, double maxprop) {
   const char* fn = "cutpoint_maxstat";
-  check(fn, time, event, score);
+  detail::check_scored_survival(fn, time, event, score);
   if (!(minprop >= 0 && minprop < maxprop && maxprop <= 1))
     detail::fail(fn, "need 0 <= minprop < maxprop <= 1");
   std::vector<double> a = logrank_scores(time, event);
@@ -115,7 +105,7 @@ Cutpoint cutpoint_maxstat(const std::vector<double>& time, const std::vector<int
 Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>& event,
                          const std::vector<double>& score) {
   const char* fn = "cutpoint_median";
-  check(fn, time, event, score);
+  detail::check_scored_survival(fn, time, event, score);
   std::vector<double> s(score);
   std::sort(s.begin(), s.end());
   const std::size_t n = s.size();
@@ -126,7 +116,7 @@ Cutpoint cutpoint_median(const std::vector<double>& time, const std::vector<int>
 Cutpoint cutpoint_fixed(const std::vector<double>& time, const std::vector<int>& event,
                         const std::vector<double>& score, double cut) {
   const char* fn = "cutpoint_fixed";
-  check(fn, time, event, score);
+  detail::check_scored_survival(fn, time, event, score);
   if (!std::isfinite(cut)) detail::fail(fn, "cut must be finite");
   return at_cut(fn, time, event, score, cut, "fixed");
 }

@@ -9,9 +9,7 @@ namespace cervirisk::stats {
 std::vector<DecisionCurveRow> decision_curve(const std::vector<double>& probs, const std::vector<int>& labels,
                                              const std::vector<double>& thresholds) {
   const char* fn = "decision_curve";
-  detail::check_same_size(fn, probs.size(), labels.size(), "probs", "labels");
-  detail::check_finite(fn, probs, "probs");
-  detail::check_binary(fn, labels, "labels");
+  detail::check_scored_labels(fn, probs, labels, "probs");
   if (probs.empty()) detail::fail(fn, "no observations");
   for (double t : thresholds)
     if (!(t > 0 && t < 1)) detail::fail(fn, "threshold " + std::to_string(t) + " is outside (0, 1)");

@@ -17,9 +17,7 @@ struct Placements {
 };
 
 Placements placements(const char* fn, const std::vector<double>& scores, const std::vector<int>& labels) {
-  detail::check_same_size(fn, scores.size(), labels.size(), "scores", "labels");
-  detail::check_finite(fn, scores, "scores");
-  detail::check_binary(fn, labels, "labels");
+  detail::check_scored_labels(fn, scores, labels);
   detail::check_two_classes(fn, labels, 2);
   // One sort; within a run of tied scores a case beats the controls below and ties the
   // controls in the run (the mid-rank differences of Sun & Xu, computed by counting).

@@ -15,6 +15,14 @@ void check_finite(const char* fn, const std::vector<double>& v, const char* name
 void check_binary(const char* fn, const std::vector<int>& v, const char* name);
 // Counts of 1s and 0s; throws unless both are >= min_each.
 void check_two_classes(const char* fn, const std::vector<int>& labels, std::size_t min_each = 1);
+// A score (or probability, named by `scores_name`) per observation and its 0/1 label: the same
+// length, finite scores, labels 0/1.
+void check_scored_labels(const char* fn, const std::vector<double>& scores, const std::vector<int>& labels,
+                         const char* scores_name = "scores");
+// Right-censored times with a 0/1 event and a score per observation: the same length, finite times
+// and scores, at least 2 observations.
+void check_scored_survival(const char* fn, const std::vector<double>& time, const std::vector<int>& event,
+                           const std::vector<double>& score);
 
 // Mid-ranks (ties get the average rank, 1-based), O(n log n).
 std::vector<double> midranks(const std::vector<double>& v);

@@ -10,13 +10,21 @@ namespace cervirisk::stats {
 
 namespace {
 
-std::vector<const std::vector<double>*> non_empty(const char* fn,
-                                                  const std::vector<std::vector<double>>& groups) {
+// The groups with data (NaN/Inf rejected); their count goes into `result.groups`.
+std::vector<const std::vector<double>*> non_empty(const char* fn, const std::vector<std::vector<double>>& groups,
+                                                  GroupTest& result) {
   std::vector<const std::vector<double>*> out;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     detail::check_finite(fn, groups[g], ("groups[" + std::to_string(g) + "]").c_str());
     if (!groups[g].empty()) out.push_back(&groups[g]);
   }
+  result.groups = out.size();
+  return out;
+}
+
+std::vector<double> pooled(const std::vector<const std::vector<double>*>& groups) {
+  std::vector<double> out;
+  for (const auto* g : groups) out.insert(out.end(), g->begin(), g->end());
   return out;
 }
 
@@ -84,15 +92,13 @@ GroupTest chisq_test(const std::vector<std::vector<double>>& counts, bool correc
 
 GroupTest kruskal_test(const std::vector<std::vector<double>>& groups) {
   GroupTest r;
-  const auto gs = non_empty("kruskal_test", groups);
-  r.groups = gs.size();
+  const auto gs = non_empty("kruskal_test", groups, r);
   if (gs.size() < 2) return r;
   r.df = static_cast<double>(gs.size() - 1);  // R reports it with a NaN statistic too
   if (all_identical(gs)) return r;
-  std::vector<double> pooled;
-  for (const auto* g : gs) pooled.insert(pooled.end(), g->begin(), g->end());
-  const std::vector<double> rank = detail::midranks(pooled);
-  const double n = static_cast<double>(pooled.size());
+  std::vector<double> all = pooled(gs);
+  const std::vector<double> rank = detail::midranks(all);
+  const double n = static_cast<double>(all.size());
   // Sum of squared deviations of the mean ranks from (N + 1) / 2: the same H as the textbook
   // 12 / (N (N + 1)) sum R_i^2 / n_i - 3 (N + 1), without its cancellation.
   double between = 0;
@@ -105,11 +111,11 @@ GroupTest kruskal_test(const std::vector<std::vector<double>>& groups) {
     between += g->size() * dev * dev;
   }
   // tie correction: runs of equal values in the sorted pooled sample
-  std::sort(pooled.begin(), pooled.end());
+  std::sort(all.begin(), all.end());
   double ties = 0;
-  for (std::size_t i = 0; i < pooled.size();) {
+  for (std::size_t i = 0; i < all.size();) {
     std::size_t j = i;
-    while (j < pooled.size() && pooled[j] == pooled[i]) ++j;
+    while (j < all.size() && all[j] == all[i]) ++j;
     const double t = static_cast<double>(j - i);
     ties += t * t * t - t;
     i = j;
@@ -122,8 +128,7 @@ GroupTest kruskal_test(const std::vector<std::vector<double>>& groups) {
 
 GroupTest oneway_anova(const std::vector<std::vector<double>>& groups) {
   GroupTest r;
-  const auto gs = non_empty("oneway_anova", groups);
-  r.groups = gs.size();
+  const auto gs = non_empty("oneway_anova", groups, r);
   if (gs.size() < 2) return r;
   std::size_t n_all = 0;
   for (const auto* g : gs) {
@@ -142,9 +147,8 @@ GroupTest oneway_anova(const std::vector<std::vector<double>>& groups) {
     for (const double* p = b; p != e; ++p) c += *p - m;
     return m + c / (e - b);
   };
-  std::vector<double> pooled;
-  for (const auto* g : gs) pooled.insert(pooled.end(), g->begin(), g->end());
-  const double grand = mean(pooled.data(), pooled.data() + pooled.size());
+  const std::vector<double> all = pooled(gs);
+  const double grand = mean(all.data(), all.data() + all.size());
   double between = 0, within = 0;
   for (const auto* g : gs) {
     const double m = mean(g->data(), g->data() + g->size());

@@ -8,17 +8,9 @@
 
 namespace cervirisk::stats {
 
-namespace {
-void check_binary_input(const char* fn, const std::vector<double>& scores, const std::vector<int>& labels) {
-  detail::check_same_size(fn, scores.size(), labels.size(), "scores", "labels");
-  detail::check_finite(fn, scores, "scores");
-  detail::check_binary(fn, labels, "labels");
-  detail::check_two_classes(fn, labels);
-}
-}  // namespace
-
 double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
-  check_binary_input("roc_auc", scores, labels);
+  detail::check_scored_labels("roc_auc", scores, labels);
+  detail::check_two_classes("roc_auc", labels);
   std::vector<double> r = detail::midranks(scores);
   double m = 0, rank_sum = 0;
   for (std::size_t i = 0; i < r.size(); ++i)
@@ -31,7 +23,8 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels
 }
 
 std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::vector<int>& labels) {
-  check_binary_input("roc_curve", scores, labels);
+  detail::check_scored_labels("roc_curve", scores, labels);
+  detail::check_two_classes("roc_curve", labels);
   std::vector<std::size_t> idx = detail::order(scores);
   double m = 0;
   for (int l : labels) m += l;
@@ -72,9 +65,7 @@ double roc_youden_threshold(const std::vector<double>& scores, const std::vector
 OperatingPoint roc_operating_point(const std::vector<double>& scores, const std::vector<int>& labels,
                                    double threshold, double level) {
   const char* fn = "roc_operating_point";
-  detail::check_same_size(fn, scores.size(), labels.size(), "scores", "labels");
-  detail::check_finite(fn, scores, "scores");
-  detail::check_binary(fn, labels, "labels");
+  detail::check_scored_labels(fn, scores, labels);
   if (std::isnan(threshold)) detail::fail(fn, "threshold is NaN");
   if (scores.empty()) detail::fail(fn, "no observations");
   OperatingPoint op;

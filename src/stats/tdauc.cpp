@@ -9,14 +9,9 @@ namespace cervirisk::stats {
 std::vector<TdAuc> td_auc(const std::vector<double>& time_in, const std::vector<int>& event,
                           const std::vector<double>& score, const std::vector<double>& horizons) {
   const char* fn = "td_auc";
-  detail::check_same_size(fn, time_in.size(), event.size(), "time", "event");
-  detail::check_same_size(fn, time_in.size(), score.size(), "time", "score");
-  detail::check_finite(fn, time_in, "time");
-  detail::check_finite(fn, score, "score");
+  detail::check_scored_survival(fn, time_in, event, score);
   detail::check_finite(fn, horizons, "horizons");
-  detail::check_binary(fn, event, "event");
   const std::size_t n = time_in.size();
-  if (n < 2) detail::fail(fn, "need at least 2 observations, got " + std::to_string(n));
   std::vector<std::size_t> idx;
   std::vector<double> time = detail::timefix(time_in, &idx);
 
