@@ -236,6 +236,32 @@ std::string cstr(const unsigned char* p, std::size_t n) {
   return s;
 }
 
+// Byte offsets of the header fields both versions share (nifti1.h, nifti2.h). NIfTI-2 is
+// NIfTI-1 reordered, with 64-bit dims, double reals and 32-bit codes: one reader serves both.
+struct FieldOffsets {
+  std::size_t dim, datatype, bitpix, pixdim, scl_slope, scl_inter, descrip, qform_code, sform_code, quatern,
+      qoffset, srow;
+};
+constexpr FieldOffsets kNifti1Fields{40, 70, 72, 76, 112, 116, 148, 252, 254, 256, 268, 280};
+constexpr FieldOffsets kNifti2Fields{16, 12, 14, 104, 176, 184, 240, 344, 348, 352, 376, 400};
+
+template <typename Dim, typename Real, typename Code>
+void load_fields(const unsigned char* buf, bool swap, const FieldOffsets& at, Header& h) {
+  for (int i = 0; i < 8; ++i) h.dim[i] = load<Dim>(buf + at.dim + sizeof(Dim) * i, swap);
+  h.datatype = load<std::int16_t>(buf + at.datatype, swap);
+  h.bitpix = load<std::int16_t>(buf + at.bitpix, swap);
+  for (int i = 0; i < 8; ++i) h.pixdim[i] = load<Real>(buf + at.pixdim + sizeof(Real) * i, swap);
+  h.scl_slope = load<Real>(buf + at.scl_slope, swap);
+  h.scl_inter = load<Real>(buf + at.scl_inter, swap);
+  h.descrip = cstr(buf + at.descrip, 80);
+  h.qform_code = load<Code>(buf + at.qform_code, swap);
+  h.sform_code = load<Code>(buf + at.sform_code, swap);
+  for (int i = 0; i < 3; ++i) h.quatern[i] = load<Real>(buf + at.quatern + sizeof(Real) * i, swap);
+  for (int i = 0; i < 3; ++i) h.qoffset[i] = load<Real>(buf + at.qoffset + sizeof(Real) * i, swap);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) h.srow[r][c] = load<Real>(buf + at.srow + sizeof(Real) * (4 * r + c), swap);
+}
+
 Header parse_header(ByteSource& src, const fs::path& path) {
   const std::string where = path.string();
   unsigned char buf[540];
@@ -266,23 +292,12 @@ Header parse_header(ByteSource& src, const fs::path& path) {
       throw FormatError("unsupported NIfTI file " + where + ": a .hdr/.img pair (magic 'ni1'); convert to a single .nii");
     if (h.magic != "n+1")
       throw FormatError("not a NIfTI-1 file: " + where + ": magic is '" + h.magic + "', expected 'n+1'");
-    for (int i = 0; i < 8; ++i) h.dim[i] = load<std::int16_t>(buf + 40 + 2 * i, s);
-    h.datatype = load<std::int16_t>(buf + 70, s);
-    h.bitpix = load<std::int16_t>(buf + 72, s);
-    for (int i = 0; i < 8; ++i) h.pixdim[i] = load<float>(buf + 76 + 4 * i, s);
+    load_fields<std::int16_t, float, std::int16_t>(buf, s, kNifti1Fields, h);
+    // NIfTI-1 stores vox_offset as a float (nifti1.h): check it before it becomes an offset.
     double vo = load<float>(buf + 108, s);
     if (!std::isfinite(vo) || vo < 0 || vo > 1e12)
       throw FormatError("corrupt NIfTI header in " + where + ": vox_offset = " + std::to_string(vo));
     h.vox_offset = static_cast<std::int64_t>(vo);
-    h.scl_slope = load<float>(buf + 112, s);
-    h.scl_inter = load<float>(buf + 116, s);
-    h.descrip = cstr(buf + 148, 80);
-    h.qform_code = load<std::int16_t>(buf + 252, s);
-    h.sform_code = load<std::int16_t>(buf + 254, s);
-    for (int i = 0; i < 3; ++i) h.quatern[i] = load<float>(buf + 256 + 4 * i, s);
-    for (int i = 0; i < 3; ++i) h.qoffset[i] = load<float>(buf + 268 + 4 * i, s);
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) h.srow[r][c] = load<float>(buf + 280 + 16 * r + 4 * c, s);
   } else {
     h.magic = cstr(buf + 4, 3);
     static const unsigned char kMagic2[8] = {'n', '+', '2', 0, '\r', '\n', 0x1a, '\n'};
@@ -291,20 +306,8 @@ Header parse_header(ByteSource& src, const fs::path& path) {
         throw FormatError("unsupported NIfTI-2 file " + where + ": a .hdr/.img pair (magic 'ni2')");
       throw FormatError("not a NIfTI-2 file: " + where + ": bad magic (expected 'n+2\\0\\r\\n\\032\\n')");
     }
-    h.datatype = load<std::int16_t>(buf + 12, s);
-    h.bitpix = load<std::int16_t>(buf + 14, s);
-    for (int i = 0; i < 8; ++i) h.dim[i] = load<std::int64_t>(buf + 16 + 8 * i, s);
-    for (int i = 0; i < 8; ++i) h.pixdim[i] = load<double>(buf + 104 + 8 * i, s);
+    load_fields<std::int64_t, double, std::int32_t>(buf, s, kNifti2Fields, h);
     h.vox_offset = load<std::int64_t>(buf + 168, s);
-    h.scl_slope = load<double>(buf + 176, s);
-    h.scl_inter = load<double>(buf + 184, s);
-    h.descrip = cstr(buf + 240, 80);
-    h.qform_code = load<std::int32_t>(buf + 344, s);
-    h.sform_code = load<std::int32_t>(buf + 348, s);
-    for (int i = 0; i < 3; ++i) h.quatern[i] = load<double>(buf + 352 + 8 * i, s);
-    for (int i = 0; i < 3; ++i) h.qoffset[i] = load<double>(buf + 376 + 8 * i, s);
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) h.srow[r][c] = load<double>(buf + 400 + 32 * r + 8 * c, s);
   }
   // Validate every field we use, so a corrupt header is reported here and not as a crash.
   if (h.dim[0] < 1 || h.dim[0] > 7)
@@ -481,6 +484,83 @@ NiftiInfo read_nifti_info(const fs::path& path) {
   return to_info(parse_header(src, path));
 }
 
+namespace {
+
+// Volumes along dims 4..7 (1 for a 3D image).
+std::int64_t volume_count(const Header& h, const std::string& where) {
+  std::int64_t n_volumes = 1;
+  for (int i = 4; i <= 7; ++i) {
+    if (n_volumes > (std::int64_t{1} << 40) / std::max<std::int64_t>(h.dim[i], 1))
+      throw FormatError("corrupt NIfTI header in " + where + ": dimensions overflow");
+    n_volumes *= h.dim[i];
+  }
+  return n_volumes;
+}
+
+std::int64_t volume_to_read(const Header& h, const std::string& where, std::int64_t n_volumes, std::int64_t index) {
+  if (index < 0) {
+    index = 0;
+    if (n_volumes > 1)
+      log::warn("{}: {}D image with {} volumes; reading the first (choose another with a volume index)", where,
+                h.dim[0], n_volumes);
+  } else if (index >= n_volumes) {
+    throw FormatError("NIfTI file " + where + " has " + std::to_string(n_volumes) + " volume(s); volume index " +
+                      std::to_string(index) + " is out of range");
+  }
+  return index;
+}
+
+// n3 voxels of volume `index`, scaled, from a source positioned at its first byte.
+void read_voxels(ByteSource& src, const Header& h, const std::string& where, std::int64_t n3, std::int64_t index,
+                 std::vector<float>& voxels) {
+  const DtypeInfo* dt = find_dtype(h.datatype);
+  const std::uint64_t bytes_per_volume = static_cast<std::uint64_t>(n3) * static_cast<std::uint64_t>(dt->bytes);
+  const bool scale = std::isfinite(h.scl_slope) && h.scl_slope != 0 && !(h.scl_slope == 1 && h.scl_inter == 0);
+  const double slope = h.scl_slope;
+  const double inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
+  reserve_voxels(voxels, static_cast<std::size_t>(n3));
+  voxels.resize(static_cast<std::size_t>(n3));
+  if (const unsigned char* p = src.view(static_cast<std::size_t>(bytes_per_volume))) {
+    convert_any(h.datatype, p, static_cast<std::size_t>(n3), h.swap, voxels.data(), slope, inter, scale);
+    return;
+  }
+  // Read in chunks so that a truncated file fails before we allocate what its header claims.
+  const std::size_t chunk_voxels = std::size_t{1} << 20;
+  std::vector<unsigned char> raw(std::min<std::size_t>(static_cast<std::size_t>(n3), chunk_voxels) * dt->bytes);
+  std::size_t done = 0;
+  while (done < static_cast<std::size_t>(n3)) {
+    std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(n3) - done, chunk_voxels);
+    std::size_t want = count * static_cast<std::size_t>(dt->bytes);
+    std::size_t got = src.read(raw.data(), want);
+    if (got < want)
+      throw FormatError("truncated NIfTI file " + where + ": voxel data ends after " +
+                        std::to_string(done * dt->bytes + got) + " of " + std::to_string(bytes_per_volume) +
+                        " bytes of volume " + std::to_string(index));
+    convert_any(h.datatype, raw.data(), count, h.swap, voxels.data() + done, slope, inter, scale);
+    done += count;
+  }
+}
+
+// The whole file must hold every volume the header declares (a truncated 4D file is corrupt
+// even when the requested volume is complete). `src` stands after volume `index`.
+void check_complete(ByteSource& src, const fs::path& path, const Header& h, std::uint64_t bytes_per_volume,
+                    std::int64_t n_volumes, std::int64_t index) {
+  const std::uint64_t rest = bytes_per_volume * static_cast<std::uint64_t>(n_volumes - index - 1);
+  if (src.compressed()) {
+    src.skip(rest, "the later volumes");
+    src.verify_to_end();
+    return;
+  }
+  std::error_code ec;
+  std::uint64_t size = fs::file_size(path, ec);
+  std::uint64_t need = static_cast<std::uint64_t>(h.vox_offset) + bytes_per_volume * static_cast<std::uint64_t>(n_volumes);
+  if (!ec && size < need)
+    throw FormatError("truncated NIfTI file " + path.string() + ": " + std::to_string(size) +
+                      " bytes, the header declares " + std::to_string(need));
+}
+
+}  // namespace
+
 Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
   ByteSource src(path);
   Header h = parse_header(src, path);
@@ -491,22 +571,8 @@ Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
   if (n3 > kMaxVoxels)
     throw FormatError("corrupt or unsupported NIfTI file " + where + ": " + std::to_string(n3) +
                       " voxels per volume (limit 2^31)");
-  std::int64_t n_volumes = 1;
-  for (int i = 4; i <= 7; ++i) {
-    if (n_volumes > (std::int64_t{1} << 40) / std::max<std::int64_t>(h.dim[i], 1))
-      throw FormatError("corrupt NIfTI header in " + where + ": dimensions overflow");
-    n_volumes *= h.dim[i];
-  }
-  std::int64_t index = options.volume_index;
-  if (index < 0) {
-    index = 0;
-    if (n_volumes > 1)
-      log::warn("{}: {}D image with {} volumes; reading the first (choose another with a volume index)", where,
-                h.dim[0], n_volumes);
-  } else if (index >= n_volumes) {
-    throw FormatError("NIfTI file " + where + " has " + std::to_string(n_volumes) + " volume(s); volume index " +
-                      std::to_string(index) + " is out of range");
-  }
+  const std::int64_t n_volumes = volume_count(h, where);
+  const std::int64_t index = volume_to_read(h, where, n_volumes, options.volume_index);
 
   Volume v;
   std::string affine_source;
@@ -523,46 +589,8 @@ Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
                         static_cast<std::uint64_t>(header_size));
   src.skip(static_cast<std::uint64_t>(h.vox_offset - header_size), "the header extensions");
   src.skip(bytes_per_volume * static_cast<std::uint64_t>(index), "the earlier volumes");
-
-  const bool scale = std::isfinite(h.scl_slope) && h.scl_slope != 0 && !(h.scl_slope == 1 && h.scl_inter == 0);
-  const double slope = h.scl_slope;
-  const double inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
-  reserve_voxels(v.voxels, static_cast<std::size_t>(n3));
-  v.voxels.resize(static_cast<std::size_t>(n3));
-  if (const unsigned char* p = src.view(static_cast<std::size_t>(bytes_per_volume))) {
-    convert_any(h.datatype, p, static_cast<std::size_t>(n3), h.swap, v.voxels.data(), slope, inter, scale);
-  } else {
-  // Read in chunks so that a truncated file fails before we allocate what its header claims.
-  const std::size_t chunk_voxels = std::size_t{1} << 20;
-  std::vector<unsigned char> raw(std::min<std::size_t>(static_cast<std::size_t>(n3), chunk_voxels) * dt->bytes);
-  std::size_t done = 0;
-  while (done < static_cast<std::size_t>(n3)) {
-    std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(n3) - done, chunk_voxels);
-    std::size_t want = count * static_cast<std::size_t>(dt->bytes);
-    std::size_t got = src.read(raw.data(), want);
-    if (got < want)
-      throw FormatError("truncated NIfTI file " + where + ": voxel data ends after " +
-                        std::to_string(done * dt->bytes + got) + " of " + std::to_string(bytes_per_volume) +
-                        " bytes of volume " + std::to_string(index));
-    convert_any(h.datatype, raw.data(), count, h.swap, v.voxels.data() + done, slope, inter, scale);
-    done += count;
-  }
-  }
-
-  // The whole file must hold every volume the header declares (a truncated 4D file is corrupt
-  // even when the requested volume is complete).
-  const std::uint64_t rest = bytes_per_volume * static_cast<std::uint64_t>(n_volumes - index - 1);
-  if (src.compressed()) {
-    src.skip(rest, "the later volumes");
-    src.verify_to_end();
-  } else {
-    std::error_code ec;
-    std::uint64_t size = fs::file_size(path, ec);
-    std::uint64_t need = static_cast<std::uint64_t>(h.vox_offset) + bytes_per_volume * static_cast<std::uint64_t>(n_volumes);
-    if (!ec && size < need)
-      throw FormatError("truncated NIfTI file " + where + ": " + std::to_string(size) + " bytes, the header declares " +
-                        std::to_string(need));
-  }
+  read_voxels(src, h, where, n3, index, v.voxels);
+  check_complete(src, path, h, bytes_per_volume, n_volumes, index);
 
   std::string dims;
   for (int i = 1; i <= h.dim[0]; ++i) dims += (i > 1 ? "x" : "") + std::to_string(h.dim[i]);
@@ -638,29 +666,26 @@ void put(std::vector<unsigned char>& buf, std::size_t off, T v) {
   std::memcpy(buf.data() + off, &v, sizeof(T));
 }
 
-}  // namespace
+struct WriterType {
+  std::int16_t code, bitpix;  // NIfTI datatype code and bits per voxel
+};
+WriterType writer_type(NiftiDtype dtype) {
+  if (dtype == NiftiDtype::kUInt8) return {2, 8};
+  if (dtype == NiftiDtype::kInt16) return {4, 16};
+  return {16, 32};
+}
 
-void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, int gzip_level) {
+// NIfTI-1 header (348 bytes + the 4-byte extension flag, 0): qform = sform = the geometry.
+std::vector<unsigned char> writer_header(const Volume& volume, NiftiDtype dtype) {
   const Geometry& g = volume.geometry;
-  if (static_cast<std::int64_t>(volume.voxels.size()) != g.voxel_count())
-    throw Error(ExitCode::kFailure, "write_nifti " + path.string() + ": volume has " +
-                                        std::to_string(volume.voxels.size()) + " voxels, geometry says " +
-                                        std::to_string(g.voxel_count()));
-  for (int i = 0; i < 3; ++i)
-    if (g.shape[i] < 1 || g.shape[i] > 32767)
-      throw FormatError("write_nifti " + path.string() + ": dimension " + std::to_string(g.shape[i]) +
-                        " does not fit a NIfTI-1 header (1..32767)");
   std::vector<unsigned char> hdr(352, 0);
   put<std::int32_t>(hdr, 0, 348);
   hdr[38] = 'r';
   put<std::int16_t>(hdr, 40, 3);
   for (int i = 0; i < 3; ++i) put<std::int16_t>(hdr, 42 + 2 * i, static_cast<std::int16_t>(g.shape[i]));
   for (int i = 3; i < 7; ++i) put<std::int16_t>(hdr, 42 + 2 * i, 1);
-  std::int16_t code = 16, bitpix = 32;
-  if (dtype == NiftiDtype::kUInt8) code = 2, bitpix = 8;
-  if (dtype == NiftiDtype::kInt16) code = 4, bitpix = 16;
-  put<std::int16_t>(hdr, 70, code);
-  put<std::int16_t>(hdr, 72, bitpix);
+  put<std::int16_t>(hdr, 70, writer_type(dtype).code);
+  put<std::int16_t>(hdr, 72, writer_type(dtype).bitpix);
   Mat4 aff = g.affine_ras();
   double qb, qc, qd, qfac;
   mat_to_quatern(g, aff, qb, qc, qd, qfac);
@@ -684,9 +709,12 @@ void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, i
   for (int r = 0; r < 3; ++r)
     for (int c = 0; c < 4; ++c) put<float>(hdr, 280 + 16 * r + 4 * c, static_cast<float>(aff[r][c]));
   std::memcpy(hdr.data() + 344, "n+1\0", 4);
-  // bytes 348..351: extension flag = 0 (no extensions)
+  return hdr;
+}
 
-  std::vector<unsigned char> data(volume.voxels.size() * static_cast<std::size_t>(bitpix / 8));
+// The voxels in the file's datatype: integers rounded to nearest, out of range is an error.
+std::vector<unsigned char> writer_voxels(const Volume& volume, NiftiDtype dtype, const fs::path& path) {
+  std::vector<unsigned char> data(volume.voxels.size() * static_cast<std::size_t>(writer_type(dtype).bitpix / 8));
   for (std::size_t i = 0; i < volume.voxels.size(); ++i) {
     float v = volume.voxels[i];
     if (dtype == NiftiDtype::kFloat32) {
@@ -705,34 +733,55 @@ void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, i
       std::memcpy(data.data() + 2 * i, &s, 2);
     }
   }
+  return data;
+}
 
+// Header + voxels as one gzip member, in memory.
+std::string gzip_file(std::vector<unsigned char>& hdr, std::vector<unsigned char>& data, int gzip_level,
+                      const fs::path& path) {
+  std::string out;
+  z_stream zs{};
+  if (deflateInit2(&zs, std::clamp(gzip_level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw Error(ExitCode::kFailure, "zlib deflateInit failed for " + path.string());
+  std::vector<unsigned char> outbuf(1 << 20);
+  auto pump = [&](unsigned char* in, std::size_t n, int flush) {
+    zs.next_in = in;
+    zs.avail_in = static_cast<uInt>(n);
+    do {
+      zs.next_out = outbuf.data();
+      zs.avail_out = static_cast<uInt>(outbuf.size());
+      deflate(&zs, flush);
+      out.append(reinterpret_cast<char*>(outbuf.data()), outbuf.size() - zs.avail_out);
+    } while (zs.avail_out == 0);
+  };
+  pump(hdr.data(), hdr.size(), Z_NO_FLUSH);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    std::size_t n = std::min<std::size_t>(data.size() - off, std::size_t{1} << 30);
+    pump(data.data() + off, n, Z_NO_FLUSH);
+    off += n;
+  }
+  pump(nullptr, 0, Z_FINISH);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace
+
+void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, int gzip_level) {
+  const Geometry& g = volume.geometry;
+  if (static_cast<std::int64_t>(volume.voxels.size()) != g.voxel_count())
+    throw Error(ExitCode::kFailure, "write_nifti " + path.string() + ": volume has " +
+                                        std::to_string(volume.voxels.size()) + " voxels, geometry says " +
+                                        std::to_string(g.voxel_count()));
+  for (int i = 0; i < 3; ++i)
+    if (g.shape[i] < 1 || g.shape[i] > 32767)
+      throw FormatError("write_nifti " + path.string() + ": dimension " + std::to_string(g.shape[i]) +
+                        " does not fit a NIfTI-1 header (1..32767)");
+  std::vector<unsigned char> hdr = writer_header(volume, dtype);
+  std::vector<unsigned char> data = writer_voxels(volume, dtype, path);
   if (is_gz_name(path)) {
-    // Compress in memory, then write atomically.
-    std::string out;
-    z_stream zs{};
-    if (deflateInit2(&zs, std::clamp(gzip_level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      throw Error(ExitCode::kFailure, "zlib deflateInit failed for " + path.string());
-    std::vector<unsigned char> outbuf(1 << 20);
-    auto pump = [&](unsigned char* in, std::size_t n, int flush) {
-      zs.next_in = in;
-      zs.avail_in = static_cast<uInt>(n);
-      do {
-        zs.next_out = outbuf.data();
-        zs.avail_out = static_cast<uInt>(outbuf.size());
-        deflate(&zs, flush);
-        out.append(reinterpret_cast<char*>(outbuf.data()), outbuf.size() - zs.avail_out);
-      } while (zs.avail_out == 0);
-    };
-    pump(hdr.data(), hdr.size(), Z_NO_FLUSH);
-    std::size_t off = 0;
-    while (off < data.size()) {
-      std::size_t n = std::min<std::size_t>(data.size() - off, std::size_t{1} << 30);
-      pump(data.data() + off, n, Z_NO_FLUSH);
-      off += n;
-    }
-    pump(nullptr, 0, Z_FINISH);
-    deflateEnd(&zs);
-    write_file_atomic(path, out);
+    write_file_atomic(path, gzip_file(hdr, data, gzip_level, path));
   } else {
     AtomicFile f(path);
     f.stream().write(reinterpret_cast<const char*>(hdr.data()), static_cast<std::streamsize>(hdr.size()));

@@ -239,22 +239,27 @@ const TensorView& SafetensorsFile::at(const std::string& name) const {
   throw FormatError("safetensors file '" + path_.string() + "' has no tensor '" + name + "'");
 }
 
-TensorData TensorData::from_floats(const std::vector<float>& v, std::vector<std::int64_t> shape) {
+namespace {
+
+// A tensor whose bytes are the values as they lie in memory (host byte order).
+template <typename T>
+TensorData tensor_of(DType dtype, const std::vector<T>& v, std::vector<std::int64_t> shape) {
   TensorData t;
-  t.dtype = DType::kF32;
+  t.dtype = dtype;
   t.shape = std::move(shape);
-  t.bytes.resize(v.size() * 4);
+  t.bytes.resize(v.size() * sizeof(T));
   std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 
+}  // namespace
+
+TensorData TensorData::from_floats(const std::vector<float>& v, std::vector<std::int64_t> shape) {
+  return tensor_of(DType::kF32, v, std::move(shape));
+}
+
 TensorData TensorData::from_int64(const std::vector<std::int64_t>& v, std::vector<std::int64_t> shape) {
-  TensorData t;
-  t.dtype = DType::kI64;
-  t.shape = std::move(shape);
-  t.bytes.resize(v.size() * 8);
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
-  return t;
+  return tensor_of(DType::kI64, v, std::move(shape));
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, TensorData>& tensors,
