@@ -204,6 +204,12 @@ TEST(Figures, TrainingCurves) {
   EXPECT_TRUE(colour_near(p, f.frames[0].px(4), f.frames[0].py(0.7 * std::exp(-0.6)), kBlue, 2, 0.1));
   EXPECT_TRUE(
       colour_near(p, f.frames[1].px(8), f.frames[1].py(0.6 + 0.2 * (1 - std::exp(-2.4))), kBlue, 2, 0.1));
+  // optional columns may be empty, not short
+  TrainingHistory no_val{"clinical", h.epoch, h.train_loss, {}, {}, -1};
+  EXPECT_NO_THROW(training_curves_figure({no_val}, ""));
+  TrainingHistory short_auc = h;
+  short_auc.val_auc.pop_back();
+  EXPECT_THROW(training_curves_figure({short_auc}, ""), ConfigError);
 }
 
 TEST(Figures, MriOverlay) {

@@ -58,6 +58,18 @@ void check(cairo_status_t s, const char* what) {
   if (s != CAIRO_STATUS_SUCCESS)
     throw Error(ExitCode::kFailure, std::string("figure: ") + what + ": " + cairo_status_to_string(s));
 }
+// Draws on a fresh context of s over a white page; keeps the frames when asked for them.
+cairo_status_t paint_page(cairo_surface_t* s, const std::function<std::vector<PlotFrame>(cairo_t*)>& draw,
+                          std::vector<PlotFrame>* frames) {
+  cairo_t* cr = cairo_create(s);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  auto drawn = draw(cr);
+  if (frames) *frames = std::move(drawn);
+  cairo_status_t st = cairo_status(cr);
+  cairo_destroy(cr);
+  return st;
+}
 }  // namespace
 
 Figure render(int width, int height, const std::function<std::vector<PlotFrame>(cairo_t*)>& draw) {
@@ -69,12 +81,8 @@ Figure render(int width, int height, const std::function<std::vector<PlotFrame>(
   fig.height = height;
   {
     cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
-    cairo_t* cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    fig.frames = draw(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
+    // the frames locate the PNG's pixels (text, and so layout, is measured per surface)
+    cairo_status_t st = paint_page(s, draw, &fig.frames);
     cairo_surface_flush(s);
     if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_write_to_png_stream(s, append, &fig.png);
     cairo_surface_destroy(s);
@@ -84,12 +92,7 @@ Figure render(int width, int height, const std::function<std::vector<PlotFrame>(
     cairo_surface_t* s = cairo_svg_surface_create_for_stream(append, &fig.svg, width, height);
     cairo_svg_surface_restrict_to_version(s, CAIRO_SVG_VERSION_1_1);
     cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_PX);  // same size as the PNG in a browser
-    cairo_t* cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    draw(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
+    cairo_status_t st = paint_page(s, draw, nullptr);
     cairo_surface_finish(s);
     if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(s);
     cairo_surface_destroy(s);
@@ -110,6 +113,12 @@ double text_width(cairo_t* cr, const std::string& s) {
   cairo_text_extents_t e;
   cairo_text_extents(cr, s.c_str(), &e);
   return e.x_advance;
+}
+
+double widest_text(cairo_t* cr, const std::vector<std::string>& lines) {
+  double w = 0;
+  for (const auto& l : lines) w = std::max(w, text_width(cr, l));
+  return w;
 }
 
 double text(cairo_t* cr, double x, double y, const std::string& s, double ax, double ay) {
@@ -174,25 +183,18 @@ void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s) {
   cairo_set_line_width(cr, 1);
   if (s.grid) {
     cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-    for (double t : s.x_ticks) {
-      cairo_move_to(cr, std::round(f.px(t)) + 0.5, f.top);
-      cairo_line_to(cr, std::round(f.px(t)) + 0.5, f.top + f.height);
-    }
-    for (double t : s.y_ticks) {
-      cairo_move_to(cr, f.left, std::round(f.py(t)) + 0.5);
-      cairo_line_to(cr, f.left + f.width, std::round(f.py(t)) + 0.5);
-    }
+    for (double t : s.x_ticks) vertical_rule(cr, f, t);
+    for (double t : s.y_ticks) horizontal_rule(cr, f, t);
     cairo_stroke(cr);
   }
   cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-  cairo_rectangle(cr, std::round(f.left) + 0.5, std::round(f.top) + 0.5, std::round(f.width),
-                  std::round(f.height));
+  cairo_rectangle(cr, pixel_centre(f.left), pixel_centre(f.top), std::round(f.width), std::round(f.height));
   cairo_stroke(cr);
   set_font(cr, 13);
   double xstep = s.x_ticks.size() > 1 ? s.x_ticks[1] - s.x_ticks[0] : 1;
   double ystep = s.y_ticks.size() > 1 ? s.y_ticks[1] - s.y_ticks[0] : 1;
   for (double t : s.x_ticks) {
-    double x = std::round(f.px(t)) + 0.5;
+    double x = pixel_centre(f.px(t));
     cairo_move_to(cr, x, f.top + f.height);
     cairo_line_to(cr, x, f.top + f.height + 5);
     cairo_stroke(cr);
@@ -200,7 +202,7 @@ void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s) {
   }
   double max_w = 0;
   for (double t : s.y_ticks) {
-    double y = std::round(f.py(t)) + 0.5;
+    double y = pixel_centre(f.py(t));
     cairo_move_to(cr, f.left - 5, y);
     cairo_line_to(cr, f.left, y);
     cairo_stroke(cr);
@@ -210,6 +212,16 @@ void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s) {
   if (!s.x_label.empty()) text(cr, f.left + f.width / 2, f.top + f.height + 30, s.x_label, 0.5, 0);
   if (!s.y_label.empty()) vertical_text(cr, f.left - max_w - 24, f.top + f.height / 2, s.y_label);
   cairo_restore(cr);
+}
+
+void vertical_rule(cairo_t* cr, const PlotFrame& f, double x) {
+  cairo_move_to(cr, pixel_centre(f.px(x)), f.top);
+  cairo_line_to(cr, pixel_centre(f.px(x)), f.top + f.height);
+}
+
+void horizontal_rule(cairo_t* cr, const PlotFrame& f, double y) {
+  cairo_move_to(cr, f.left, pixel_centre(f.py(y)));
+  cairo_line_to(cr, f.left + f.width, pixel_centre(f.py(y)));
 }
 
 void polyline(cairo_t* cr, const PlotFrame& f, const std::vector<double>& x, const std::vector<double>& y) {
@@ -273,6 +285,15 @@ void title(cairo_t* cr, double width, const std::string& s) {
   set_font(cr, 17, true);
   text(cr, width / 2, 12, s, 0.5, 0);
   cairo_restore(cr);
+}
+
+void gradient_strip(cairo_t* cr, double x, double y, double width, double height, int steps,
+                    const std::function<Rgb(double)>& map) {
+  for (int i = 0; i < steps; ++i) {
+    set_colour(cr, map(1 - i / (steps - 1.0)));
+    cairo_rectangle(cr, x, y + height * i / steps, width, height / steps + 0.6);
+    cairo_fill(cr);
+  }
 }
 
 }  // namespace detail

@@ -5,6 +5,7 @@
 
 #include <cairo.h>
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ void set_font(cairo_t* cr, double size, bool bold = false);
 // 1 = baseline-ish bottom. Returns the text width.
 double text(cairo_t* cr, double x, double y, const std::string& s, double ax = 0, double ay = 0);
 double text_width(cairo_t* cr, const std::string& s);
+// The width of the widest of the lines in the current font.
+double widest_text(cairo_t* cr, const std::vector<std::string>& lines);
 void vertical_text(cairo_t* cr, double x, double y, const std::string& s);  // centred, reading upwards
 
 // "Nice" tick positions covering [lo, hi] with about n intervals (Heckbert 1990, Graphics Gems).
@@ -37,6 +40,11 @@ struct AxesStyle {
 };
 // Frame box, grid lines, ticks and labels.
 void draw_axes(cairo_t* cr, const PlotFrame& f, const AxesStyle& s);
+// The centre of the pixel that v falls in: a 1-px line there is crisp, not smeared over two.
+inline double pixel_centre(double v) { return std::round(v) + 0.5; }
+// Pixel-aligned paths (not stroked) across the frame at data x (vertical) or data y (horizontal).
+void vertical_rule(cairo_t* cr, const PlotFrame& f, double x);
+void horizontal_rule(cairo_t* cr, const PlotFrame& f, double y);
 // Polyline through points in data space, clipped to the frame.
 void polyline(cairo_t* cr, const PlotFrame& f, const std::vector<double>& x, const std::vector<double>& y);
 void clip_to(cairo_t* cr, const PlotFrame& f);
@@ -50,5 +58,9 @@ struct LegendEntry {
 // Legend box inside the frame; corner: 0 = top-left, 1 = top-right, 2 = bottom-right, 3 = bottom-left.
 void legend(cairo_t* cr, const PlotFrame& f, const std::vector<LegendEntry>& entries, int corner);
 void title(cairo_t* cr, double width, const std::string& s);
+// A colour bar's strip: `steps` bands from map(1) at the top to map(0) at the bottom, each
+// overlapping the next by 0.6 px so no seam of background shows between them.
+void gradient_strip(cairo_t* cr, double x, double y, double width, double height, int steps,
+                    const std::function<Rgb(double)>& map);
 
 }  // namespace cervirisk::report::detail

@@ -7,6 +7,11 @@
 // "Color Universal Design", https://jfly.uni-koeln.de/color/), safe for the common forms of
 // colour-vision deficiency; continuous maps: viridis (van der Walt & Smith 2015, matplotlib),
 // perceptually uniform and colour-blind safe. Text: DejaVu Sans.
+//
+// Drawn on the canvas (canvas.h) with the parts the families share (figure_parts.h), one file a
+// family: figures_performance.cpp (ROC, calibration, decision curve), figures_survival.cpp
+// (Kaplan–Meier), figures_shap.cpp (SHAP beeswarm and bar, signed bars), figures_training.cpp,
+// figures_mri.cpp; the palette and write_figure in canvas.cpp.
 #pragma once
 
 #include <cmath>
