@@ -45,7 +45,7 @@ double matmul_peak_gflops(int iters) {
 }  // namespace
 
 // One training step's forward + backward over `rows` rows in `parts` parts.
-double step(train::ShardPool& pool, int parts, std::int64_t rows, const train::ShardedFns& fns,
+double step(cervirisk::ShardPool& pool, int parts, std::int64_t rows, const train::ShardedFns& fns,
             const std::vector<torch::Tensor>& params) {
   return train::sharded_forward_backward(&pool, parts, rows, 7, fns, params);
 }
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   torch::manual_seed(0);
   const double peak = matmul_peak_gflops(5);
-  train::ShardPool pool(threads);
+  cervirisk::ShardPool pool(threads);
   std::printf("{\"impl\": \"cpp\", \"what\": \"matmul_peak\", \"gflops\": %.2f, \"threads\": %d}\n", peak, threads);
 
   {

@@ -17,9 +17,9 @@ inline models::ArchConfig small_arch(models::Variant v, std::int64_t clinical_fe
   a.convnext.dims = {8, 16, 24};
   a.vit.embed_dim = {16, 24};
   a.vit.num_heads = {2, 2};
-  a.text.hidden = 16;
-  a.text.heads = 2;
-  a.text.intermediate = 32;
+  a.text.hidden_size = 16;
+  a.text.num_attention_heads = 2;
+  a.text.intermediate_size = 32;
   a.validate();
   return a;
 }

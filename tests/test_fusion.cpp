@@ -377,8 +377,8 @@ TEST(Fusion, PretrainedBertPlugsIntoTheTextBranch) {
   const std::string dir = std::string(CERV_TEST_DATA) + "/text/tiny_bert";
   auto ck = load_bert_pretrained(dir);
   auto arch = small_arch(Variant::kMsmT);
-  arch.text = text_arch_of(ck.config, "cls");
-  RecurrenceModel m(arch, make_bert_text_encoder(ck.model, "cls"));
+  arch.text = ck.config;
+  RecurrenceModel m(arch, make_bert_text_encoder(ck.model, arch.text_pooling));
   m->eval();
   torch::NoGradGuard ng;
   auto in = inputs();

@@ -11,6 +11,7 @@
 #include "models/registry.h"
 #include "models/rng.h"
 #include "train/losses.h"
+#include "core/torch/threads.h"
 #include "train/sharded_step.h"
 
 using namespace cervirisk;

@@ -16,7 +16,7 @@ void add_explain(CLI::App& app, GlobalOptions& g) {
   auto* sub = app.add_subcommand(
       "explain", "Shapley values (modalities, clinical features) and overlays of a run's example patients (explain/)");
   auto run = std::make_shared<std::string>();
-  auto variant = std::make_shared<std::string>(models::variant_name(models::Variant::kMsmTC));
+  auto variant = std::make_shared<std::string>(models::variant_name(models::kFinalVariant));
   sub->add_option("--run", *run, "Run folder")->required();
   sub->add_option("--variant", *variant, "Variant to explain (default msm_tc; any variant with a trained model)");
   sub->callback([&g, run, variant] {

@@ -17,9 +17,6 @@ struct GlobalOptions {
 // own --seed / study.seed.
 void apply_globals(const GlobalOptions& g);
 
-// A subcommand that a later piece of work fills in: exits 1 with a message naming it.
-[[noreturn]] void not_implemented(const std::string& command, const std::string& what);
-
 void add_demo(CLI::App& app, GlobalOptions& g);
 void add_synth(CLI::App& app, GlobalOptions& g);
 void add_validate(CLI::App& app, GlobalOptions& g);

@@ -20,10 +20,6 @@ void apply_globals(const GlobalOptions& g) {
   set_threads(g.threads);
 }
 
-void not_implemented(const std::string& command, const std::string& what) {
-  throw Error(ExitCode::kFailure, "'cervirisk " + command + "' is not implemented yet (" + what + ")");
-}
-
 namespace {
 // The exit-code table of --help, from the one table in core/error.cpp.
 std::string exit_code_help() {

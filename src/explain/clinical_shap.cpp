@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "train/sharded_step.h"
+#include "core/torch/threads.h"
 
 namespace cervirisk::explain {
 
@@ -184,7 +184,7 @@ ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::C
   const int workers =
       static_cast<int>(std::clamp<Eigen::Index>(at::get_num_threads(), 1, std::max<Eigen::Index>(n, 1)));
   std::atomic<Eigen::Index> next{0};
-  train::ShardPool pool(workers);
+  ShardPool pool(workers);
   pool.run(workers, [&](int) {
     try {
       for (Eigen::Index i; (i = next++) < n;) {

@@ -61,7 +61,7 @@ json to_json(const PatientSample& s) {
           {"tumour_area_mm2", s.tumour_area_mm2},
           {"box_mm", s.box_mm},
           {"stats",
-           {{"method", s.stats.method},
+           {{"method", normalisation_name(s.stats.method)},
             {"otsu_threshold", s.stats.otsu_threshold},
             {"n_foreground", s.stats.n_foreground},
             {"clip_low", s.stats.clip_low},
@@ -80,7 +80,7 @@ PatientSample from_json(const json& j) {
   s.tumour_area_mm2 = j["tumour_area_mm2"];
   s.box_mm = j["box_mm"].get<std::array<double, 4>>();
   const json& st = j["stats"];
-  s.stats.method = st["method"];
+  s.stats.method = parse_normalisation(st["method"].get<std::string>());
   s.stats.otsu_threshold = st["otsu_threshold"];
   s.stats.n_foreground = st["n_foreground"];
   s.stats.clip_low = st["clip_low"];

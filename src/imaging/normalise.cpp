@@ -10,33 +10,27 @@ namespace cervirisk::imaging {
 
 float IntensityStats::apply(float raw) const {
   if (std::isnan(raw)) raw = static_cast<float>(clip_low);  // never let a NaN reach the model
-  if (method == "none") return raw;
+  if (method == Normalisation::kNone) return raw;
   double x = std::clamp(static_cast<double>(raw), clip_low, clip_high);
-  if (method == "minmax") return static_cast<float>(clip_high > clip_low ? (x - clip_low) / (clip_high - clip_low) : 0.0);
+  if (method == Normalisation::kMinMax) return static_cast<float>(clip_high > clip_low ? (x - clip_low) / (clip_high - clip_low) : 0.0);
   return static_cast<float>((x - mean) / sd);
 }
 
-double otsu_threshold(const std::vector<float>& v) {
-  if (v.empty()) throw Error(ExitCode::kFailure, "otsu_threshold of no values");
-  auto [mn_it, mx_it] = std::minmax_element(v.begin(), v.end());
-  const double mn = *mn_it, mx = *mx_it;
-  if (!(mx > mn)) return mn;
-  constexpr int kBins = 256;
-  std::vector<double> hist(kBins, 0.0);
-  const double scale = kBins / (mx - mn);
-  for (float x : v) {
-    int b = static_cast<int>((static_cast<double>(x) - mn) * scale);
-    hist[static_cast<std::size_t>(std::clamp(b, 0, kBins - 1))] += 1;
-  }
-  const double width = (mx - mn) / kBins;
+namespace {
+
+constexpr int kOtsuBins = 256;
+
+// Otsu's threshold on a histogram of kOtsuBins bins of `width` from `mn`: the bin edge that
+// maximises the between-class variance w0 w1 (m0 - m1)^2 (bin centres stand for their values).
+double otsu_of_histogram(const std::vector<double>& hist, double mn, double width) {
   double total = 0, total_sum = 0;
-  for (int b = 0; b < kBins; ++b) {
+  for (int b = 0; b < kOtsuBins; ++b) {
     total += hist[b];
     total_sum += hist[b] * (mn + (b + 0.5) * width);
   }
   double w0 = 0, s0 = 0, best = -1;
   int best_t = 1;
-  for (int t = 1; t < kBins; ++t) {  // class 0 = bins [0, t), class 1 = [t, 256)
+  for (int t = 1; t < kOtsuBins; ++t) {  // class 0 = bins [0, t), class 1 = [t, 256)
     w0 += hist[t - 1];
     s0 += hist[t - 1] * (mn + (t - 0.5) * width);
     double w1 = total - w0;
@@ -49,6 +43,22 @@ double otsu_threshold(const std::vector<float>& v) {
     }
   }
   return mn + best_t * width;
+}
+
+}  // namespace
+
+double otsu_threshold(const std::vector<float>& v) {
+  if (v.empty()) throw Error(ExitCode::kFailure, "otsu_threshold of no values");
+  auto [mn_it, mx_it] = std::minmax_element(v.begin(), v.end());
+  const double mn = *mn_it, mx = *mx_it;
+  if (!(mx > mn)) return mn;
+  std::vector<double> hist(kOtsuBins, 0.0);
+  const double scale = kOtsuBins / (mx - mn);
+  for (float x : v) {
+    int b = static_cast<int>((static_cast<double>(x) - mn) * scale);
+    hist[static_cast<std::size_t>(std::clamp(b, 0, kOtsuBins - 1))] += 1;
+  }
+  return otsu_of_histogram(hist, mn, (mx - mn) / kOtsuBins);
 }
 
 double percentile(std::vector<float>& v, double q) {
@@ -85,30 +95,15 @@ bool fit_integer(const std::vector<float>& v, IntensityStats& s, const Preproces
   std::vector<std::int64_t> counts(window.begin() + (mn - kLow), window.begin() + (mx - kLow) + 1);
   // Otsu on the 256-bin histogram, bins filled per distinct value exactly as otsu_threshold().
   if (mx > mn) {
-    constexpr int kBins = 256;
-    std::vector<double> hist(kBins, 0.0);
-    const double dmn = static_cast<double>(mn), scale = kBins / (static_cast<double>(mx) - dmn);
+    std::vector<double> hist(kOtsuBins, 0.0);
+    const double dmn = static_cast<double>(mn), scale = kOtsuBins / (static_cast<double>(mx) - dmn);
     for (std::int64_t val = mn; val <= mx; ++val) {
       std::int64_t c = counts[static_cast<std::size_t>(val - mn)];
       if (!c) continue;
       int b = static_cast<int>((static_cast<double>(static_cast<float>(val)) - dmn) * scale);
-      hist[static_cast<std::size_t>(std::clamp(b, 0, kBins - 1))] += static_cast<double>(c);
+      hist[static_cast<std::size_t>(std::clamp(b, 0, kOtsuBins - 1))] += static_cast<double>(c);
     }
-    const double width = (static_cast<double>(mx) - dmn) / kBins;
-    double total = 0, total_sum = 0;
-    for (int b = 0; b < kBins; ++b) total += hist[b], total_sum += hist[b] * (dmn + (b + 0.5) * width);
-    double w0 = 0, s0 = 0, best = -1;
-    int best_t = 1;
-    for (int t = 1; t < kBins; ++t) {
-      w0 += hist[t - 1];
-      s0 += hist[t - 1] * (dmn + (t - 0.5) * width);
-      double w1 = total - w0;
-      if (w0 == 0 || w1 == 0) continue;
-      double m0 = s0 / w0, m1 = (total_sum - s0) / w1;
-      double between = w0 * w1 * (m0 - m1) * (m0 - m1);
-      if (between > best) best = between, best_t = t;
-    }
-    s.otsu_threshold = dmn + best_t * width;
+    s.otsu_threshold = otsu_of_histogram(hist, dmn, (static_cast<double>(mx) - dmn) / kOtsuBins);
   } else {
     s.otsu_threshold = static_cast<double>(mn);
   }
@@ -154,7 +149,7 @@ bool fit_integer(const std::vector<float>& v, IntensityStats& s, const Preproces
 
 IntensityStats fit_intensity(const io::Volume& image, const PreprocessParams& p) {
   IntensityStats s;
-  s.method = normalisation_name(p.normalise);
+  s.method = p.normalise;
   if (image.voxels.empty()) throw ValidationError("fit_intensity: empty image");
   if (fit_integer(image.voxels, s, p)) {
     if (!(s.sd > 0)) {

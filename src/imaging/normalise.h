@@ -19,7 +19,7 @@
 namespace cervirisk::imaging {
 
 struct IntensityStats {
-  std::string method = "zscore";   // zscore | minmax | none
+  Normalisation method = Normalisation::kZScore;
   double otsu_threshold = 0;
   std::int64_t n_foreground = 0;
   double clip_low = 0, clip_high = 0;  // intensity values at the clip percentiles

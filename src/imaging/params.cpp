@@ -7,13 +7,10 @@
 
 namespace cervirisk::imaging {
 
-const char* normalisation_name(Normalisation n) {
-  switch (n) {
-    case Normalisation::kZScore: return "zscore";
-    case Normalisation::kMinMax: return "minmax";
-    case Normalisation::kNone: return "none";
-  }
-  return "?";
+const char* normalisation_name(Normalisation n) { return choice_name(kNormalisationNames, n); }
+
+Normalisation parse_normalisation(const std::string& name) {
+  return parse_choice<Normalisation>(kNormalisationNames, name, "preprocess.normalise");
 }
 
 PreprocessParams PreprocessParams::from_config(const config::Config& c) {
@@ -31,8 +28,7 @@ PreprocessParams PreprocessParams::from_config(const config::Config& c) {
                       std::to_string(clip.size()));
   p.clip_low_percentile = clip[0];
   p.clip_high_percentile = clip[1];
-  const std::string& n = c.get_string("preprocess.normalise");
-  p.normalise = n == "minmax" ? Normalisation::kMinMax : n == "none" ? Normalisation::kNone : Normalisation::kZScore;
+  p.normalise = parse_normalisation(c.get_string("preprocess.normalise"));
   p.validate();
   return p;
 }

@@ -5,14 +5,15 @@
 #include <cstdint>
 #include <string>
 
-namespace cervirisk::config {
-class Config;
-}
+#include "core/choice.h"
+#include "core/config_fwd.h"
 
 namespace cervirisk::imaging {
 
 enum class Normalisation { kZScore, kMinMax, kNone };
+inline constexpr ChoiceNames<3> kNormalisationNames{"zscore", "minmax", "none"};
 const char* normalisation_name(Normalisation n);
+Normalisation parse_normalisation(const std::string& name);  // throws ConfigError naming the choices
 
 struct PreprocessParams {
   double spacing_mm = 0.8;          // in-plane spacing the slices are resampled to

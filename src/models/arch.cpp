@@ -3,34 +3,20 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/fields.h"
 
 namespace cervirisk::models {
 
 using nlohmann::json;
 
 const std::vector<std::string>& variant_names() {
-  static const std::vector<std::string> n{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"};
+  static const std::vector<std::string> n(kVariantNames.begin(), kVariantNames.end());
   return n;
 }
 
-const char* variant_name(Variant v) {
-  switch (v) {
-    case Variant::kClinical: return "clinical";
-    case Variant::kConvNeXt: return "convnext";
-    case Variant::kVit: return "vit";
-    case Variant::kMsm: return "msm";
-    case Variant::kMsmT: return "msm_t";
-    case Variant::kMsmTC: return "msm_tc";
-  }
-  return "?";
-}
+const char* variant_name(Variant v) { return choice_name(kVariantNames, v); }
 
-Variant parse_variant(const std::string& s) {
-  const auto& n = variant_names();
-  for (std::size_t i = 0; i < n.size(); ++i)
-    if (n[i] == s) return static_cast<Variant>(i);
-  throw ConfigError("unknown model variant '" + s + "' (expected clinical, convnext, vit, msm, msm_t or msm_tc)");
-}
+Variant parse_variant(const std::string& s) { return parse_choice<Variant>(kVariantNames, s, "model variant"); }
 
 Modalities modalities_of(Variant v) {
   Modalities m;
@@ -41,97 +27,94 @@ Modalities modalities_of(Variant v) {
   return m;
 }
 
-json ArchConfig::to_json() const {
-  json cn = {{"depths", convnext.depths},
-             {"dims", convnext.dims},
-             {"drop_path_rate", convnext.drop_path_rate},
-             {"layer_scale_init", convnext.layer_scale_init}};
-  json depth = json::array();
-  for (const auto& d : vit.depth) depth.push_back({d[0], d[1], d[2]});
-  json v = {{"img_size", vit.img_size},     {"patch_size", vit.patch_size}, {"embed_dim", vit.embed_dim},
-            {"num_heads", vit.num_heads},   {"mlp_ratio", vit.mlp_ratio},   {"depth", depth},
-            {"qkv_bias", vit.qkv_bias},     {"drop_path_rate", vit.drop_path_rate}};
-  json t = {{"vocab_size", text.vocab_size},     {"hidden", text.hidden},
-            {"layers", text.layers},             {"heads", text.heads},
-            {"intermediate", text.intermediate}, {"max_position", text.max_position},
-            {"type_vocab_size", text.type_vocab_size}, {"dropout", text.dropout},
-            {"pooling", text.pooling}};
-  return {{"variant", variant_name(variant)},
-          {"preset", preset},
-          {"in_chans", in_chans},
-          {"tumour_size", tumour_size},
-          {"context_size", context_size},
-          {"convnext", cn},
-          {"vit", v},
-          {"text", t},
-          {"clinical_features", clinical_features},
-          {"clinical_hidden", clinical_hidden},
-          {"fusion_dim", fusion_dim},
-          {"head_hidden", head_hidden},
-          {"dropout", dropout},
-          {"modality_dropout", modality_dropout},
-          {"cox_head", cox_head}};
+namespace {
+
+// The fields of each section under their model.json keys, listed once: to_json writes and
+// from_json reads the same lists. C is the section's type, const or not.
+template <typename C, typename F>
+void convnext_fields(C& c, F&& f) {
+  for_each_field(f, field("depths", c.depths), field("dims", c.dims), field("drop_path_rate", c.drop_path_rate),
+                 field("layer_scale_init", c.layer_scale_init));
 }
 
-namespace {
-template <typename T>
-void get(const json& j, const char* key, T& out, const std::string& where) {
-  if (!j.contains(key)) return;  // keep the default
-  try {
-    out = j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    throw ConfigError("architecture: field '" + where + key + "' has the wrong type (" + e.what() + ")");
-  }
+template <typename C, typename F>
+void vit_fields(C& v, F&& f) {
+  for_each_field(f, field("img_size", v.img_size), field("patch_size", v.patch_size),
+                 field("embed_dim", v.embed_dim), field("num_heads", v.num_heads), field("mlp_ratio", v.mlp_ratio),
+                 field("depth", v.depth), field("qkv_bias", v.qkv_bias), field("drop_path_rate", v.drop_path_rate));
 }
+
+// BertConfig's sizes under the short names of the arch JSON; "dropout" is hidden_dropout_prob
+// (from_json sets the attention dropout to the same value). "pooling" is ArchConfig::text_pooling.
+template <typename C, typename F>
+void text_fields(C& t, F&& f) {
+  for_each_field(f, field("vocab_size", t.vocab_size), field("hidden", t.hidden_size),
+                 field("layers", t.num_hidden_layers), field("heads", t.num_attention_heads),
+                 field("intermediate", t.intermediate_size), field("max_position", t.max_position_embeddings),
+                 field("type_vocab_size", t.type_vocab_size), field("dropout", t.hidden_dropout_prob));
+}
+
+// The top-level fields other than variant and the three sections.
+template <typename A, typename F>
+void scalar_fields(A& a, F&& f) {
+  for_each_field(f, field("preset", a.preset), field("in_chans", a.in_chans), field("tumour_size", a.tumour_size),
+                 field("context_size", a.context_size), field("clinical_features", a.clinical_features),
+                 field("clinical_hidden", a.clinical_hidden), field("fusion_dim", a.fusion_dim),
+                 field("head_hidden", a.head_hidden), field("dropout", a.dropout),
+                 field("modality_dropout", a.modality_dropout), field("cox_head", a.cox_head));
+}
+
+// Writes each field it is given into `j`.
+auto writer(json& j) {
+  return [&j](const char* key, const auto& value) { j[key] = value; };
+}
+
+// Reads each field it is given from `j` when present (else keeps the default); throws ConfigError
+// naming `where` + the key on a wrong type.
+auto reader(const json& j, std::string where) {
+  return [&j, where = std::move(where)](const char* key, auto& out) {
+    if (!j.contains(key)) return;
+    try {
+      out = j.at(key).get<std::decay_t<decltype(out)>>();
+    } catch (const json::exception& e) {
+      throw ConfigError("architecture: field '" + where + key + "' has the wrong type (" + e.what() + ")");
+    }
+  };
+}
+
 }  // namespace
+
+json ArchConfig::to_json() const {
+  json j, cn, v, t;  // objects keep their keys sorted: the order of the writes does not matter
+  j["variant"] = variant_name(variant);
+  scalar_fields(*this, writer(j));
+  convnext_fields(convnext, writer(cn));
+  vit_fields(vit, writer(v));
+  text_fields(text, writer(t));
+  t["pooling"] = report_embedding_name(text_pooling);
+  j["convnext"] = cn;
+  j["vit"] = v;
+  j["text"] = t;
+  return j;
+}
 
 ArchConfig ArchConfig::from_json(const json& j) {
   if (!j.is_object()) throw ConfigError("architecture: expected a JSON object");
   ArchConfig a;
   std::string variant = variant_name(a.variant);
-  get(j, "variant", variant, "");
+  reader(j, "")("variant", variant);
   a.variant = parse_variant(variant);
-  get(j, "preset", a.preset, "");
-  get(j, "in_chans", a.in_chans, "");
-  get(j, "tumour_size", a.tumour_size, "");
-  get(j, "context_size", a.context_size, "");
-  if (j.contains("convnext")) {
-    const auto& c = j["convnext"];
-    get(c, "depths", a.convnext.depths, "convnext.");
-    get(c, "dims", a.convnext.dims, "convnext.");
-    get(c, "drop_path_rate", a.convnext.drop_path_rate, "convnext.");
-    get(c, "layer_scale_init", a.convnext.layer_scale_init, "convnext.");
-  }
-  if (j.contains("vit")) {
-    const auto& v = j["vit"];
-    get(v, "img_size", a.vit.img_size, "vit.");
-    get(v, "patch_size", a.vit.patch_size, "vit.");
-    get(v, "embed_dim", a.vit.embed_dim, "vit.");
-    get(v, "num_heads", a.vit.num_heads, "vit.");
-    get(v, "mlp_ratio", a.vit.mlp_ratio, "vit.");
-    get(v, "depth", a.vit.depth, "vit.");
-    get(v, "qkv_bias", a.vit.qkv_bias, "vit.");
-    get(v, "drop_path_rate", a.vit.drop_path_rate, "vit.");
-  }
+  scalar_fields(a, reader(j, ""));
+  if (j.contains("convnext")) convnext_fields(a.convnext, reader(j["convnext"], "convnext."));
+  if (j.contains("vit")) vit_fields(a.vit, reader(j["vit"], "vit."));
   if (j.contains("text")) {
     const auto& t = j["text"];
-    get(t, "vocab_size", a.text.vocab_size, "text.");
-    get(t, "hidden", a.text.hidden, "text.");
-    get(t, "layers", a.text.layers, "text.");
-    get(t, "heads", a.text.heads, "text.");
-    get(t, "intermediate", a.text.intermediate, "text.");
-    get(t, "max_position", a.text.max_position, "text.");
-    get(t, "type_vocab_size", a.text.type_vocab_size, "text.");
-    get(t, "dropout", a.text.dropout, "text.");
-    get(t, "pooling", a.text.pooling, "text.");
+    text_fields(a.text, reader(t, "text."));
+    std::string pooling = report_embedding_name(a.text_pooling);
+    reader(t, "text.")("pooling", pooling);
+    a.text_pooling = parse_choice<ReportEmbedding>(kReportEmbeddingNames, pooling, "architecture: text.pooling");
   }
-  get(j, "clinical_features", a.clinical_features, "");
-  get(j, "clinical_hidden", a.clinical_hidden, "");
-  get(j, "fusion_dim", a.fusion_dim, "");
-  get(j, "head_hidden", a.head_hidden, "");
-  get(j, "dropout", a.dropout, "");
-  get(j, "modality_dropout", a.modality_dropout, "");
-  get(j, "cox_head", a.cox_head, "");
+  a.text.attention_probs_dropout_prob = a.text.hidden_dropout_prob;
   a.convnext.in_chans = a.in_chans;
   a.vit.in_chans = a.in_chans;
   a.validate();
@@ -167,8 +150,7 @@ void ArchConfig::validate() const {
   }
   if (m.text) {
     if (text.vocab_size < 1) fail("text.vocab_size must be set (the vocabulary size), got " + std::to_string(text.vocab_size));
-    if (text.hidden % text.heads != 0) fail("text.hidden must be divisible by text.heads");
-    if (text.pooling != "cls" && text.pooling != "mean") fail("text.pooling must be cls or mean, got '" + text.pooling + "'");
+    if (text.hidden_size % text.num_attention_heads != 0) fail("text.hidden must be divisible by text.heads");
   }
   if (m.clinical && clinical_features < 1)
     fail("clinical_features must be >= 1 for variant " + std::string(variant_name(variant)) + ", got " +

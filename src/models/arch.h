@@ -9,35 +9,28 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.h"
+#include "models/bert.h"
 #include "models/convnext.h"
 #include "models/dual_path_vit.h"
 
 namespace cervirisk::models {
 
-// The variants of DESIGN.md (names fixed: configs, files and the report use them).
+// The variants of DESIGN.md (names fixed: configs, files and the report use them), in the order a
+// study trains and reports them.
 enum class Variant { kClinical, kConvNeXt, kVit, kMsm, kMsmT, kMsmTC };
+inline constexpr ChoiceNames<6> kVariantNames{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"};
+// The full model (every modality): the reference of the comparisons and the variant explained.
+inline constexpr Variant kFinalVariant = Variant::kMsmTC;
 const char* variant_name(Variant v);
 Variant parse_variant(const std::string& s);  // throws ConfigError naming the choices
-const std::vector<std::string>& variant_names();
+const std::vector<std::string>& variant_names();  // kVariantNames as strings
 
 // Which inputs a variant reads.
 struct Modalities {
   bool convnext = false, vit = false, text = false, clinical = false;
 };
 Modalities modalities_of(Variant v);
-
-// BERT sizes (HuggingFace BertConfig fields).
-struct TextArch {
-  std::int64_t vocab_size = 0;  // from the vocabulary (data-dependent)
-  std::int64_t hidden = 128;
-  std::int64_t layers = 2;
-  std::int64_t heads = 4;
-  std::int64_t intermediate = 512;
-  std::int64_t max_position = 512;
-  std::int64_t type_vocab_size = 2;
-  double dropout = 0.1;
-  std::string pooling = "cls";  // cls | mean
-};
 
 struct ArchConfig {
   Variant variant = Variant::kMsmTC;
@@ -49,7 +42,11 @@ struct ArchConfig {
 
   ConvNeXtConfig convnext;
   CrossVitConfig vit;  // vit.img_size = {tumour_size, context_size}
-  TextArch text;
+  // The report encoder. vocab_size comes from the vocabulary (data-dependent: 0 until set). In the
+  // JSON form ("text": vocab_size, hidden, layers, heads, intermediate, max_position,
+  // type_vocab_size, dropout, pooling) one dropout stands for the hidden and attention dropout.
+  BertConfig text = BertConfig::preset("cpu-small", 0);
+  ReportEmbedding text_pooling = ReportEmbedding::kCls;  // "text": {"pooling": ...}
   std::int64_t clinical_features = 0;       // encoded width (data-dependent)
   std::int64_t clinical_hidden = 32;        // clinical MLP width
 

@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fields.h"
 #include "core/log.h"
 #include "core/torch_compat.h"
 
@@ -22,6 +24,20 @@ torch::Tensor gelu(const torch::Tensor& x, bool tanh_approx) {
 
 torch::nn::LayerNorm layer_norm(const BertConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
+}
+
+// The config.json keys, in the order HF's BertConfig writes them; to_json writes and
+// from_json_text reads this one list. C is BertConfig or const BertConfig.
+template <typename C, typename F>
+void hf_fields(C& c, F&& f) {
+  for_each_field(f, field("vocab_size", c.vocab_size), field("hidden_size", c.hidden_size),
+                 field("num_hidden_layers", c.num_hidden_layers), field("num_attention_heads", c.num_attention_heads),
+                 field("intermediate_size", c.intermediate_size), field("hidden_act", c.hidden_act),
+                 field("hidden_dropout_prob", c.hidden_dropout_prob),
+                 field("attention_probs_dropout_prob", c.attention_probs_dropout_prob),
+                 field("max_position_embeddings", c.max_position_embeddings),
+                 field("type_vocab_size", c.type_vocab_size), field("initializer_range", c.initializer_range),
+                 field("layer_norm_eps", c.layer_norm_eps), field("pad_token_id", c.pad_token_id));
 }
 }  // namespace
 
@@ -56,36 +72,26 @@ BertConfig BertConfig::from_json_text(const std::string& text, const std::string
     throw FormatError("'" + where + "' is not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw FormatError("'" + where + "' is not a JSON object");
-  BertConfig c;
-  auto get_int = [&](const char* k, std::int64_t& v) {
-    if (!j.contains(k) || j[k].is_null()) return;
-    if (!j[k].is_number_integer()) throw FormatError("'" + where + "': " + k + " must be an integer");
-    v = j[k].get<std::int64_t>();
-  };
-  auto get_num = [&](const char* k, double& v) {
-    if (!j.contains(k) || j[k].is_null()) return;
-    if (!j[k].is_number()) throw FormatError("'" + where + "': " + k + " must be a number");
-    v = j[k].get<double>();
-  };
   if (j.contains("model_type") && j["model_type"].is_string() && j["model_type"] != "bert")
     throw ModelError("'" + where + "': model_type '" + j["model_type"].get<std::string>() + "' is not bert");
   if (j.contains("position_embedding_type") && j["position_embedding_type"].is_string() &&
       j["position_embedding_type"] != "absolute")
     throw ModelError("'" + where + "': position_embedding_type '" + j["position_embedding_type"].get<std::string>() +
                      "' is not supported (expected absolute)");
-  get_int("vocab_size", c.vocab_size);
-  get_int("hidden_size", c.hidden_size);
-  get_int("num_hidden_layers", c.num_hidden_layers);
-  get_int("num_attention_heads", c.num_attention_heads);
-  get_int("intermediate_size", c.intermediate_size);
-  get_int("max_position_embeddings", c.max_position_embeddings);
-  get_int("type_vocab_size", c.type_vocab_size);
-  get_int("pad_token_id", c.pad_token_id);
-  get_num("hidden_dropout_prob", c.hidden_dropout_prob);
-  get_num("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-  get_num("layer_norm_eps", c.layer_norm_eps);
-  get_num("initializer_range", c.initializer_range);
-  if (j.contains("hidden_act") && j["hidden_act"].is_string()) c.hidden_act = j["hidden_act"].get<std::string>();
+  BertConfig c;
+  hf_fields(c, [&](const char* k, auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if (!j.contains(k) || j[k].is_null()) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (j[k].is_string()) v = j[k].get<std::string>();  // another type: keep the default
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!j[k].is_number_integer()) throw FormatError("'" + where + "': " + k + " must be an integer");
+      v = j[k].get<T>();
+    } else {
+      if (!j[k].is_number()) throw FormatError("'" + where + "': " + k + " must be a number");
+      v = j[k].get<T>();
+    }
+  });
   try {
     c.validate();
   } catch (const ModelError& e) {
@@ -98,19 +104,7 @@ std::string BertConfig::to_json() const {
   nlohmann::ordered_json j;
   j["architectures"] = {"BertModel"};
   j["model_type"] = "bert";
-  j["vocab_size"] = vocab_size;
-  j["hidden_size"] = hidden_size;
-  j["num_hidden_layers"] = num_hidden_layers;
-  j["num_attention_heads"] = num_attention_heads;
-  j["intermediate_size"] = intermediate_size;
-  j["hidden_act"] = hidden_act;
-  j["hidden_dropout_prob"] = hidden_dropout_prob;
-  j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
-  j["max_position_embeddings"] = max_position_embeddings;
-  j["type_vocab_size"] = type_vocab_size;
-  j["initializer_range"] = initializer_range;
-  j["layer_norm_eps"] = layer_norm_eps;
-  j["pad_token_id"] = pad_token_id;
+  hf_fields(*this, [&j](const char* k, const auto& v) { j[k] = v; });
   j["position_embedding_type"] = "absolute";
   return j.dump(2) + "\n";
 }
@@ -135,10 +129,10 @@ void BertConfig::validate() const {
     throw ModelError("pad_token_id " + std::to_string(pad_token_id) + " outside the vocabulary");
 }
 
+const char* report_embedding_name(ReportEmbedding e) { return choice_name(kReportEmbeddingNames, e); }
+
 ReportEmbedding report_embedding_from_name(const std::string& name) {
-  if (name == "cls") return ReportEmbedding::kCls;
-  if (name == "mean") return ReportEmbedding::kMean;
-  throw ConfigError("text.embedding: expected cls or mean, got '" + name + "'");
+  return parse_choice<ReportEmbedding>(kReportEmbeddingNames, name, "text.embedding");
 }
 
 // ---------------------------------------------------------------------------------------------

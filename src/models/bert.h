@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.h"
 #include "models/rng.h"
 #include "models/weights.h"
 
@@ -46,7 +47,9 @@ struct BertConfig {
 // How a report becomes one vector (text.embedding): the pooler output of [CLS] (tanh(W h_CLS))
 // or the mean of the last hidden states over real (unmasked) tokens.
 enum class ReportEmbedding { kCls, kMean };
-ReportEmbedding report_embedding_from_name(const std::string& name);  // "cls" | "mean"
+inline constexpr ChoiceNames<2> kReportEmbeddingNames{"cls", "mean"};
+const char* report_embedding_name(ReportEmbedding e);
+ReportEmbedding report_embedding_from_name(const std::string& name);  // throws ConfigError
 
 struct BertResult {
   torch::Tensor sequence;                 // [B, T, H] last hidden states

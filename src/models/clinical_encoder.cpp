@@ -16,20 +16,10 @@ namespace cervirisk::models {
 
 using nlohmann::json;
 
-const char* clinical_type_name(ClinicalType t) {
-  switch (t) {
-    case ClinicalType::kNumeric: return "numeric";
-    case ClinicalType::kCategorical: return "categorical";
-    case ClinicalType::kOrdinal: return "ordinal";
-  }
-  return "?";
-}
+const char* clinical_type_name(ClinicalType t) { return choice_name(kClinicalTypeNames, t); }
 
 ClinicalType parse_clinical_type(const std::string& s) {
-  if (s == "numeric") return ClinicalType::kNumeric;
-  if (s == "categorical") return ClinicalType::kCategorical;
-  if (s == "ordinal") return ClinicalType::kOrdinal;
-  throw ConfigError("clinical column type '" + s + "' (expected numeric, categorical or ordinal)");
+  return parse_choice<ClinicalType>(kClinicalTypeNames, s, "clinical column type");
 }
 
 std::vector<ClinicalColumn> clinical_columns_from_config(const config::Config& cfg) {

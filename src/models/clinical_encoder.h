@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-namespace cervirisk::config {
-class Config;
-}
+#include "core/choice.h"
+#include "core/config_fwd.h"
 
 namespace cervirisk::models {
 
 enum class ClinicalType { kNumeric, kCategorical, kOrdinal };
+inline constexpr ChoiceNames<3> kClinicalTypeNames{"numeric", "categorical", "ordinal"};
 const char* clinical_type_name(ClinicalType t);
 ClinicalType parse_clinical_type(const std::string& s);  // throws ConfigError
 

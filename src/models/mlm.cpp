@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "core/error.h"
@@ -131,8 +132,9 @@ MaskedBatch mask_with(const torch::Tensor& ids, const torch::Tensor& attention_m
 }
 }  // namespace
 
-MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector<std::string>& train_reports,
-                       const std::vector<std::string>& held_out_reports, const MlmOptions& opt) {
+namespace {
+
+void check_options(const Bert& bert, const text::Tokenizer& tok, const MlmOptions& opt) {
   if (opt.epochs < 0) throw ConfigError("text.pretrain_epochs must be >= 0");
   if (opt.batch_size < 1) throw ConfigError("MLM batch size must be >= 1");
   if (!(opt.mask_probability > 0 && opt.mask_probability < 1))
@@ -140,6 +142,122 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
   if (static_cast<std::int64_t>(tok.vocab().size()) != bert->config().vocab_size)
     throw ModelError("tokenizer vocabulary has " + std::to_string(tok.vocab().size()) + " tokens, BERT vocab_size is " +
                      std::to_string(bert->config().vocab_size));
+}
+
+struct HeldBatch {
+  torch::Tensor ids, mask, labels;
+};
+
+// Fixed held-out masks (their own generator), so that the held-out loss is comparable between
+// epochs.
+std::vector<HeldBatch> held_out_batches(const Rows& held, const text::Tokenizer& tok, const TokenKinds& kinds,
+                                        const MlmOptions& opt, const torch::Device& device) {
+  std::vector<HeldBatch> batches;
+  std::mt19937_64 hr(derive_seed(opt.seed, "mlm.held_out_masks"));
+  std::vector<std::size_t> order(held.ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (std::size_t s = 0; s < order.size(); s += static_cast<std::size_t>(opt.batch_size)) {
+    auto [ids, mask] = make_batch(held, order, s, std::min(order.size(), s + static_cast<std::size_t>(opt.batch_size)));
+    MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, hr);
+    batches.push_back({mb.input_ids.to(device), mask.to(device), mb.labels.to(device)});
+  }
+  return batches;
+}
+
+// Mean cross-entropy and accuracy over the masked held-out tokens (NaN without held-out rows).
+void evaluate(BertForMaskedLM& mlm, const std::vector<HeldBatch>& batches, MlmEpoch& e) {
+  e.held_out_loss = std::nan("");
+  e.held_out_accuracy = std::nan("");
+  if (batches.empty()) return;
+  torch::NoGradGuard ng;
+  mlm->eval();
+  double sum = 0, correct = 0, n = 0;
+  for (const auto& hb : batches) {
+    auto logits = mlm(hb.ids, hb.mask);
+    auto flat = logits.view({-1, logits.size(-1)});
+    auto lab = hb.labels.view({-1});
+    sum += torch::nn::functional::cross_entropy(
+               flat, lab, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum))
+               .item<double>();
+    auto valid = lab.ne(kIgnore);
+    correct += flat.argmax(-1).eq(lab).logical_and(valid).sum().item<double>();
+    n += valid.sum().item<double>();
+  }
+  e.held_out_loss = sum / std::max(n, 1.0);
+  e.held_out_accuracy = correct / std::max(n, 1.0);
+}
+
+// AdamW (Loshchilov & Hutter 2019, arXiv:1711.05101); no decay on biases and LayerNorm, as in
+// BERT's optimiser.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(BertForMaskedLM& mlm, const MlmOptions& opt) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : mlm->named_parameters(true)) {
+    if (p.value().dim() < 2) no_decay.push_back(p.value());
+    else decay.push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(opt.learning_rate).weight_decay(opt.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(opt.learning_rate).weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(opt.learning_rate));
+}
+
+// Linear warm-up over warmup_fraction of the steps, then linear decay to 0 (BERT's schedule).
+struct LinearSchedule {
+  double base_lr, total_steps, warmup;
+  LinearSchedule(const MlmOptions& opt, std::size_t steps_per_epoch)
+      : base_lr(opt.learning_rate),
+        total_steps(static_cast<double>(steps_per_epoch) * opt.epochs),
+        warmup(std::max(1.0, opt.warmup_fraction * total_steps)) {}
+  double lr(double step) const {
+    return base_lr * (step <= warmup ? step / warmup
+                                     : std::max(0.0, (total_steps - step) / std::max(1.0, total_steps - warmup)));
+  }
+};
+
+// The state one epoch of training advances.
+struct Training {
+  BertForMaskedLM mlm;
+  torch::optim::AdamW& optimizer;
+  LinearSchedule schedule;
+  torch::Device device;
+  double step = 0;
+};
+
+// One pass over the training rows in a fresh shuffled order with fresh masks; returns the mean
+// cross-entropy over the masked tokens.
+double train_epoch(Training& t, const Rows& train, std::vector<std::size_t>& order, const text::Tokenizer& tok,
+                   const TokenKinds& kinds, const MlmOptions& opt, std::mt19937_64& rng) {
+  t.mlm->train();
+  std::shuffle(order.begin(), order.end(), rng);
+  const std::size_t n_rows = order.size();
+  double loss_sum = 0, tokens = 0;
+  for (std::size_t s = 0; s < n_rows; s += static_cast<std::size_t>(opt.batch_size)) {
+    auto [ids, mask] = make_batch(train, order, s, std::min(n_rows, s + static_cast<std::size_t>(opt.batch_size)));
+    MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, rng);
+    const double lr = t.schedule.lr(++t.step);
+    for (auto& g : t.optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    auto logits = t.mlm(mb.input_ids.to(t.device), mask.to(t.device));
+    auto labels = mb.labels.to(t.device).view({-1});
+    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, logits.size(-1)}), labels,
+                                                     torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+    t.optimizer.zero_grad();
+    loss.backward();
+    if (opt.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(t.mlm->parameters(), opt.clip_grad_norm);
+    t.optimizer.step();
+    const double n = labels.ne(kIgnore).sum().item<double>();
+    loss_sum += loss.item<double>() * n;
+    tokens += n;
+  }
+  return loss_sum / std::max(tokens, 1.0);
+}
+
+}  // namespace
+
+MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector<std::string>& train_reports,
+                       const std::vector<std::string>& held_out_reports, const MlmOptions& opt) {
+  check_options(bert, tok, opt);
   const std::size_t max_length =
       std::min<std::size_t>(opt.max_length, static_cast<std::size_t>(bert->config().max_position_embeddings));
   const TokenKinds kinds = token_kinds(tok);
@@ -152,65 +270,15 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
   BertForMaskedLM mlm(bert);
   const torch::Device device = bert->parameters().front().device();
   mlm->to(device);
-
-  // Fixed held-out masks, so that the held-out loss is comparable between epochs.
-  struct HeldBatch {
-    torch::Tensor ids, mask, labels;
-  };
-  std::vector<HeldBatch> held_batches;
-  {
-    std::mt19937_64 hr(derive_seed(opt.seed, "mlm.held_out_masks"));
-    std::vector<std::size_t> order(held.ids.size());
-    std::iota(order.begin(), order.end(), 0);
-    for (std::size_t s = 0; s < order.size(); s += static_cast<std::size_t>(opt.batch_size)) {
-      auto [ids, mask] = make_batch(held, order, s, std::min(order.size(), s + static_cast<std::size_t>(opt.batch_size)));
-      MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, hr);
-      held_batches.push_back({mb.input_ids.to(device), mask.to(device), mb.labels.to(device)});
-    }
-  }
-  auto evaluate = [&](double& loss, double& acc) {
-    loss = std::nan("");
-    acc = std::nan("");
-    if (held_batches.empty()) return;
-    torch::NoGradGuard ng;
-    mlm->eval();
-    double sum = 0, correct = 0, n = 0;
-    for (const auto& hb : held_batches) {
-      auto logits = mlm(hb.ids, hb.mask);
-      auto flat = logits.view({-1, logits.size(-1)});
-      auto lab = hb.labels.view({-1});
-      sum += torch::nn::functional::cross_entropy(
-                 flat, lab, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum))
-                 .item<double>();
-      auto valid = lab.ne(kIgnore);
-      correct += flat.argmax(-1).eq(lab).logical_and(valid).sum().item<double>();
-      n += valid.sum().item<double>();
-    }
-    loss = sum / std::max(n, 1.0);
-    acc = correct / std::max(n, 1.0);
-  };
-
-  // AdamW (Loshchilov & Hutter 2019, arXiv:1711.05101); no decay on biases and LayerNorm, as in
-  // BERT's optimiser.
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : mlm->named_parameters(true)) {
-    if (p.value().dim() < 2) no_decay.push_back(p.value());
-    else decay.push_back(p.value());
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(opt.learning_rate).weight_decay(opt.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(opt.learning_rate).weight_decay(0.0)));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(opt.learning_rate));
+  const std::vector<HeldBatch> held_batches = held_out_batches(held, tok, kinds, opt, device);
+  auto optimizer = make_optimizer(mlm, opt);
   const std::size_t n_rows = train.ids.size();
-  const std::size_t steps_per_epoch = (n_rows + static_cast<std::size_t>(opt.batch_size) - 1) / static_cast<std::size_t>(opt.batch_size);
-  const double total_steps = static_cast<double>(steps_per_epoch) * opt.epochs;
-  const double warmup = std::max(1.0, opt.warmup_fraction * total_steps);
+  const std::size_t batch = static_cast<std::size_t>(opt.batch_size);
+  Training t{mlm, *optimizer, LinearSchedule(opt, (n_rows + batch - 1) / batch), device};
 
   MlmResult result;
   MlmEpoch e0;
-  evaluate(e0.held_out_loss, e0.held_out_accuracy);
+  evaluate(mlm, held_batches, e0);
   e0.train_loss = std::nan("");
   result.epochs.push_back(e0);
   log::info("MLM pretraining: {} training rows ({} reports), {} held-out rows, {} epochs; held-out loss before: {:.4f}",
@@ -218,35 +286,12 @@ MlmResult pretrain_mlm(Bert& bert, const text::Tokenizer& tok, const std::vector
 
   std::vector<std::size_t> order(n_rows);
   std::iota(order.begin(), order.end(), 0);
-  double step = 0;
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
-    mlm->train();
-    std::shuffle(order.begin(), order.end(), rng);
-    double loss_sum = 0, tokens = 0;
-    for (std::size_t s = 0; s < n_rows; s += static_cast<std::size_t>(opt.batch_size)) {
-      auto [ids, mask] = make_batch(train, order, s, std::min(n_rows, s + static_cast<std::size_t>(opt.batch_size)));
-      MaskedBatch mb = mask_with(ids, mask, tok, kinds, opt.mask_probability, opt.whole_word, rng);
-      ++step;
-      const double lr = opt.learning_rate * (step <= warmup ? step / warmup
-                                                            : std::max(0.0, (total_steps - step) / std::max(1.0, total_steps - warmup)));
-      for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      auto logits = mlm(mb.input_ids.to(device), mask.to(device));
-      auto labels = mb.labels.to(device).view({-1});
-      auto loss = torch::nn::functional::cross_entropy(logits.view({-1, logits.size(-1)}), labels,
-                                                       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
-      optimizer.zero_grad();
-      loss.backward();
-      if (opt.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(mlm->parameters(), opt.clip_grad_norm);
-      optimizer.step();
-      const double n = labels.ne(kIgnore).sum().item<double>();
-      loss_sum += loss.item<double>() * n;
-      tokens += n;
-    }
     MlmEpoch e;
     e.epoch = epoch;
-    e.train_loss = loss_sum / std::max(tokens, 1.0);
-    evaluate(e.held_out_loss, e.held_out_accuracy);
+    e.train_loss = train_epoch(t, train, order, tok, kinds, opt, rng);
+    evaluate(mlm, held_batches, e);
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     result.epochs.push_back(e);
     log::info("MLM epoch {}/{}: train loss {:.4f}, held-out loss {:.4f} (accuracy {:.3f}), {:.1f} s", epoch, opt.epochs,

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
-#include <mutex>
+#include <initializer_list>
 #include <sstream>
 
 #include "core/config.h"
@@ -35,11 +35,8 @@ ArchConfig make_arch(const std::string& preset, Variant variant, const DataSizes
     a.vit.num_heads = {2, 4};
     a.vit.mlp_ratio = {3.0, 3.0};
     a.vit.depth = {{1, 2, 0}, {1, 2, 0}};
-    a.text.hidden = 128;
-    a.text.layers = 2;
-    a.text.heads = 4;  // head width 32, as the text module's cpu-small BERT
-    a.text.intermediate = 512;
-    a.text.max_position = 256;
+    a.text = BertConfig::preset("cpu-small", 0);  // head width 32
+    a.text.max_position_embeddings = 256;
     a.fusion_dim = 64;
     a.head_hidden = 64;
     a.clinical_hidden = 32;
@@ -53,11 +50,7 @@ ArchConfig make_arch(const std::string& preset, Variant variant, const DataSizes
     a.convnext.drop_path_rate = 0.1;
     a.vit = CrossVitConfig::named("tiny");
     a.vit.drop_path_rate = 0.1;
-    a.text.hidden = 768;
-    a.text.layers = 12;
-    a.text.heads = 12;
-    a.text.intermediate = 3072;
-    a.text.max_position = 512;
+    a.text = BertConfig::preset("bert-base", 0);
     a.fusion_dim = 256;
     a.head_hidden = 256;
     a.clinical_hidden = 64;
@@ -127,7 +120,8 @@ ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const Da
   if (file.empty() || cfg.is_set("model.dropout")) a.dropout = cfg.get_double("model.dropout");
   if (file.empty() || cfg.is_set("model.modality_dropout")) a.modality_dropout = cfg.get_double("model.modality_dropout");
   if (file.empty() || cfg.is_set("model.cox_head")) a.cox_head = cfg.get_bool("model.cox_head");
-  if (file.empty() || cfg.is_set("text.embedding")) a.text.pooling = cfg.get_string("text.embedding");
+  if (file.empty() || cfg.is_set("text.embedding"))
+    a.text_pooling = report_embedding_from_name(cfg.get_string("text.embedding"));
   a.convnext.in_chans = a.vit.in_chans = a.in_chans;
   a.vit.img_size = {a.tumour_size, a.context_size};
   a.validate();
@@ -141,8 +135,7 @@ namespace {
 // "text.pooler.*"), so an HF checkpoint loads into model->text with bert_load_options().
 class BertTextEncoderImpl : public TextEncoderImpl {
  public:
-  BertTextEncoderImpl(Bert bert, const std::string& pooling)
-      : bert_(std::move(bert)), kind_(report_embedding_from_name(pooling)) {
+  BertTextEncoderImpl(Bert bert, ReportEmbedding kind) : bert_(std::move(bert)), kind_(kind) {
     register_module("embeddings", bert_->embeddings);
     register_module("encoder", bert_->encoder);
     register_module("pooler", bert_->pooler);
@@ -164,64 +157,9 @@ class BertTextEncoderImpl : public TextEncoderImpl {
   ReportEmbedding kind_;
 };
 
-TextEncoderPtr default_text_encoder(const TextArch& a) {
-  return std::make_shared<BertTextEncoderImpl>(Bert(bert_config_of(a)), a.pooling);
-}
-
-std::mutex& factory_mutex() {
-  static std::mutex m;
-  return m;
-}
-TextEncoderFactory& factory() {
-  static TextEncoderFactory f;
-  return f;
-}
-
 }  // namespace
 
-void set_text_encoder_factory(TextEncoderFactory f) {
-  std::lock_guard<std::mutex> lock(factory_mutex());
-  factory() = std::move(f);
-}
-
-TextEncoderPtr make_text_encoder(const TextArch& arch) {
-  TextEncoderFactory f;
-  {
-    std::lock_guard<std::mutex> lock(factory_mutex());
-    f = factory();
-  }
-  return f ? f(arch) : default_text_encoder(arch);
-}
-
-BertConfig bert_config_of(const TextArch& a) {
-  BertConfig c;
-  c.vocab_size = a.vocab_size;
-  c.hidden_size = a.hidden;
-  c.num_hidden_layers = a.layers;
-  c.num_attention_heads = a.heads;
-  c.intermediate_size = a.intermediate;
-  c.max_position_embeddings = a.max_position;
-  c.type_vocab_size = a.type_vocab_size;
-  c.hidden_dropout_prob = a.dropout;
-  c.attention_probs_dropout_prob = a.dropout;
-  return c;
-}
-
-TextArch text_arch_of(const BertConfig& c, const std::string& pooling) {
-  TextArch a;
-  a.vocab_size = c.vocab_size;
-  a.hidden = c.hidden_size;
-  a.layers = c.num_hidden_layers;
-  a.heads = c.num_attention_heads;
-  a.intermediate = c.intermediate_size;
-  a.max_position = c.max_position_embeddings;
-  a.type_vocab_size = c.type_vocab_size;
-  a.dropout = c.hidden_dropout_prob;
-  a.pooling = pooling;
-  return a;
-}
-
-TextEncoderPtr make_bert_text_encoder(Bert bert, const std::string& pooling) {
+TextEncoderPtr make_bert_text_encoder(Bert bert, ReportEmbedding pooling) {
   return std::make_shared<BertTextEncoderImpl>(std::move(bert), pooling);
 }
 
@@ -234,10 +172,9 @@ Bert text_bert(const RecurrenceModel& model) {
 RecurrenceModel build_model(const ArchConfig& arch) {
   arch.validate();
   TextEncoderPtr text;
-  if (arch.modalities().text) text = make_text_encoder(arch.text);
+  if (arch.modalities().text) text = make_bert_text_encoder(Bert(arch.text), arch.text_pooling);
   return RecurrenceModel(arch, text);
 }
-
 
 std::vector<std::string> architecture_names() {
   std::vector<std::string> n;
@@ -276,15 +213,25 @@ torch::Tensor resized(const torch::Tensor& x, std::int64_t size) {
                                                    .align_corners(false));
 }
 
-NamedArchitecture variant_architecture(const ArchConfig& arch) {
+// What every named architecture has: its module, and a forward that runs it in eval mode without
+// gradients; run(module, inputs) maps the named inputs to the named outputs.
+template <typename Holder, typename Run>
+NamedArchitecture architecture_of(std::string name, Holder module, Run run) {
   NamedArchitecture a;
-  a.name = variant_name(arch.variant);
-  auto model = build_model(arch);
-  a.module = model.ptr();
+  a.name = std::move(name);
+  a.module = module.ptr();
   a.load_options = [](const TensorMap&) { return LoadOptions{}; };
-  a.forward = [model, arch](const TensorMap& in) mutable {
-    model->eval();
+  a.forward = [module, run](const TensorMap& in) mutable {
+    module->eval();
     torch::NoGradGuard ng;
+    return run(*module, in);
+  };
+  return a;
+}
+
+NamedArchitecture variant_architecture(const ArchConfig& arch) {
+  auto model = build_model(arch);
+  auto a = architecture_of(variant_name(arch.variant), model, [arch](RecurrenceModelImpl& net, const TensorMap& in) {
     ModelInputs x;
     auto get = [&](const char* n) { return in.count(n) ? in.at(n) : torch::Tensor(); };
     x.tumour = get("tumour");
@@ -297,13 +244,12 @@ NamedArchitecture variant_architecture(const ArchConfig& arch) {
     x.clinical = get("clinical");
     x.has_text = get("has_text");
     x.has_clinical = get("has_clinical");
-    auto out = model->forward(x);
+    auto out = net.forward(x);
     TensorMap r{{"output", out.logit}};
     if (out.risk.defined()) r["risk"] = out.risk;
     return r;
-  };
+  });
   a.flops = model->flops();
-  std::string s;
   auto m = arch.modalities();
   auto img = [](const char* n, std::int64_t c, std::int64_t sz) {
     return std::string(n) + " [B, " + std::to_string(c) + ", " + std::to_string(sz) + ", " + std::to_string(sz) + "]";
@@ -317,115 +263,126 @@ NamedArchitecture variant_architecture(const ArchConfig& arch) {
   return a;
 }
 
+// HF BERT: sizes from the checkpoint's config.json (in the folder or beside the file), else
+// from its shapes, else the preset's.
+NamedArchitecture bert_architecture(const std::string& preset, const TensorMap* hint,
+                                    const std::filesystem::path& hint_path) {
+  BertConfig cfg;
+  std::filesystem::path json;
+  if (!hint_path.empty()) {
+    auto dir = std::filesystem::is_directory(hint_path) ? hint_path : hint_path.parent_path();
+    if (std::filesystem::exists(dir / "config.json")) json = dir / "config.json";
+  }
+  if (!json.empty()) cfg = BertConfig::from_json_file(json);
+  else if (hint) cfg = infer_bert_config(*hint);
+  else cfg = BertConfig::preset(preset == "paper" ? "bert-base" : "cpu-small", preset == "paper" ? 21128 : 2000);
+  Bert m(cfg);
+  auto a = architecture_of("bert", m, [](BertImpl& net, const TensorMap& in) {
+    const auto& ids = input_named(in, "input").to(torch::kInt64);
+    torch::Tensor mask;
+    if (in.count("attention_mask")) mask = in.at("attention_mask");
+    else if (in.count("text_mask")) mask = in.at("text_mask");
+    auto r = net.forward(ids, mask);
+    return TensorMap{{"output", r.pooled}, {"sequence", r.sequence}};
+  });
+  a.load_options = [](const TensorMap&) { return bert_load_options(false); };
+  BertTextEncoderImpl enc(m, ReportEmbedding::kCls);
+  a.flops = enc.flops(128);
+  a.input_shapes = "input [B, T] int64 token ids (+ attention_mask); FLOPs for T = 128";
+  return a;
+}
+
+// The classes of a checkpoint's head: the rows of the last of `head_weights` it holds, else
+// ImageNet's 1000.
+std::int64_t head_classes(const TensorMap* hint, std::initializer_list<const char*> head_weights) {
+  std::int64_t classes = 1000;
+  for (const char* k : head_weights)
+    if (hint && hint->count(k)) classes = hint->at(k).size(0);
+  return classes;
+}
+
+// timm's ConvNeXt; the head's width from the checkpoint when it has one.
+NamedArchitecture convnext_architecture(const std::string& name, const TensorMap* hint) {
+  auto cfg = ConvNeXtConfig::named(name);
+  cfg.num_classes = head_classes(hint, {"head.fc.weight", "classifier.2.weight"});  // timm, torchvision
+  ConvNeXt m(cfg);
+  auto a = architecture_of(name, m, [](ConvNeXtImpl& net, const TensorMap& in) {
+    auto o = net.forward(input_named(in, "input").to(torch::kFloat32));
+    return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
+  });
+  a.load_options = [](const TensorMap& t) { return convnext_load_options(t); };
+  a.flops = m->flops(224, 224);
+  a.input_shapes = "input [B, 3, 224, 224] (any size >= 32)";
+  return a;
+}
+
+// timm's CrossViT; the head's width from the checkpoint when it has one.
+NamedArchitecture crossvit_architecture(const std::string& name, const TensorMap* hint) {
+  auto cfg = CrossVitConfig::named(name);
+  cfg.num_classes = head_classes(hint, {"head.0.weight"});
+  DualPathVit m(cfg);
+  auto a = architecture_of(name, m, [cfg](DualPathVitImpl& net, const TensorMap& in) {
+    // timm's CrossViT feeds one image to both branches, resized to each branch's size.
+    torch::Tensor t, c;
+    if (in.count("tumour") && in.count("context")) {
+      t = in.at("tumour");
+      c = in.at("context");
+    } else {
+      const auto& x = input_named(in, "input");
+      t = resized(x, cfg.img_size[0]);
+      c = resized(x, cfg.img_size[1]);
+    }
+    auto o = net.forward(t.to(torch::kFloat32), c.to(torch::kFloat32));
+    return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
+  });
+  a.load_options = [](const TensorMap&) { return crossvit_load_options(); };
+  a.flops = m->flops();
+  a.input_shapes = "input [B, 3, H, W] (resized to " + std::to_string(cfg.img_size[0]) + " and " +
+                   std::to_string(cfg.img_size[1]) + " px), or tumour + context";
+  return a;
+}
+
+// An architecture .json file, or a bundle's model.json (the architecture under "architecture").
+ArchConfig arch_of_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read architecture file " + path);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  return ArchConfig::from_json(j.contains("architecture") ? j["architecture"] : j);
+}
+
+// Data-dependent sizes of our variants without data: the checkpoint's shapes when there is one,
+// else typical values.
+DataSizes sizes_of_checkpoint(const TensorMap* hint) {
+  DataSizes sizes;
+  sizes.clinical_features = 16;  // without data: a typical encoded clinical table
+  sizes.vocab_size = 2000;       // text.vocab_size's default
+  if (!hint) return sizes;
+  if (hint->count("clinical.fc1.weight")) sizes.clinical_features = hint->at("clinical.fc1.weight").size(1);
+  for (const auto& [k, v] : *hint)
+    if (k.rfind("text.", 0) == 0 && k.size() > 22 && k.compare(k.size() - 22, 22, "word_embeddings.weight") == 0)
+      sizes.vocab_size = v.size(0);
+  if (hint->count("convnext.stem.0.weight")) sizes.in_chans = hint->at("convnext.stem.0.weight").size(1);
+  return sizes;
+}
+
 }  // namespace
 
 NamedArchitecture named_architecture(const std::string& name, const std::string& preset, const TensorMap* hint,
                                      const std::filesystem::path& hint_path) {
-  NamedArchitecture a;
-  a.name = name;
-  if (name == "bert") {
-    BertConfig cfg;
-    std::filesystem::path json;
-    if (!hint_path.empty()) {
-      auto dir = std::filesystem::is_directory(hint_path) ? hint_path : hint_path.parent_path();
-      if (std::filesystem::exists(dir / "config.json")) json = dir / "config.json";
-    }
-    if (!json.empty()) cfg = BertConfig::from_json_file(json);
-    else if (hint) cfg = infer_bert_config(*hint);
-    else cfg = BertConfig::preset(preset == "paper" ? "bert-base" : "cpu-small", preset == "paper" ? 21128 : 2000);
-    Bert m(cfg);
-    a.module = m.ptr();
-    a.load_options = [](const TensorMap&) { return bert_load_options(false); };
-    a.forward = [m](const TensorMap& in) mutable {
-      m->eval();
-      torch::NoGradGuard ng;
-      const auto& ids = input_named(in, "input").to(torch::kInt64);
-      torch::Tensor mask;
-      if (in.count("attention_mask")) mask = in.at("attention_mask");
-      else if (in.count("text_mask")) mask = in.at("text_mask");
-      auto r = m->forward(ids, mask);
-      return TensorMap{{"output", r.pooled}, {"sequence", r.sequence}};
-    };
-    BertTextEncoderImpl enc(m, "cls");
-    a.flops = enc.flops(128);
-    a.input_shapes = "input [B, T] int64 token ids (+ attention_mask); FLOPs for T = 128";
-    return a;
-  }
-  if (name.rfind("convnext_", 0) == 0) {
-    auto cfg = ConvNeXtConfig::named(name);
-    cfg.num_classes = 1000;
-    if (hint && hint->count("head.fc.weight")) cfg.num_classes = hint->at("head.fc.weight").size(0);
-    if (hint && hint->count("classifier.2.weight")) cfg.num_classes = hint->at("classifier.2.weight").size(0);
-    ConvNeXt m(cfg);
-    a.module = m.ptr();
-    a.load_options = [](const TensorMap& t) { return convnext_load_options(t); };
-    a.forward = [m](const TensorMap& in) mutable {
-      m->eval();
-      torch::NoGradGuard ng;
-      auto o = m->forward(input_named(in, "input").to(torch::kFloat32));
-      return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
-    };
-    a.flops = m->flops(224, 224);
-    a.input_shapes = "input [B, 3, 224, 224] (any size >= 32)";
-    return a;
-  }
-  if (name.rfind("crossvit_", 0) == 0) {
-    auto cfg = CrossVitConfig::named(name);
-    cfg.num_classes = 1000;
-    if (hint && hint->count("head.0.weight")) cfg.num_classes = hint->at("head.0.weight").size(0);
-    DualPathVit m(cfg);
-    a.module = m.ptr();
-    a.load_options = [](const TensorMap&) { return crossvit_load_options(); };
-    a.forward = [m, cfg](const TensorMap& in) mutable {
-      m->eval();
-      torch::NoGradGuard ng;
-      // timm's CrossViT feeds one image to both branches, resized to each branch's size.
-      torch::Tensor t, c;
-      if (in.count("tumour") && in.count("context")) {
-        t = in.at("tumour");
-        c = in.at("context");
-      } else {
-        const auto& x = input_named(in, "input");
-        t = resized(x, cfg.img_size[0]);
-        c = resized(x, cfg.img_size[1]);
-      }
-      auto o = m->forward(t.to(torch::kFloat32), c.to(torch::kFloat32));
-      return TensorMap{{"output", o.logits}, {"embedding", o.embedding}};
-    };
-    a.flops = m->flops();
-    a.input_shapes = "input [B, 3, H, W] (resized to " + std::to_string(cfg.img_size[0]) + " and " +
-                     std::to_string(cfg.img_size[1]) + " px), or tumour + context";
-    return a;
-  }
-  ArchConfig arch;
-  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) {
-    std::ifstream in(name);
-    if (!in) throw InputError("cannot read architecture file " + name);
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const nlohmann::json::exception& e) {
-      throw ConfigError(name + ": not valid JSON (" + e.what() + ")");
-    }
-    // A bundle's model.json keeps the architecture under "architecture".
-    arch = ArchConfig::from_json(j.contains("architecture") ? j["architecture"] : j);
-    return variant_architecture(arch);
-  }
-  const auto& vs = variant_names();
-  if (std::find(vs.begin(), vs.end(), name) == vs.end())
+  if (name == "bert") return bert_architecture(preset, hint, hint_path);
+  if (name.rfind("convnext_", 0) == 0) return convnext_architecture(name, hint);
+  if (name.rfind("crossvit_", 0) == 0) return crossvit_architecture(name, hint);
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)
+    return variant_architecture(arch_of_json_file(name));
+  if (!find_choice<Variant>(kVariantNames, name))
     throw ConfigError("unknown architecture '" + name + "' (expected one of: " + join(architecture_names()) +
                       ", or an architecture .json file)");
-  DataSizes sizes;
-  sizes.clinical_features = 16;  // without data: a typical encoded clinical table
-  sizes.vocab_size = 2000;       // text.vocab_size's default
-  if (hint) {
-    if (hint->count("clinical.fc1.weight")) sizes.clinical_features = hint->at("clinical.fc1.weight").size(1);
-    for (const auto& [k, v] : *hint)
-      if (k.rfind("text.", 0) == 0 && k.size() > 22 && k.compare(k.size() - 22, 22, "word_embeddings.weight") == 0)
-        sizes.vocab_size = v.size(0);
-    if (hint->count("convnext.stem.0.weight")) sizes.in_chans = hint->at("convnext.stem.0.weight").size(1);
-  }
-  return variant_architecture(make_arch(preset, name, sizes));
+  return variant_architecture(make_arch(preset, name, sizes_of_checkpoint(hint)));
 }
 
 }  // namespace cervirisk::models

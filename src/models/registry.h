@@ -9,16 +9,14 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/config_fwd.h"
 #include "models/arch.h"
 #include "models/bert.h"
 #include "models/fusion.h"
-
-namespace cervirisk::config {
-class Config;
-}
 
 namespace cervirisk::models {
 
@@ -47,22 +45,16 @@ ArchConfig load_arch(const std::filesystem::path& file);
 // Data-dependent sizes come from `sizes`.
 ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const DataSizes& sizes);
 
-// Builds the model (fresh weights, seeded by the caller). Text variants get the text encoder
-// from the factory below.
+// Builds the model (fresh weights, seeded by the caller). Text variants get a models::Bert of
+// arch.text (make_bert_text_encoder).
 RecurrenceModel build_model(const ArchConfig& arch);
 
-// Makes the report encoder for msm_t / msm_tc. The default wraps models::Bert (HF-compatible):
-// its parameters sit under "text." with HF's names (text.embeddings.word_embeddings.weight, ...).
-using TextEncoderFactory = std::function<TextEncoderPtr(const TextArch&)>;
-void set_text_encoder_factory(TextEncoderFactory f);  // nullptr restores the default
-TextEncoderPtr make_text_encoder(const TextArch& arch);
-
-// BERT <-> TextArch sizes. A pretrained or MLM-pretrained BERT plugs in with
-//   arch.text = text_arch_of(ckpt.config, "cls");
-//   RecurrenceModel m(arch, make_bert_text_encoder(ckpt.model, "cls"));
-BertConfig bert_config_of(const TextArch& text);
-TextArch text_arch_of(const BertConfig& config, const std::string& pooling = "cls");
-TextEncoderPtr make_bert_text_encoder(Bert bert, const std::string& pooling = "cls");
+// The report encoder of msm_t / msm_tc around a BERT (HF-compatible): its parameters sit under
+// "text." with HF's names (text.embeddings.word_embeddings.weight, ...). A pretrained or
+// MLM-pretrained BERT plugs in with
+//   arch.text = ckpt.config;
+//   RecurrenceModel m(arch, make_bert_text_encoder(ckpt.model, arch.text_pooling));
+TextEncoderPtr make_bert_text_encoder(Bert bert, ReportEmbedding pooling = ReportEmbedding::kCls);
 // The BERT inside a model's text encoder (null when the variant has none or another encoder).
 Bert text_bert(const RecurrenceModel& model);
 

@@ -62,7 +62,7 @@ struct DecisionSummary {
 struct ReportData {
   std::string title = "Postoperative recurrence risk in operable cervical cancer";
   bool synthetic = false;                    // run.json "synthetic": the data are simulated
-  std::string reference_variant = "msm_tc";  // DeLong comparisons are against it
+  std::string reference_variant;             // metrics.json: DeLong comparisons are against it
   std::vector<std::string> variants;         // row order of the tables
   std::vector<std::string> cohorts;          // column order (train, internal, external)
   std::vector<VariantMetrics> metrics;

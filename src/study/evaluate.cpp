@@ -173,7 +173,7 @@ runfolder::Metrics compute_metrics(const std::vector<std::string>& variants,
                                    const std::map<std::string, VariantPredictions>& preds,
                                    std::vector<runfolder::Comparison>* comparisons) {
   runfolder::Metrics m;
-  const std::string final_variant = models::variant_name(models::Variant::kMsmTC);
+  const std::string final_variant = models::variant_name(models::kFinalVariant);
   m.reference_variant =
       std::find(variants.begin(), variants.end(), final_variant) != variants.end() ? final_variant : variants.back();
   m.variants = variants;

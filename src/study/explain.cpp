@@ -23,7 +23,7 @@
 #include "runfolder/explanations.h"
 #include "runfolder/layout.h"
 #include "study/steps.h"
-#include "train/sharded_step.h"
+#include "core/torch/threads.h"
 
 namespace cervirisk::study {
 
@@ -164,7 +164,7 @@ ModalityResult modality_shapley(const RunContext& c, std::uint64_t seed) {
   }
   // Single-threaded torch: each call is one small head forward, where intra-op threads
   // mostly synchronise (several times slower on a loaded machine).
-  train::IntraOpThreads one(1);
+  IntraOpThreads one(1);
   r.shap = explain::exact_shapley_cohort(f, X, background, so);
   runfolder::write_modality_shapley(c.ex_dir / "modality_shapley.csv",
                                     explain::modality_shap_rows(r.shap, c.ids, c.cohorts, r.names));

@@ -30,7 +30,7 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
   const auto t0 = std::chrono::steady_clock::now();
   seed_everything(derive_seed(settings.seed, "mlm"));
   auto arch = models::arch_from_config(cfg, models::Variant::kMsmT, features.sizes());
-  auto bert = models::Bert(models::bert_config_of(arch.text));
+  auto bert = models::Bert(arch.text);
   models::MlmOptions mo;
   mo.epochs = static_cast<int>(cfg.get_int("text.pretrain_epochs"));
   mo.batch_size = cfg.get_int("text.pretrain_batch_size");

@@ -135,7 +135,7 @@ StudyResult run_study(const StudyOptions& options) {
   manifest.write(run);
 
   if (options.report)
-    explain_and_report(run, options.explain_variant.empty() ? models::variant_name(models::Variant::kMsmTC)
+    explain_and_report(run, options.explain_variant.empty() ? models::variant_name(models::kFinalVariant)
                                                             : options.explain_variant,
                        result);
   return result;

@@ -4,27 +4,22 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "text/unicode.h"
 
 namespace cervirisk::text {
 
-LongPolicy long_policy_from_name(const std::string& name) {
-  if (name == "truncate") return LongPolicy::kTruncate;
-  if (name == "head_tail") return LongPolicy::kHeadTail;
-  if (name == "chunks") return LongPolicy::kChunks;
-  throw ConfigError("text.long_policy: expected truncate, head_tail or chunks, got '" + name + "'");
+namespace {
+constexpr ChoiceNames<3> kLongPolicyNames{"truncate", "head_tail", "chunks"};  // in LongPolicy's order
 }
 
-const char* long_policy_name(LongPolicy p) {
-  switch (p) {
-    case LongPolicy::kTruncate: return "truncate";
-    case LongPolicy::kHeadTail: return "head_tail";
-    case LongPolicy::kChunks: return "chunks";
-  }
-  return "?";
+LongPolicy long_policy_from_name(const std::string& name) {
+  return parse_choice<LongPolicy>(kLongPolicyNames, name, "text.long_policy");
 }
+
+const char* long_policy_name(LongPolicy p) { return choice_name(kLongPolicyNames, p); }
 
 Tokenizer::Tokenizer(Vocab vocab, TokenizerOptions options) : vocab_(std::move(vocab)), options_(std::move(options)) {
   auto need = [&](const std::string& tok, const char* role) {

@@ -7,20 +7,10 @@
 namespace cervirisk::train {
 
 LossKind parse_loss_kind(const std::string& name) {
-  if (name == "bce") return LossKind::kBce;
-  if (name == "focal") return LossKind::kFocal;
-  if (name == "cox") return LossKind::kCox;
-  throw ConfigError(fmt::format("train.loss: expected one of bce, focal, cox; got '{}'", name));
+  return parse_choice<LossKind>(kLossKindNames, name, "train.loss");
 }
 
-std::string to_string(LossKind kind) {
-  switch (kind) {
-    case LossKind::kBce: return "bce";
-    case LossKind::kFocal: return "focal";
-    case LossKind::kCox: return "cox";
-  }
-  return "?";
-}
+std::string to_string(LossKind kind) { return choice_name(kLossKindNames, kind); }
 
 ClassWeights balanced_class_weights(const torch::Tensor& labels) {
   auto y = labels.to(torch::kDouble).flatten();

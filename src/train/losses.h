@@ -7,11 +7,14 @@
 
 #include <string>
 
+#include "core/choice.h"
+
 namespace cervirisk::train {
 
 enum class LossKind { kBce, kFocal, kCox };
+inline constexpr ChoiceNames<3> kLossKindNames{"bce", "focal", "cox"};
 
-LossKind parse_loss_kind(const std::string& name);  // "bce" | "focal" | "cox"
+LossKind parse_loss_kind(const std::string& name);  // throws ConfigError naming the choices
 std::string to_string(LossKind kind);
 
 struct LossConfig {

@@ -7,12 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/config_fwd.h"
 #include "train/loader.h"
 #include "train/trainer.h"
-
-namespace cervirisk::config {
-class Config;
-}
 
 namespace cervirisk::train {
 
