@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/config.h"
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
@@ -19,22 +20,20 @@
 namespace cervirisk::data {
 namespace fs = std::filesystem;
 
-const char* cohort_name(CohortKind k) {
-  switch (k) {
-    case CohortKind::kTrain: return "train";
-    case CohortKind::kInternal: return "internal";
-    case CohortKind::kExternal: return "external";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<CohortKind> kCohortNames[] = {
+    {CohortKind::kTrain, "train"}, {CohortKind::kInternal, "internal"}, {CohortKind::kExternal, "external"}};
+constexpr EnumName<ColumnType> kColumnTypes[] = {
+    {ColumnType::kNumeric, "numeric"}, {ColumnType::kCategorical, "categorical"}, {ColumnType::kOrdinal, "ordinal"}};
+}  // namespace
 
+const char* cohort_name(CohortKind k) { return enum_name(kCohortNames, k); }
+
+// Case-insensitive: a manifest may write "Train" or "EXTERNAL".
 std::optional<CohortKind> parse_cohort(const std::string& s) {
   std::string l;
   for (char c : s) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (l == "train") return CohortKind::kTrain;
-  if (l == "internal") return CohortKind::kInternal;
-  if (l == "external") return CohortKind::kExternal;
-  return std::nullopt;
+  return enum_from_name(kCohortNames, l);
 }
 
 std::vector<const Patient*> Cohort::in(CohortKind k) const {
@@ -62,8 +61,7 @@ std::vector<ClinicalColumn> clinical_schema(const config::Config& cfg) {
     ClinicalColumn c;
     c.name = std::get<std::string>(r.at("name"));
     const std::string type = std::get<std::string>(r.at("type"));
-    c.type = type == "categorical" ? ColumnType::kCategorical
-                                   : (type == "ordinal" ? ColumnType::kOrdinal : ColumnType::kNumeric);
+    c.type = enum_from_name(kColumnTypes, type).value_or(ColumnType::kNumeric);
     c.unit = std::get<std::string>(r.at("unit"));
     c.min = std::get<double>(r.at("min"));
     c.max = std::get<double>(r.at("max"));

@@ -20,12 +20,6 @@ namespace cervirisk::data {
 namespace fs = std::filesystem;
 namespace {
 
-std::string num(double v, int decimals) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.*f", decimals, v);
-  return b;
-}
-
 // The clinical columns of the synthetic cohort, as declared in its study.toml.
 struct SynthColumn {
   const char* name;
@@ -55,10 +49,10 @@ std::vector<std::string> clinical_values(const SynthPatient& p, const CenterProf
   static const char* hist[] = {"SCC", "adenocarcinoma", "adenosquamous"};
   static const char* adj[] = {"none", "RT", "CRT"};
   const std::string na = c.name == "B" ? "NA" : "";
-  return {num(p.age, 0),
+  return {fixed(p.age, 0),
           hist[p.histology],
           kStages[static_cast<std::size_t>(p.preop_stage)],
-          p.scc_missing ? na : num(p.scc_ag, 1),
+          p.scc_missing ? na : fixed(p.scc_ag, 1),
           p.lvsi_missing ? na : (p.lvsi ? "yes" : "no"),
           p.dsi_missing ? na : (p.dsi ? "yes" : "no"),
           p.nodes ? "positive" : "negative",
@@ -79,7 +73,7 @@ std::string study_toml(const SynthOptions& o, const std::vector<CenterProfile>& 
   for (const auto& col : synth_columns()) {
     t << "\n[[clinical]]\nname = \"" << col.name << "\"\ntype = \"" << col.type << "\"\n";
     if (std::string(col.type) == "numeric") {
-      t << "unit = \"" << col.unit << "\"\nmin = " << num(col.min, 1) << "\nmax = " << num(col.max, 1) << "\n";
+      t << "unit = \"" << col.unit << "\"\nmin = " << fixed(col.min, 1) << "\nmax = " << fixed(col.max, 1) << "\n";
       if (col.log) t << "log = true\n";
     } else {
       t << "levels = [";
@@ -191,17 +185,17 @@ void write_tables(const SynthOptions& o, const std::vector<CenterProfile>& cente
     const auto vals = clinical_values(p, c);
     clinical << p.id << "," << c.name;
     manifest << p.id << "," << c.name << ",images/" << p.id << "_t2.nii.gz,masks/" << p.id << "_mask.nii.gz,"
-             << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << num(p.time_months, 1);
+             << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << fixed(p.time_months, 1);
     for (const auto& v : vals) clinical << "," << csv_field(v), manifest << "," << csv_field(v);
     clinical << "\n";
     manifest << "\n";
-    truth << p.id << "," << c.name << "," << cohort_name(kinds[i]) << "," << num(p.z, 4) << "," << num(p.u, 4) << ","
-          << num(p.size_cm, 3) << "," << num(p.depth, 3) << "," << p.dsi << "," << p.lvsi << "," << p.nodes << ","
-          << p.parametrium << "," << p.margin << "," << p.vagina << "," << p.adjuvant << "," << num(p.lp, 4) << ","
-          << p.susceptible << "," << (p.susceptible ? num(p.event_time_true, 2) : "NA") << "," << num(p.censor_time, 2)
-          << "," << p.event << "," << num(p.time_months, 1) << "," << num(p.oracle_all, 4) << ","
-          << num(p.oracle_image, 4) << "," << num(p.oracle_report, 4) << "," << num(p.oracle_clinical, 4) << ","
-          << num(p.oracle_image_report, 4) << "\n";
+    truth << p.id << "," << c.name << "," << cohort_name(kinds[i]) << "," << fixed(p.z, 4) << "," << fixed(p.u, 4) << ","
+          << fixed(p.size_cm, 3) << "," << fixed(p.depth, 3) << "," << p.dsi << "," << p.lvsi << "," << p.nodes << ","
+          << p.parametrium << "," << p.margin << "," << p.vagina << "," << p.adjuvant << "," << fixed(p.lp, 4) << ","
+          << p.susceptible << "," << (p.susceptible ? fixed(p.event_time_true, 2) : "NA") << "," << fixed(p.censor_time, 2)
+          << "," << p.event << "," << fixed(p.time_months, 1) << "," << fixed(p.oracle_all, 4) << ","
+          << fixed(p.oracle_image, 4) << "," << fixed(p.oracle_report, 4) << "," << fixed(p.oracle_clinical, 4) << ","
+          << fixed(p.oracle_image_report, 4) << "\n";
   }
   write_file_atomic(out / "clinical.csv", clinical.str());
   write_file_atomic(out / "manifest.csv", manifest.str());
