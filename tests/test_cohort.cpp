@@ -140,6 +140,20 @@ TEST_F(CohortTest, LoadsValuesReportsAndConfiguredSplit) {
   EXPECT_EQ(f->patient_ids, (std::vector<std::string>{"A2", "A3"}));
 }
 
+TEST_F(CohortTest, ClinicalRowHoldsTheRawNonMissingValuesByName) {
+  std::string m = kHeader;
+  m += row("A1", "A", "1,7.5, 61 ,IB2,yes");
+  m += row("A2", "A", "0,60,NA,IIA1,", "");
+  m += row("A3", "A", "0,60,NA,,");
+  const auto c = load(m);
+  ASSERT_EQ(c.patients.size(), 3u);
+  using Row = std::map<std::string, std::string>;
+  // As written (trimmed), not the parsed number or level index.
+  EXPECT_EQ(c.clinical_row(c.patients[0]), (Row{{"age", "61"}, {"lvsi", "yes"}, {"stage", "IB2"}}));
+  EXPECT_EQ(c.clinical_row(c.patients[1]), (Row{{"stage", "IIA1"}}));
+  EXPECT_TRUE(c.clinical_row(c.patients[2]).empty());
+}
+
 TEST(CohortNames, RoundTripAndCaseInsensitiveParse) {
   for (auto k : {data::CohortKind::kTrain, data::CohortKind::kInternal, data::CohortKind::kExternal})
     EXPECT_EQ(data::parse_cohort(data::cohort_name(k)), k);

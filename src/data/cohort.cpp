@@ -49,6 +49,13 @@ std::vector<std::string> Cohort::centers() const {
   return {s.begin(), s.end()};
 }
 
+std::map<std::string, std::string> Cohort::clinical_row(const Patient& p) const {
+  std::map<std::string, std::string> row;
+  for (std::size_t i = 0; i < schema.size() && i < p.clinical.size(); ++i)
+    if (!p.clinical[i].missing) row[schema[i].name] = p.clinical[i].raw;
+  return row;
+}
+
 bool Cohort::has_errors() const {
   return std::any_of(findings.begin(), findings.end(),
                      [](const Finding& f) { return f.severity == Severity::kError; });
