@@ -354,6 +354,21 @@ void render_anatomy(const Anatomy& a, const Textures& n, const SynthPatient& p, 
   }
 }
 
+// The annotator's outline is sampled at voxel centres only. --size small quadruples the in-plane
+// spacing and doubles the slice spacing (7-9 mm), so a sub-centimetre tumour can lie wholly
+// between two slices and leave an empty mask, which validate rejects (mask_empty; seed 11: C003,
+// 7.4 mm). An annotator marks every tumour shown to them: the voxel holding the tumour's centre
+// (which is always inside the tumour) is then the mask. No random draw, and nothing changes for a
+// mask that has any voxel: every cohort that validated stays byte-identical.
+void mask_at_least_the_centre_voxel(const Anatomy& a, io::Volume& mask) {
+  if (std::any_of(mask.voxels.begin(), mask.voxels.end(), [](float m) { return m > 0.5f; })) return;
+  const io::Geometry& g = mask.geometry;
+  const io::Vec3 q = g.lps_to_index(a.tumour_c);
+  std::array<std::int64_t, 3> ijk{};
+  for (int d = 0; d < 3; ++d) ijk[d] = std::clamp<std::int64_t>(std::llround(q[d]), 0, g.shape[d] - 1);
+  mask.voxels[static_cast<std::size_t>(ijk[0] + g.shape[0] * (ijk[1] + g.shape[1] * ijk[2]))] = 1.0f;
+}
+
 // Centre effects: gamma, bias field, gain and offset, Rician noise; stored as integers.
 void apply_centre_effects(const Anatomy& a, const CenterProfile& c, std::uint64_t seed, io::Volume& image) {
   Rng noise_rng(derive_seed(seed, "image/rician"));
@@ -401,6 +416,7 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
   out.image.voxels.resize(voxels);
   out.mask.voxels.assign(voxels, 0.0f);
   render_anatomy(a, n, p, c, out);
+  mask_at_least_the_centre_voxel(a, out.mask);
   apply_centre_effects(a, c, p.seed, out.image);
   out.image.metadata["description"] = "cervirisk synthetic T2 (centre " + c.name + ")";
   out.mask.metadata["description"] = "cervirisk synthetic tumour mask (centre " + c.name + ")";
