@@ -86,6 +86,13 @@ std::string row(const std::string& id, const std::string& center, const std::str
 
 }  // namespace
 
+TEST(Csv, FixedDecimals) {
+  EXPECT_EQ(data::fixed(61.0, 0), "61");
+  EXPECT_EQ(data::fixed(1.0 / 3, 4), "0.3333");
+  EXPECT_EQ(data::fixed(-7.25, 1), "-7.2");  // printf rounds the exact binary value, half to even
+  EXPECT_EQ(data::fixed(1e300, 1).size(), 303u);
+}
+
 TEST(Csv, FieldQuoting) {
   EXPECT_EQ(data::csv_field("IB2"), "IB2");
   EXPECT_EQ(data::csv_field("a,b"), "\"a,b\"");
@@ -131,6 +138,30 @@ TEST_F(CohortTest, LoadsValuesReportsAndConfiguredSplit) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->severity, Severity::kWarning);
   EXPECT_EQ(f->patient_ids, (std::vector<std::string>{"A2", "A3"}));
+}
+
+TEST_F(CohortTest, ClinicalRowHoldsTheRawNonMissingValuesByName) {
+  std::string m = kHeader;
+  m += row("A1", "A", "1,7.5, 61 ,IB2,yes");
+  m += row("A2", "A", "0,60,NA,IIA1,", "");
+  m += row("A3", "A", "0,60,NA,,");
+  const auto c = load(m);
+  ASSERT_EQ(c.patients.size(), 3u);
+  using Row = std::map<std::string, std::string>;
+  // As written (trimmed), not the parsed number or level index.
+  EXPECT_EQ(c.clinical_row(c.patients[0]), (Row{{"age", "61"}, {"lvsi", "yes"}, {"stage", "IB2"}}));
+  EXPECT_EQ(c.clinical_row(c.patients[1]), (Row{{"stage", "IIA1"}}));
+  EXPECT_TRUE(c.clinical_row(c.patients[2]).empty());
+}
+
+TEST(CohortNames, RoundTripAndCaseInsensitiveParse) {
+  for (auto k : {data::CohortKind::kTrain, data::CohortKind::kInternal, data::CohortKind::kExternal})
+    EXPECT_EQ(data::parse_cohort(data::cohort_name(k)), k);
+  EXPECT_EQ(data::parse_cohort("External"), data::CohortKind::kExternal);
+  EXPECT_EQ(data::parse_cohort("TRAIN"), data::CohortKind::kTrain);
+  EXPECT_FALSE(data::parse_cohort("test").has_value());
+  EXPECT_FALSE(data::parse_cohort("").has_value());
+  EXPECT_STREQ(data::cohort_name(static_cast<data::CohortKind>(7)), "?");
 }
 
 TEST_F(CohortTest, SpreadsheetDialect) {

@@ -20,6 +20,7 @@
 #include "data/synth.h"
 #include "data/utf8.h"
 #include "io/nifti.h"
+#include "synth_seeds.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -282,6 +283,11 @@ TEST(SynthWriter, CohortPassesEveryGuard) {
     EXPECT_GT(n, 0) << p.id;
   }
 }
+
+// Seed 11 once wrote an empty mask for C003: a tumour smaller than the coarse voxels of --size
+// small fell between their centres (synth_images.cpp: mask_at_least_the_centre_voxel). The 200
+// seeds and the default size are in test_synth_seeds.cpp (label slow).
+TEST(SynthValid, SmallSizeSeeds0To29) { cervirisk::testing::expect_seeds_validate(0, 30, SynthSize::kSmall); }
 
 // Goldens: nibabel's view of a small cohort (shape, affine, dtype, voxel sums).
 TEST(SynthImages, GeometryAsNibabelReadsIt) {

@@ -19,11 +19,8 @@ std::uint64_t derive_seed(std::uint64_t seed, std::string_view purpose) {
     h ^= c;
     h *= 1099511628211ull;
   }
-  std::uint64_t z = seed ^ h;
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  std::uint64_t state = seed ^ h;
+  return splitmix64(state);
 }
 
 }  // namespace cervirisk

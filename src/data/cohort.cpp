@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/config.h"
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
@@ -19,22 +20,20 @@
 namespace cervirisk::data {
 namespace fs = std::filesystem;
 
-const char* cohort_name(CohortKind k) {
-  switch (k) {
-    case CohortKind::kTrain: return "train";
-    case CohortKind::kInternal: return "internal";
-    case CohortKind::kExternal: return "external";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<CohortKind> kCohortNames[] = {
+    {CohortKind::kTrain, "train"}, {CohortKind::kInternal, "internal"}, {CohortKind::kExternal, "external"}};
+constexpr EnumName<ColumnType> kColumnTypes[] = {
+    {ColumnType::kNumeric, "numeric"}, {ColumnType::kCategorical, "categorical"}, {ColumnType::kOrdinal, "ordinal"}};
+}  // namespace
 
+const char* cohort_name(CohortKind k) { return enum_name(kCohortNames, k); }
+
+// Case-insensitive: a manifest may write "Train" or "EXTERNAL".
 std::optional<CohortKind> parse_cohort(const std::string& s) {
   std::string l;
   for (char c : s) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (l == "train") return CohortKind::kTrain;
-  if (l == "internal") return CohortKind::kInternal;
-  if (l == "external") return CohortKind::kExternal;
-  return std::nullopt;
+  return enum_from_name(kCohortNames, l);
 }
 
 std::vector<const Patient*> Cohort::in(CohortKind k) const {
@@ -50,6 +49,13 @@ std::vector<std::string> Cohort::centers() const {
   return {s.begin(), s.end()};
 }
 
+std::map<std::string, std::string> Cohort::clinical_row(const Patient& p) const {
+  std::map<std::string, std::string> row;
+  for (std::size_t i = 0; i < schema.size() && i < p.clinical.size(); ++i)
+    if (!p.clinical[i].missing) row[schema[i].name] = p.clinical[i].raw;
+  return row;
+}
+
 bool Cohort::has_errors() const {
   return std::any_of(findings.begin(), findings.end(),
                      [](const Finding& f) { return f.severity == Severity::kError; });
@@ -62,8 +68,7 @@ std::vector<ClinicalColumn> clinical_schema(const config::Config& cfg) {
     ClinicalColumn c;
     c.name = std::get<std::string>(r.at("name"));
     const std::string type = std::get<std::string>(r.at("type"));
-    c.type = type == "categorical" ? ColumnType::kCategorical
-                                   : (type == "ordinal" ? ColumnType::kOrdinal : ColumnType::kNumeric);
+    c.type = enum_from_name(kColumnTypes, type).value_or(ColumnType::kNumeric);
     c.unit = std::get<std::string>(r.at("unit"));
     c.min = std::get<double>(r.at("min"));
     c.max = std::get<double>(r.at("max"));
@@ -157,225 +162,262 @@ double reverse_km_median(const std::vector<double>& time, const std::vector<int>
   return std::isfinite(m) ? m : std::nan("");
 }
 
-Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
-  Cohort c;
-  c.schema = clinical_schema(cfg);
-  c.manifest = cfg.get_path("data.manifest");
-  if (!fs::exists(c.manifest))
-    throw InputError("manifest not found: " + c.manifest.string() + " (data.manifest in " + cfg.source() + ")");
-  const std::string src = c.manifest.filename().string();
-  // The manifest dialect (BOM, comma or semicolon, RFC 4180 quoting) is io::Table's; cells are
-  // read raw here so that the missing markers and every value check are the cohort's own.
-  io::CsvOptions csv;
-  csv.missing = {};
-  const io::Table t = io::Table::read_csv(c.manifest, csv);
-  const fs::path base = c.manifest.parent_path();
+namespace {
+
+// Where each manifest column is (-1: absent). The required ones and the declared clinical columns
+// are checked here, before any row is read.
+struct ManifestColumns {
+  int id = -1, center = -1, cohort = -1, image = -1, mask = -1, report = -1, text = -1, event = -1, time = -1;
+  std::vector<int> clinical;  // in schema order
+};
+
+ManifestColumns manifest_columns(const io::Table& t, const Cohort& c, const config::Config& cfg) {
   auto column = [&](const std::string& name) {
     return t.has_column(name) ? static_cast<int>(t.column_index(name)) : -1;
   };
-
   for (const char* req : {"patient_id", "center", "image", "mask", "event", "time_months"})
     if (column(req) < 0)
       throw ValidationError(c.manifest.string() + ": required column '" + req + "' is missing (header: " + join(t.column_names()) + ")");
-  for (const auto& col : c.schema)
-    if (column(col.name) < 0)
+  ManifestColumns m;
+  for (const auto& col : c.schema) {
+    m.clinical.push_back(column(col.name));
+    if (m.clinical.back() < 0)
       throw ValidationError(c.manifest.string() + ": clinical column '" + col.name + "' declared in " +
                             cfg.source() + " is not in the manifest (header: " + join(t.column_names()) + ")");
-  const int i_id = column("patient_id"), i_center = column("center"), i_cohort = column("cohort"),
-            i_image = column("image"), i_mask = column("mask"), i_report = column("report"),
-            i_text = column("report_text"), i_event = column("event"), i_time = column("time_months");
+  }
+  m.id = column("patient_id"), m.center = column("center"), m.cohort = column("cohort");
+  m.image = column("image"), m.mask = column("mask"), m.report = column("report");
+  m.text = column("report_text"), m.event = column("event"), m.time = column("time_months");
+  return m;
+}
 
-  // Per-guard collections, so each guard is one finding listing all its patients.
-  std::vector<std::string> no_report, event_no_time, time_missing, bad_utf8_ids;
-  std::vector<std::string> bad_utf8_msgs;
+// What the row loop collects: the guards that list all their patients in one finding, and the
+// manifest's own split (one entry per patient read).
+struct RowLists {
+  std::vector<std::string> no_report, event_no_time, time_missing, bad_utf8_ids, bad_utf8_msgs;
   bool any_cohort = false, all_cohort = true;
   std::vector<std::optional<CohortKind>> manifest_cohort;
+};
 
-  for (std::size_t r = 0; r < t.rows(); ++r) {
-    Patient p;
-    p.row = r + 1;
-    auto cell = [&](int i) { return i < 0 ? std::string() : trim(t.cell(r, static_cast<std::size_t>(i))); };
-    const std::string where = src + " row " + std::to_string(p.row) + " (line " + std::to_string(t.line_of(r)) + ")";
-    p.id = cell(i_id);
-    p.center = cell(i_center);
-    if (p.id.empty()) {
-      add(c, Severity::kError, "missing_id", where + ": empty patient_id", {});
-      continue;
-    }
-    if (p.center.empty()) add(c, Severity::kError, "missing_center", where + " (patient " + p.id + "): empty center", {p.id});
-    const std::string pw = where + " (patient " + p.id + ")";
-    // cohort
-    std::optional<CohortKind> ck;
-    if (i_cohort >= 0 && !cell(i_cohort).empty()) {
-      any_cohort = true;
-      ck = parse_cohort(cell(i_cohort));
-      if (!ck)
-        add(c, Severity::kError, "unknown_cohort",
-            pw + ", column cohort: '" + cell(i_cohort) + "' is not one of train, internal, external", {p.id});
+// One manifest row being read into a patient: its cells (trimmed) and where it is, for messages.
+struct ManifestRow {
+  const io::Table& table;
+  const ManifestColumns& col;
+  std::size_t r;
+  std::string where;  // "manifest.csv row 3 (line 4) (patient P1)"
+  std::string cell(int i) const { return i < 0 ? std::string() : trim(table.cell(r, static_cast<std::size_t>(i))); }
+};
+
+void read_cohort_cell(Cohort& c, const ManifestRow& m, const Patient& p, RowLists& lists) {
+  std::optional<CohortKind> ck;
+  if (m.col.cohort >= 0 && !m.cell(m.col.cohort).empty()) {
+    lists.any_cohort = true;
+    ck = parse_cohort(m.cell(m.col.cohort));
+    if (!ck)
+      add(c, Severity::kError, "unknown_cohort",
+          m.where + ", column cohort: '" + m.cell(m.col.cohort) + "' is not one of train, internal, external", {p.id});
+  } else {
+    lists.all_cohort = false;
+  }
+  lists.manifest_cohort.push_back(ck);
+}
+
+void read_files(Cohort& c, const ManifestRow& m, const fs::path& base, Patient& p) {
+  const std::string img = m.cell(m.col.image), msk = m.cell(m.col.mask);
+  if (img.empty()) add(c, Severity::kError, "image_missing", m.where + ": empty image", {p.id});
+  else p.image = fs::absolute(base / img).lexically_normal();
+  if (msk.empty()) add(c, Severity::kError, "mask_missing", m.where + ": empty mask", {p.id});
+  else p.mask = fs::absolute(base / msk).lexically_normal();
+}
+
+// The report: a file named in `report` (resolved against the manifest's folder) or the inline
+// `report_text`. A blank or absent report is a warning (a missing modality), invalid UTF-8 an error.
+void read_report(Cohort& c, const ManifestRow& m, const fs::path& base, Patient& p, RowLists& lists) {
+  std::string text;
+  bool have = false, listed_missing = false;
+  if (m.col.report >= 0 && !m.cell(m.col.report).empty()) {
+    p.report_path = fs::absolute(base / m.cell(m.col.report)).lexically_normal();
+    if (!fs::exists(p.report_path)) {
+      add(c, Severity::kError, "report_file_missing", m.where + ", column report: file not found: " + p.report_path.string(), {p.id});
+      listed_missing = true;
     } else {
-      all_cohort = false;
-    }
-    manifest_cohort.push_back(ck);
-    // files
-    const std::string img = cell(i_image), msk = cell(i_mask);
-    if (img.empty()) add(c, Severity::kError, "image_missing", pw + ": empty image", {p.id});
-    else p.image = fs::absolute(base / img).lexically_normal();
-    if (msk.empty()) add(c, Severity::kError, "mask_missing", pw + ": empty mask", {p.id});
-    else p.mask = fs::absolute(base / msk).lexically_normal();
-    // report
-    std::string text;
-    bool have = false, listed_missing = false;
-    if (i_report >= 0 && !cell(i_report).empty()) {
-      p.report_path = fs::absolute(base / cell(i_report)).lexically_normal();
-      if (!fs::exists(p.report_path)) {
-        add(c, Severity::kError, "report_file_missing", pw + ", column report: file not found: " + p.report_path.string(), {p.id});
-        listed_missing = true;
-      } else {
-        text = read_file(p.report_path);
-        have = true;
-      }
-    } else if (i_text >= 0 && !cell(i_text).empty()) {
-      text = t.cell(r, static_cast<std::size_t>(i_text));
+      text = read_file(p.report_path);
       have = true;
     }
-    if (have) {
-      const std::size_t bad = utf8_invalid_offset(text);
-      if (bad != std::string_view::npos) {
-        bad_utf8_ids.push_back(p.id);
-        bad_utf8_msgs.push_back(p.id + " (" + (p.report_path.empty() ? std::string("report_text") : p.report_path.string()) +
-                                ", byte " + std::to_string(bad) + ")");
-      } else if (!trim(text).empty()) {
-        if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-        p.report = text;
-      } else {
-        no_report.push_back(p.id);
-      }
-    } else if (!listed_missing) {
-      no_report.push_back(p.id);
-    }
-    // outcome
-    const std::string ev = cell(i_event), tm = cell(i_time);
-    if (ev == "0" || ev == "1") p.event = ev == "1";
-    else add(c, Severity::kError, "bad_event", pw + ", column event: '" + ev + "' is not 0 or 1", {p.id});
-    double tv;
-    if (is_missing(tm)) {
-      (p.event ? event_no_time : time_missing).push_back(p.id);
-    } else if (!parse_number(tm, tv) || tv < 0) {
-      add(c, Severity::kError, "bad_time", pw + ", column time_months: '" + tm + "' is not a number >= 0", {p.id});
-    } else {
-      p.time_months = tv;
-    }
-    // clinical
-    for (const auto& col : c.schema) {
-      ClinicalValue v;
-      v.raw = cell(column(col.name));
-      const std::string cw = pw + ", column " + col.name;
-      if (!is_missing(v.raw)) {
-        if (col.type == ColumnType::kNumeric) {
-          double x;
-          if (!parse_number(v.raw, x)) {
-            add(c, Severity::kError, "clinical_not_numeric", cw + ": '" + v.raw + "' is not a number", {p.id});
-          } else if (x < col.min || x > col.max) {
-            add(c, Severity::kError, "clinical_out_of_range",
-                cw + ": " + v.raw + (col.unit.empty() ? "" : " " + col.unit) + " is outside the plausible range [" +
-                    fmt_num(col.min) + ", " + fmt_num(col.max) + "]",
-                {p.id});
-          } else {
-            v.missing = false;
-            v.number = x;
-          }
-        } else {
-          const auto it = std::find(col.levels.begin(), col.levels.end(), v.raw);
-          if (it == col.levels.end()) {
-            add(c, Severity::kError, "clinical_unknown_level",
-                cw + ": unknown level '" + v.raw + "' (allowed: " + join(col.levels) + ")", {p.id});
-          } else {
-            v.missing = false;
-            v.level = static_cast<int>(it - col.levels.begin());
-            v.number = v.level;
-          }
-        }
-      }
-      p.clinical.push_back(std::move(v));
-    }
-    c.patients.push_back(std::move(p));
+  } else if (m.col.text >= 0 && !m.cell(m.col.text).empty()) {
+    text = m.table.cell(m.r, static_cast<std::size_t>(m.col.text));
+    have = true;
   }
-  if (!no_report.empty())
+  if (have) {
+    const std::size_t bad = utf8_invalid_offset(text);
+    if (bad != std::string_view::npos) {
+      lists.bad_utf8_ids.push_back(p.id);
+      lists.bad_utf8_msgs.push_back(p.id + " (" + (p.report_path.empty() ? std::string("report_text") : p.report_path.string()) +
+                                    ", byte " + std::to_string(bad) + ")");
+    } else if (!trim(text).empty()) {
+      if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+      p.report = text;
+    } else {
+      lists.no_report.push_back(p.id);
+    }
+  } else if (!listed_missing) {
+    lists.no_report.push_back(p.id);
+  }
+}
+
+void read_outcome(Cohort& c, const ManifestRow& m, Patient& p, RowLists& lists) {
+  const std::string ev = m.cell(m.col.event), tm = m.cell(m.col.time);
+  if (ev == "0" || ev == "1") p.event = ev == "1";
+  else add(c, Severity::kError, "bad_event", m.where + ", column event: '" + ev + "' is not 0 or 1", {p.id});
+  double tv;
+  if (is_missing(tm)) {
+    (p.event ? lists.event_no_time : lists.time_missing).push_back(p.id);
+  } else if (!parse_number(tm, tv) || tv < 0) {
+    add(c, Severity::kError, "bad_time", m.where + ", column time_months: '" + tm + "' is not a number >= 0", {p.id});
+  } else {
+    p.time_months = tv;
+  }
+}
+
+// One clinical cell checked against its declared column: a number in range, or a known level.
+ClinicalValue read_clinical_value(Cohort& c, const ClinicalColumn& col, std::string raw, const std::string& where,
+                                  const std::string& id) {
+  ClinicalValue v;
+  v.raw = std::move(raw);
+  if (is_missing(v.raw)) return v;
+  if (col.type == ColumnType::kNumeric) {
+    double x;
+    if (!parse_number(v.raw, x)) {
+      add(c, Severity::kError, "clinical_not_numeric", where + ": '" + v.raw + "' is not a number", {id});
+    } else if (x < col.min || x > col.max) {
+      add(c, Severity::kError, "clinical_out_of_range",
+          where + ": " + v.raw + (col.unit.empty() ? "" : " " + col.unit) + " is outside the plausible range [" +
+              fmt_num(col.min) + ", " + fmt_num(col.max) + "]",
+          {id});
+    } else {
+      v.missing = false;
+      v.number = x;
+    }
+    return v;
+  }
+  const auto it = std::find(col.levels.begin(), col.levels.end(), v.raw);
+  if (it == col.levels.end()) {
+    add(c, Severity::kError, "clinical_unknown_level",
+        where + ": unknown level '" + v.raw + "' (allowed: " + join(col.levels) + ")", {id});
+  } else {
+    v.missing = false;
+    v.level = static_cast<int>(it - col.levels.begin());
+    v.number = v.level;
+  }
+  return v;
+}
+
+// Row r of the manifest: a patient appended to c.patients, or (empty patient_id) only a finding.
+void read_row(Cohort& c, const io::Table& t, const ManifestColumns& col, std::size_t r, RowLists& lists) {
+  const fs::path base = c.manifest.parent_path();
+  Patient p;
+  p.row = r + 1;
+  ManifestRow m{t, col, r, c.manifest.filename().string() + " row " + std::to_string(p.row) + " (line " + std::to_string(t.line_of(r)) + ")"};
+  p.id = m.cell(col.id);
+  p.center = m.cell(col.center);
+  if (p.id.empty()) {
+    add(c, Severity::kError, "missing_id", m.where + ": empty patient_id", {});
+    return;
+  }
+  if (p.center.empty()) add(c, Severity::kError, "missing_center", m.where + " (patient " + p.id + "): empty center", {p.id});
+  m.where += " (patient " + p.id + ")";
+  read_cohort_cell(c, m, p, lists);
+  read_files(c, m, base, p);
+  read_report(c, m, base, p, lists);
+  read_outcome(c, m, p, lists);
+  for (std::size_t k = 0; k < c.schema.size(); ++k)
+    p.clinical.push_back(read_clinical_value(c, c.schema[k], m.cell(col.clinical[k]), m.where + ", column " + c.schema[k].name, p.id));
+  c.patients.push_back(std::move(p));
+}
+
+void add_row_list_findings(Cohort& c, const RowLists& l) {
+  if (!l.no_report.empty())
     add(c, Severity::kWarning, "report_missing",
-        std::to_string(no_report.size()) + " patient(s) have no report (the model treats it as a missing modality): " + join(no_report),
-        no_report);
-  if (!bad_utf8_ids.empty())
-    add(c, Severity::kError, "report_not_utf8", "report is not valid UTF-8: " + join(bad_utf8_msgs), bad_utf8_ids);
-  if (!event_no_time.empty())
+        std::to_string(l.no_report.size()) + " patient(s) have no report (the model treats it as a missing modality): " + join(l.no_report),
+        l.no_report);
+  if (!l.bad_utf8_ids.empty())
+    add(c, Severity::kError, "report_not_utf8", "report is not valid UTF-8: " + join(l.bad_utf8_msgs), l.bad_utf8_ids);
+  if (!l.event_no_time.empty())
     add(c, Severity::kError, "event_without_time",
-        "event = 1 with no time_months: " + join(event_no_time), event_no_time);
-  if (!time_missing.empty())
+        "event = 1 with no time_months: " + join(l.event_no_time), l.event_no_time);
+  if (!l.time_missing.empty())
     add(c, Severity::kWarning, "time_missing",
-        "censored patients without time_months (excluded from follow-up and survival analyses): " + join(time_missing), time_missing);
+        "censored patients without time_months (excluded from follow-up and survival analyses): " + join(l.time_missing), l.time_missing);
+}
 
-  // Duplicate ids, and a patient in two cohorts.
-  std::map<std::string, std::vector<std::size_t>> by_id;
-  for (std::size_t i = 0; i < c.patients.size(); ++i) by_id[c.patients[i].id].push_back(i);
-
-  // The split.
-  if (any_cohort && !all_cohort) {
+// The split: the manifest's cohort column when it is filled for every patient, else the config's.
+void apply_split(Cohort& c, const config::Config& cfg, const RowLists& l) {
+  if (l.any_cohort && !l.all_cohort) {
     add(c, Severity::kError, "cohort_partial",
         "the manifest's cohort column is filled for some rows only: fill it for every patient or leave it empty to split by the config", {});
   }
-  if (any_cohort && all_cohort) {
+  if (l.any_cohort && l.all_cohort) {
     c.split_source = "manifest";
     for (std::size_t i = 0; i < c.patients.size(); ++i)
-      if (manifest_cohort[i]) c.patients[i].cohort = *manifest_cohort[i];
+      if (l.manifest_cohort[i]) c.patients[i].cohort = *l.manifest_cohort[i];
     if (cfg.is_set("split.external_centers"))
       log::warn("{}: the manifest has a cohort column; split.external_centers is ignored", cfg.source());
-  } else {
-    c.split_source = "config";
-    const auto& ext = cfg.get_strings("split.external_centers");
-    const auto centers = c.centers();
-    for (const auto& e : ext)
-      if (std::find(centers.begin(), centers.end(), e) == centers.end())
-        add(c, Severity::kError, "unknown_external_center",
-            cfg.source() + ": split.external_centers names centre '" + e + "', which has no patient (centres: " + join(centers) + ")", {});
-    std::vector<SplitRow> rows;
-    for (const auto& p : c.patients) rows.push_back({p.id, p.center, p.event});
-    const auto kinds = assign_split(rows, ext, cfg.get_double("split.internal_fraction"), cfg.get_bool("split.stratify"),
-                                    derive_seed(static_cast<std::uint64_t>(cfg.get_int("study.seed")), "split"));
-    for (std::size_t i = 0; i < c.patients.size(); ++i) c.patients[i].cohort = kinds[i];
+    return;
   }
-  {
-    std::vector<std::string> dup, two;
-    std::vector<std::string> dup_msg, two_msg;
-    for (const auto& [id, idx] : by_id) {
-      if (idx.size() < 2) continue;
-      std::set<CohortKind> kinds;
-      std::string rows;
-      for (std::size_t i : idx) {
-        kinds.insert(c.patients[i].cohort);
-        rows += (rows.empty() ? "" : ", ") + std::to_string(c.patients[i].row) + " (" + cohort_name(c.patients[i].cohort) + ")";
-      }
-      if (kinds.size() > 1) two.push_back(id), two_msg.push_back(id + " in rows " + rows);
-      else dup.push_back(id), dup_msg.push_back(id + " in rows " + rows);
+  c.split_source = "config";
+  const auto& ext = cfg.get_strings("split.external_centers");
+  const auto centers = c.centers();
+  for (const auto& e : ext)
+    if (std::find(centers.begin(), centers.end(), e) == centers.end())
+      add(c, Severity::kError, "unknown_external_center",
+          cfg.source() + ": split.external_centers names centre '" + e + "', which has no patient (centres: " + join(centers) + ")", {});
+  std::vector<SplitRow> rows;
+  for (const auto& p : c.patients) rows.push_back({p.id, p.center, p.event});
+  const auto kinds = assign_split(rows, ext, cfg.get_double("split.internal_fraction"), cfg.get_bool("split.stratify"),
+                                  derive_seed(static_cast<std::uint64_t>(cfg.get_int("study.seed")), "split"));
+  for (std::size_t i = 0; i < c.patients.size(); ++i) c.patients[i].cohort = kinds[i];
+}
+
+// Duplicate ids, and a patient in two cohorts (leakage).
+void check_duplicate_ids(Cohort& c) {
+  std::map<std::string, std::vector<std::size_t>> by_id;
+  for (std::size_t i = 0; i < c.patients.size(); ++i) by_id[c.patients[i].id].push_back(i);
+  std::vector<std::string> dup, two;
+  std::vector<std::string> dup_msg, two_msg;
+  for (const auto& [id, idx] : by_id) {
+    if (idx.size() < 2) continue;
+    std::set<CohortKind> kinds;
+    std::string rows;
+    for (std::size_t i : idx) {
+      kinds.insert(c.patients[i].cohort);
+      rows += (rows.empty() ? "" : ", ") + std::to_string(c.patients[i].row) + " (" + cohort_name(c.patients[i].cohort) + ")";
     }
-    if (!two.empty())
-      add(c, Severity::kError, "patient_in_two_cohorts", "patient in more than one cohort (leakage): " + join(two_msg, "; "), two);
-    if (!dup.empty()) add(c, Severity::kError, "duplicate_id", "duplicate patient_id: " + join(dup_msg, "; "), dup);
+    if (kinds.size() > 1) two.push_back(id), two_msg.push_back(id + " in rows " + rows);
+    else dup.push_back(id), dup_msg.push_back(id + " in rows " + rows);
   }
-  // The external cohort must not share a centre with training.
-  {
-    std::map<std::string, std::set<CohortKind>> kinds;
-    for (const auto& p : c.patients) kinds[p.center].insert(p.cohort);
-    for (const auto& [center, k] : kinds) {
-      if (k.count(CohortKind::kExternal) && (k.count(CohortKind::kTrain) || k.count(CohortKind::kInternal))) {
-        std::vector<std::string> ids;
-        for (const auto& p : c.patients)
-          if (p.center == center && p.cohort == CohortKind::kExternal) ids.push_back(p.id);
-        add(c, Severity::kError, "external_shares_center",
-            "centre '" + center + "' has patients in the external cohort and in training/internal validation: the external cohort must be a held-out centre (external patients: " + join(ids) + ")",
-            ids);
-      }
+  if (!two.empty())
+    add(c, Severity::kError, "patient_in_two_cohorts", "patient in more than one cohort (leakage): " + join(two_msg, "; "), two);
+  if (!dup.empty()) add(c, Severity::kError, "duplicate_id", "duplicate patient_id: " + join(dup_msg, "; "), dup);
+}
+
+// The external cohort must not share a centre with training.
+void check_external_centres(Cohort& c) {
+  std::map<std::string, std::set<CohortKind>> kinds;
+  for (const auto& p : c.patients) kinds[p.center].insert(p.cohort);
+  for (const auto& [center, k] : kinds) {
+    if (k.count(CohortKind::kExternal) && (k.count(CohortKind::kTrain) || k.count(CohortKind::kInternal))) {
+      std::vector<std::string> ids;
+      for (const auto& p : c.patients)
+        if (p.center == center && p.cohort == CohortKind::kExternal) ids.push_back(p.id);
+      add(c, Severity::kError, "external_shares_center",
+          "centre '" + center + "' has patients in the external cohort and in training/internal validation: the external cohort must be a held-out centre (external patients: " + join(ids) + ")",
+          ids);
     }
   }
-  // Clinical columns missing more than the configured fraction (training cohort).
+}
+
+// Clinical columns missing more than the configured fraction (training cohort).
+void check_missing_fraction(Cohort& c, const config::Config& cfg) {
   const double max_missing = cfg.get_double("data.max_missing_fraction");
   for (std::size_t k = 0; k < c.schema.size(); ++k) {
     int miss = 0, n = 0;
@@ -387,6 +429,30 @@ Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
               " training patients (more than data.max_missing_fraction = " + fmt_num(max_missing) + ")",
           {});
   }
+}
+
+}  // namespace
+
+Cohort load_cohort(const config::Config& cfg, bool throw_on_error) {
+  Cohort c;
+  c.schema = clinical_schema(cfg);
+  c.manifest = cfg.get_path("data.manifest");
+  if (!fs::exists(c.manifest))
+    throw InputError("manifest not found: " + c.manifest.string() + " (data.manifest in " + cfg.source() + ")");
+  // The manifest dialect (BOM, comma or semicolon, RFC 4180 quoting) is io::Table's; cells are
+  // read raw here so that the missing markers and every value check are the cohort's own.
+  io::CsvOptions csv;
+  csv.missing = {};
+  const io::Table t = io::Table::read_csv(c.manifest, csv);
+  const ManifestColumns columns = manifest_columns(t, c, cfg);
+  // Per-guard collections, so each guard is one finding listing all its patients.
+  RowLists lists;
+  for (std::size_t r = 0; r < t.rows(); ++r) read_row(c, t, columns, r, lists);
+  add_row_list_findings(c, lists);
+  apply_split(c, cfg, lists);
+  check_duplicate_ids(c);
+  check_external_centres(c);
+  check_missing_fraction(c, cfg);
   if (c.patients.empty()) add(c, Severity::kError, "empty_manifest", c.manifest.string() + ": no patient rows", {});
   for (const auto& f : c.findings)
     if (f.severity == Severity::kWarning) log::warn("{}", f.message);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,9 @@ struct Cohort {
 
   std::vector<const Patient*> in(CohortKind k) const;
   std::vector<std::string> centers() const;  // sorted
+  // The patient's non-missing clinical values as written in the manifest, by column name (the
+  // raw row the clinical encoder and the explanations read).
+  std::map<std::string, std::string> clinical_row(const Patient& p) const;
   bool has_errors() const;
 };
 

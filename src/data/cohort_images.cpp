@@ -2,14 +2,12 @@
 // patients (SHA-256 of the bytes, so a copied scan is caught whatever its name), and a tumour
 // mask that is empty or lies outside its image.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/parallel.h"
 #include "data/cohort.h"
 #include "io/dicom.h"
 #include "io/nifti.h"
@@ -109,16 +107,8 @@ ImageCheck check_one(const Patient& p, const std::string& dicom_series) {
 std::vector<io::Geometry> check_images(Cohort& cohort, int threads, const std::string& dicom_series) {
   const std::size_t n = cohort.patients.size();
   std::vector<ImageCheck> results(n);
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < n; i = next++) results[i] = check_one(cohort.patients[i], dicom_series);
-  };
-  unsigned t = threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
-  t = static_cast<unsigned>(std::min<std::size_t>(t, std::max<std::size_t>(n, 1)));
-  std::vector<std::thread> pool;
-  for (unsigned k = 1; k < t; ++k) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
+  parallel_for(n, worker_count(threads, n),
+               [&](std::size_t i) { results[i] = check_one(cohort.patients[i], dicom_series); });
 
   std::vector<io::Geometry> geometry(n);
   std::map<std::string, std::vector<std::size_t>> by_hash;

@@ -1,5 +1,7 @@
 #include "data/csv.h"
 
+#include <cstdio>
+
 namespace cervirisk::data {
 
 std::string csv_field(std::string_view s, char delimiter) {
@@ -13,6 +15,12 @@ std::string csv_field(std::string_view s, char delimiter) {
     out += ch;
   }
   return out + "\"";
+}
+
+std::string fixed(double v, int decimals) {
+  char b[352];  // the longest double in %.*f with up to 20 decimals
+  std::snprintf(b, sizeof b, "%.*f", decimals, v);
+  return b;
 }
 
 }  // namespace cervirisk::data

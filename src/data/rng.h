@@ -2,24 +2,20 @@
 // are implementation-defined (libstdc++ and libc++ draw different numbers from the same engine),
 // so the synthetic cohort would not be byte-identical across toolchains with them.
 // xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators",
-// ACM TOMS 47(4), 2021, doi:10.1145/3460772), seeded through splitmix64.
+// ACM TOMS 47(4), 2021, doi:10.1145/3460772), seeded through splitmix64 (core/random.h).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+
+#include "core/random.h"
 
 namespace cervirisk::data {
 
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) {
-    for (auto& s : s_) {
-      seed += 0x9E3779B97F4A7C15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      s = z ^ (z >> 31);
-    }
+    for (auto& s : s_) s = splitmix64(seed);
   }
   std::uint64_t next() {
     const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;

@@ -30,65 +30,47 @@ io::Vec3 rotate(const io::Vec3& v, const io::Vec3& axis, double deg) {
   return r;
 }
 
-CenterProfile profile_a() {
+// Centre A (k = 0), B (1) or C (2): one line a parameter, one column a centre.
+CenterProfile base_profile(int k) {
+  const auto abc = [k](double a, double b, double c) { return k == 0 ? a : (k == 1 ? b : c); };
   CenterProfile c;
-  c.name = "A";
-  c.lang = "zh";
-  c.report_style = 0;
-  c.adeno = 0.10, c.adenosquamous = 0.03;
-  c.scc_missing = 0.12, c.scc_assay_bias = 1.0, c.sedlis_rt = 0.75;
-  c.pm_sens = 0.87, c.pm_spec = 0.86, c.node_sens = 0.60, c.node_spec = 0.96, c.size_sd_mm = 2.0;
-  c.texture_read_sd = 0.40;
-  c.gain = 1.0, c.offset = 0.0, c.gamma = 1.0, c.bias = 0.15, c.noise = 0.02;
-  c.tumour_signal = 0.58, c.stroma_signal = 0.16;
-  // Sagittal T2: rows run anterior -> posterior, columns superior -> inferior, slices left ->
-  // right (a right-handed frame; centre C's is left-handed, so both qfac signs occur).
-  c.spacing_mm = 0.75, c.slice_mm = 4.0, c.matrix = {192, 192, 24};
-  c.direction_lps = columns({0, 1, 0}, {0, 0, -1}, {-1, 0, 0});
-  return c;
-}
-
-CenterProfile profile_b() {
-  CenterProfile c;
-  c.name = "B";
-  c.lang = "zh";
-  c.report_style = 1;
-  c.adeno = 0.09, c.adenosquamous = 0.03;
-  c.scc_missing = 0.24, c.scc_assay_bias = 1.22, c.sedlis_rt = 0.65;
-  c.pm_sens = 0.85, c.pm_spec = 0.85, c.node_sens = 0.58, c.node_spec = 0.96, c.size_sd_mm = 2.5;
-  c.texture_read_sd = 0.45;
-  c.gain = 2.4, c.offset = 40.0, c.gamma = 0.9, c.bias = 0.22, c.noise = 0.015;
-  c.tumour_signal = 0.62, c.stroma_signal = 0.20;
-  // Oblique axial T2, perpendicular to the cervical canal: the axial frame tilted 24 degrees
-  // about the left-right axis and 7 degrees about the anterior-posterior axis.
-  io::Vec3 i{1, 0, 0}, j{0, 1, 0}, k{0, 0, 1};
-  const io::Vec3 lr{1, 0, 0}, ap{0, 1, 0};
-  i = rotate(rotate(i, lr, 24), ap, 7);
-  j = rotate(rotate(j, lr, 24), ap, 7);
-  k = rotate(rotate(k, lr, 24), ap, 7);
-  c.spacing_mm = 0.65, c.slice_mm = 4.5, c.matrix = {224, 224, 20};
-  c.direction_lps = columns(i, j, k);
-  c.oblique = true;
-  return c;
-}
-
-CenterProfile profile_c() {
-  CenterProfile c;
-  c.name = "C";
-  c.lang = "en";
-  c.report_style = 0;
-  c.adeno = 0.15, c.adenosquamous = 0.03;
-  c.scc_missing = 0.16, c.scc_assay_bias = 0.82, c.sedlis_rt = 0.85;
-  c.pm_sens = 0.78, c.pm_spec = 0.82, c.node_sens = 0.50, c.node_spec = 0.94, c.size_sd_mm = 3.0;
-  c.texture_read_sd = 1.6;
-  // Recently joined (18-48 months of follow-up); outcomes there also depend on what none of the
+  c.name = std::string(1, static_cast<char>('A' + k));
+  c.lang = k < 2 ? "zh" : "en";
+  c.report_style = k == 1 ? 1 : 0;
+  // case mix and therapy policy
+  c.adeno = abc(0.10, 0.09, 0.15), c.adenosquamous = 0.03;
+  c.scc_missing = abc(0.12, 0.24, 0.16), c.scc_assay_bias = abc(1.0, 1.22, 0.82);
+  c.sedlis_rt = abc(0.75, 0.65, 0.85);
+  // reading accuracy (report) and what the image lets a reader see
+  c.pm_sens = abc(0.87, 0.85, 0.78), c.pm_spec = abc(0.86, 0.85, 0.82);
+  c.node_sens = abc(0.60, 0.58, 0.50), c.node_spec = abc(0.96, 0.96, 0.94), c.size_sd_mm = abc(2.0, 2.5, 3.0);
+  c.texture_read_sd = abc(0.40, 0.45, 1.6);
+  // C joined recently (18-48 months of follow-up); outcomes there also depend on what none of the
   // modalities records (referral pattern, salvage treatment): the external centre is harder.
-  c.followup_min = 18, c.followup_max = 48, c.unexplained_sd = 1.2;
-  c.gain = 0.6, c.offset = -8.0, c.gamma = 1.12, c.bias = 0.30, c.noise = 0.035;
-  c.tumour_signal = 0.50, c.stroma_signal = 0.24;
-  // Sagittal, other vendor convention: rows posterior -> anterior, slices left -> right.
-  c.spacing_mm = 0.82, c.slice_mm = 3.5, c.matrix = {176, 176, 26};
-  c.direction_lps = columns({0, -1, 0}, {0, 0, -1}, {-1, 0, 0});
+  c.followup_min = abc(36, 36, 18), c.followup_max = abc(120, 120, 48), c.unexplained_sd = abc(0, 0, 1.2);
+  // appearance
+  c.gain = abc(1.0, 2.4, 0.6), c.offset = abc(0.0, 40.0, -8.0), c.gamma = abc(1.0, 0.9, 1.12);
+  c.bias = abc(0.15, 0.22, 0.30), c.noise = abc(0.02, 0.015, 0.035);
+  c.tumour_signal = abc(0.58, 0.62, 0.50), c.stroma_signal = abc(0.16, 0.20, 0.24);
+  // geometry
+  c.spacing_mm = abc(0.75, 0.65, 0.82), c.slice_mm = abc(4.0, 4.5, 3.5);
+  const int matrix = static_cast<int>(abc(192, 224, 176));
+  c.matrix = {matrix, matrix, static_cast<int>(abc(24, 20, 26))};
+  if (k == 0) {
+    // Sagittal T2: rows run anterior -> posterior, columns superior -> inferior, slices left ->
+    // right (a right-handed frame; centre C's is left-handed, so both qfac signs occur).
+    c.direction_lps = columns({0, 1, 0}, {0, 0, -1}, {-1, 0, 0});
+  } else if (k == 1) {
+    // Oblique axial T2, perpendicular to the cervical canal: the axial frame tilted 24 degrees
+    // about the left-right axis and 7 degrees about the anterior-posterior axis.
+    const io::Vec3 lr{1, 0, 0}, ap{0, 1, 0};
+    const auto tilt = [&](const io::Vec3& v) { return rotate(rotate(v, lr, 24), ap, 7); };
+    c.direction_lps = columns(tilt({1, 0, 0}), tilt({0, 1, 0}), tilt({0, 0, 1}));
+    c.oblique = true;
+  } else {
+    // Sagittal, other vendor convention: rows posterior -> anterior, slices left -> right.
+    c.direction_lps = columns({0, -1, 0}, {0, 0, -1}, {-1, 0, 0});
+  }
   return c;
 }
 
@@ -99,7 +81,7 @@ std::vector<CenterProfile> center_profiles(int centers, const std::string& lang)
     throw ConfigError("synth: --centers must be between 1 and 8, got " + std::to_string(centers));
   if (lang != "auto" && lang != "zh" && lang != "en")
     throw ConfigError("synth: --lang must be auto, zh or en, got '" + lang + "'");
-  std::vector<CenterProfile> base = {profile_a(), profile_b(), profile_c()};
+  std::vector<CenterProfile> base = {base_profile(0), base_profile(1), base_profile(2)};
   std::vector<CenterProfile> out;
   if (centers == 1) out = {base[0]};
   else if (centers == 2) out = {base[0], base[2]};

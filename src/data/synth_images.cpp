@@ -110,200 +110,276 @@ struct Lobe {
   double freq, phase, weight;
 };
 
-}  // namespace
+// In-plane voxels of --size small are this many of the full grid's.
+int in_plane_shrink(SynthSize size) { return size == SynthSize::kSmall ? 4 : 1; }
 
-SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSize size) {
-  Rng r(derive_seed(p.seed, "image"));
-  // --- grid -------------------------------------------------------------------------------
+// The grid of the centre's protocol (coarser for --size small), its field of view centred near,
+// not at, the cervix.
+io::Geometry draw_grid(const CenterProfile& c, SynthSize size, Rng& r, V3& cervix) {
   io::Geometry g;
-  const int shrink = size == SynthSize::kSmall ? 4 : 1;
+  const int shrink = in_plane_shrink(size);
   g.shape = {c.matrix[0] / shrink, c.matrix[1] / shrink, c.matrix[2] / (size == SynthSize::kSmall ? 2 : 1)};
   g.spacing_mm = {c.spacing_mm * shrink, c.spacing_mm * shrink, c.slice_mm * (size == SynthSize::kSmall ? 2 : 1)};
   g.direction_lps = c.direction_lps;
-  // The cervix sits near, not at, the centre of the field of view.
-  const V3 cervix{r.normal(0, 4), 15 + r.normal(0, 4), -70 + r.normal(0, 5)};
+  cervix = V3{r.normal(0, 4), 15 + r.normal(0, 4), -70 + r.normal(0, 5)};
   const V3 fov_centre{cervix[0] + r.normal(0, 3), cervix[1] + r.normal(0, 5), cervix[2] + r.normal(0, 5)};
   for (int d = 0; d < 3; ++d) {
     double o = fov_centre[d];
     for (int a = 0; a < 3; ++a) o -= g.direction_lps[d][a] * g.spacing_mm[a] * (static_cast<double>(g.shape[a]) - 1) / 2;
     g.origin_lps_mm[d] = std::round(o * 1000) / 1000;
   }
+  return g;
+}
 
-  // --- anatomy ------------------------------------------------------------------------------
+// One patient's pelvis in patient coordinates (LPS mm), drawn from the image stream after the grid.
+struct Anatomy {
+  V3 cervix, axis, ap;             // canal axis; ap: its anterior-posterior normal
+  double ta, tl, tp, ring;         // tumour semi-axes (along the axis, lateral, AP); stroma ring radius
+  V3 tumour_c;
+  double cervix_half_len;
+  double het, irregular, fine;     // coarse heterogeneity, boundary irregularity, fine texture
+  std::vector<Lobe> lobes;
+  bool pm;                         // parametrial sign: a lobe through the ring and strands into the fat
+  V3 pm_lobe;
+  double pm_lobe_r, strand_strength;
+  std::vector<V3> strands;
+  V3 node_c, node2_c;
+  double node_r;
+  double uterus_len, uterus_r;
+  V3 bladder_c, bladder_r;
+  double rectum_y, rectum_r;
+  double annot_scale, annot_jitter;  // the annotator's global scale and boundary jitter
+  double bias_coef[6];               // the smooth bias field
+  double tumour_reach;               // beyond this box around tumour_c nothing is tumour or mask
+};
+
+// The draws of Anatomy, in the order of the patient's image stream (changing it changes every image).
+Anatomy draw_anatomy(const SynthPatient& p, const CenterProfile& c, const V3& cervix, int shrink, Rng& r) {
+  Anatomy a;
+  a.cervix = cervix;
   // Cervical canal axis: superior and anterior (anteverted uterus), in the sagittal plane.
   const double tilt = (35 + r.normal(0, 8)) * M_PI / 180;
-  const V3 axis{0, -std::sin(tilt), std::cos(tilt)};
-  const V3 ap = cross(axis, V3{1, 0, 0});
+  a.axis = V3{0, -std::sin(tilt), std::cos(tilt)};
+  a.ap = cross(a.axis, V3{1, 0, 0});
   const double half_d = p.size_cm * 10 / 2;
-  const double ta = half_d, tl = half_d * r.uniform(0.72, 0.9), tp = half_d * r.uniform(0.65, 0.85);
-  double ring = std::clamp(tl / std::max(p.depth_seen, 0.05), tl + 1.5, tl + 22);
-  if (p.depth_seen >= 0.95) ring = tl - 0.5;
-  ring = std::max(ring, 10.0);
-  const V3 tumour_c{cervix[0] + p.tumour_side * 0.12 * tl, cervix[1], cervix[2] - 2};
-  const double cervix_half_len = std::max(16.0, ta + 4);
+  a.ta = half_d;
+  a.tl = half_d * r.uniform(0.72, 0.9);
+  a.tp = half_d * r.uniform(0.65, 0.85);
+  a.ring = std::clamp(a.tl / std::max(p.depth_seen, 0.05), a.tl + 1.5, a.tl + 22);
+  if (p.depth_seen >= 0.95) a.ring = a.tl - 0.5;
+  a.ring = std::max(a.ring, 10.0);
+  a.tumour_c = V3{cervix[0] + p.tumour_side * 0.12 * a.tl, cervix[1], cervix[2] - 2};
+  a.cervix_half_len = std::max(16.0, a.ta + 4);
   // Boundary irregularity and coarse heterogeneity grow with the aggressiveness reading.
-  const double het = std::clamp(0.06 + 0.05 * (p.heterogeneity_seen + 1.5), 0.02, 0.32);
-  const double irregular = std::clamp(0.05 + 0.035 * (p.heterogeneity_seen + 1.5) + (p.pm_sign_seen ? 0.06 : 0), 0.02, 0.3);
-  const double fine = std::clamp(0.05 + 0.04 * (p.texture_seen + 2.0), 0.01, 0.32);
-  std::vector<Lobe> lobes(6);
-  for (auto& l : lobes) {
+  a.het = std::clamp(0.06 + 0.05 * (p.heterogeneity_seen + 1.5), 0.02, 0.32);
+  a.irregular = std::clamp(0.05 + 0.035 * (p.heterogeneity_seen + 1.5) + (p.pm_sign_seen ? 0.06 : 0), 0.02, 0.3);
+  a.fine = std::clamp(0.05 + 0.04 * (p.texture_seen + 2.0), 0.01, 0.32);
+  a.lobes.resize(6);
+  for (auto& l : a.lobes) {
     l.dir = normalise({r.normal(), r.normal(), r.normal()});
     l.freq = r.uniform(2.5, 6);
     l.phase = r.uniform(0, 2 * M_PI);
     l.weight = r.uniform(0.5, 1.0);
   }
-  // Parametrial invasion: a lobe through the ring and spiculated strands into the fat.
-  const bool pm = p.pm_sign_seen;
-  const V3 pm_lobe{tumour_c[0] + p.tumour_side * (ring + 2), tumour_c[1] + r.normal(0, 3), tumour_c[2] + r.normal(0, 3)};
-  const double pm_lobe_r = r.uniform(4, 7);
-  const double strand_strength = std::clamp((pm ? 0.75 : 0.0) + 0.12 * std::max(0.0, p.heterogeneity_seen), 0.0, 1.0);
-  std::vector<V3> strands(22);
+  a.pm = p.pm_sign_seen;
+  a.pm_lobe = V3{a.tumour_c[0] + p.tumour_side * (a.ring + 2), a.tumour_c[1] + r.normal(0, 3), a.tumour_c[2] + r.normal(0, 3)};
+  a.pm_lobe_r = r.uniform(4, 7);
+  a.strand_strength = std::clamp((a.pm ? 0.75 : 0.0) + 0.12 * std::max(0.0, p.heterogeneity_seen), 0.0, 1.0);
+  a.strands.resize(22);
   // Mostly lateral (the parametria), spread enough to cross the sagittal slices through the tumour.
-  for (auto& s : strands) s = normalise({p.tumour_side * (0.2 + 0.6 * r.uniform()), r.normal(0, 1), r.normal(0, 1)});
+  for (auto& s : a.strands) s = normalise({p.tumour_side * (0.2 + 0.6 * r.uniform()), r.normal(0, 1), r.normal(0, 1)});
   // Nodes on the pelvic side wall (obturator region).
-  const V3 node_c{cervix[0] + p.node_side * (38 + r.normal(0, 3)), cervix[1] + 8 + r.normal(0, 4), cervix[2] + 12 + r.normal(0, 5)};
-  const double node_r = p.nodes ? r.uniform(6, 11) : r.uniform(2.5, 3.5);
-  const V3 node2_c{cervix[0] - p.node_side * (37 + r.normal(0, 3)), cervix[1] + 6, cervix[2] + 14};
-  const double uterus_len = r.uniform(30, 40), uterus_r = r.uniform(20, 26);
-  const V3 bladder_c{cervix[0], cervix[1] - 38 + r.normal(0, 3), cervix[2] + 22 + r.normal(0, 3)};
-  const V3 bladder_r{r.uniform(30, 40), r.uniform(15, 24), r.uniform(18, 28)};
-  const double rectum_y = cervix[1] + 28 + r.normal(0, 3), rectum_r = r.uniform(11, 16);
+  a.node_c = V3{cervix[0] + p.node_side * (38 + r.normal(0, 3)), cervix[1] + 8 + r.normal(0, 4), cervix[2] + 12 + r.normal(0, 5)};
+  a.node_r = p.nodes ? r.uniform(6, 11) : r.uniform(2.5, 3.5);
+  a.node2_c = V3{cervix[0] - p.node_side * (37 + r.normal(0, 3)), cervix[1] + 6, cervix[2] + 14};
+  a.uterus_len = r.uniform(30, 40);
+  a.uterus_r = r.uniform(20, 26);
+  a.bladder_c = V3{cervix[0], cervix[1] - 38 + r.normal(0, 3), cervix[2] + 22 + r.normal(0, 3)};
+  a.bladder_r = V3{r.uniform(30, 40), r.uniform(15, 24), r.uniform(18, 28)};
+  a.rectum_y = cervix[1] + 28 + r.normal(0, 3);
+  a.rectum_r = r.uniform(11, 16);
   // Annotator: global scale and a smooth boundary jitter of about one to two voxels.
-  const double annot_scale = 1 + std::clamp(r.normal(0, 0.025), -0.06, 0.06);
-  const double annot_jitter = 1.5 * c.spacing_mm * shrink / std::max(tl, 3.0);
+  a.annot_scale = 1 + std::clamp(r.normal(0, 0.025), -0.06, 0.06);
+  a.annot_jitter = 1.5 * c.spacing_mm * shrink / std::max(a.tl, 3.0);
   // Bias field: a random smooth (quadratic) field, peak deviation ~ c.bias.
-  double bias_coef[6];
-  for (double& b : bias_coef) b = r.normal(0, 1);
+  for (double& b : a.bias_coef) b = r.normal(0, 1);
   double bias_norm = 0;
-  for (double b : bias_coef) bias_norm += std::fabs(b);
-  for (double& b : bias_coef) b *= c.bias / bias_norm;
+  for (double b : a.bias_coef) bias_norm += std::fabs(b);
+  for (double& b : a.bias_coef) b *= c.bias / bias_norm;
+  a.tumour_reach = std::max({a.ta, a.tl, a.tp}) * 1.6 + 25;
+  return a;
+}
 
-  const ValueNoise coarse(derive_seed(p.seed, "noise/coarse")), fine_noise(derive_seed(p.seed, "noise/fine")),
-      annot_noise(derive_seed(p.seed, "noise/annotator"));
-  // Soft tissue texture, lattice ~6 mm.
-  const double in_plane = 6.0 / g.spacing_mm[0], through = std::max(1.0, 6.0 / g.spacing_mm[2]);
-  const GridNoise tissue(derive_seed(p.seed, "noise/tissue"), g.shape, {in_plane, in_plane, through});
-  const GridNoise tissue_fine(derive_seed(p.seed, "noise/tissue_fine"), g.shape, {in_plane / 3, in_plane / 3, 1.0});
+// The patient's noise fields: tumour texture and annotator jitter in world space, soft tissue
+// texture (lattice ~6 mm, and a finer one) in voxel space.
+struct Textures {
+  Textures(std::uint64_t seed, const io::Geometry& g)
+      : coarse(derive_seed(seed, "noise/coarse")),
+        fine(derive_seed(seed, "noise/fine")),
+        annot(derive_seed(seed, "noise/annotator")),
+        tissue(derive_seed(seed, "noise/tissue"), g.shape, {in_plane(g), in_plane(g), std::max(1.0, 6.0 / g.spacing_mm[2])}),
+        tissue_fine(derive_seed(seed, "noise/tissue_fine"), g.shape, {in_plane(g) / 3, in_plane(g) / 3, 1.0}) {}
+  static double in_plane(const io::Geometry& g) { return 6.0 / g.spacing_mm[0]; }
+  ValueNoise coarse, fine, annot;
+  GridNoise tissue, tissue_fine;
+};
 
-  SynthImages out;
-  out.image.geometry = g;
-  out.mask.geometry = g;
-  const auto n = static_cast<std::size_t>(g.voxel_count());
-  out.image.voxels.resize(n);
-  out.mask.voxels.assign(n, 0.0f);
-  Rng noise_rng(derive_seed(p.seed, "image/rician"));
-  const double scale = 250.0 * c.gain;
-  const double sigma = c.noise * scale;
-  const double tumour_reach = std::max({ta, tl, tp}) * 1.6 + 25;
+// One voxel: its indices, its position (LPS mm) and where it lies relative to the cervix.
+struct Voxel {
+  std::int64_t i, j, k;
+  V3 w;        // position
+  V3 x;        // position relative to the cervix
+  double t;    // along the canal axis
+  double rho2; // squared distance from the canal axis
+};
+
+// Fat with a soft texture, side-wall muscle, rectum, bladder, uterus, vagina and the cervix, later
+// structures drawn over earlier ones. in_fat: the voxel is left as fat.
+double pelvis_signal(const Anatomy& a, const Textures& n, const CenterProfile& c, const Voxel& v, bool& in_fat) {
+  const V3& x = v.x;
+  double s = 0.74 + 0.04 * n.tissue(v.i, v.j, v.k);
+  in_fat = true;
+  // Pelvic side-wall muscle (obturator internus).
+  if (std::fabs(x[0]) > 52 + 0.15 * x[2]) s = 0.28, in_fat = false;
+  // Rectum: a tube along the superior-inferior axis behind the cervix.
+  {
+    const double dx = x[0] / a.rectum_r, dy = (v.w[1] - a.rectum_y) / (a.rectum_r * 0.8);
+    const double q = dx * dx + dy * dy;
+    if (q < 1) s = q > 0.55 ? 0.3 : 0.42 + 0.1 * n.tissue_fine(v.i, v.j, v.k), in_fat = false;
+  }
+  // Bladder.
+  {
+    const V3 b = sub(v.w, a.bladder_c);
+    const V3& br = a.bladder_r;
+    const double q = b[0] * b[0] / (br[0] * br[0]) + b[1] * b[1] / (br[1] * br[1]) + b[2] * b[2] / (br[2] * br[2]);
+    if (q < 1) s = q > 0.88 ? 0.3 : 1.0, in_fat = false;
+  }
+  // Uterine body above the cervix, endometrium inside.
+  {
+    const double ut = (v.t - a.cervix_half_len - a.uterus_len * 0.85) / a.uterus_len;
+    const double q = ut * ut + v.rho2 / (a.uterus_r * a.uterus_r);
+    if (q < 1) s = q < 0.08 ? 0.82 : 0.46, in_fat = false;
+  }
+  // Vagina below the cervix: a flattened tube, wall and lumen.
+  if (v.t < -a.cervix_half_len + 2 && v.t > -a.cervix_half_len - 45) {
+    const double vl = x[0] / 13, vp = dot(x, a.ap) / 6;
+    const double q = vl * vl + vp * vp;
+    if (q < 1) s = q < 0.3 ? 0.55 : 0.3, in_fat = false;
+  }
+  // Cervix: low-signal stroma ring, bright canal.
+  const double tt = v.t / a.cervix_half_len;
+  const double q = tt * tt * tt * tt + v.rho2 / (a.ring * a.ring);
+  if (q < 1) {
+    s = c.stroma_signal + 0.03 * n.tissue_fine(v.i, v.j, v.k);
+    if (v.rho2 < 2.5 && std::fabs(v.t) < a.cervix_half_len - 2) s = 0.7;
+    in_fat = false;
+  }
+  return s;
+}
+
+// The tumour (irregular lobulated ellipsoid, plus the parametrial lobe) over the signal s, the
+// spiculated stranding into the fat beside it, and the annotator's outline of it in `mask`.
+void tumour_voxel(const Anatomy& a, const Textures& n, const CenterProfile& c, const Voxel& v, bool in_fat, double& s,
+                  float& mask) {
+  const V3& w = v.w;
+  const V3 y = sub(w, a.tumour_c);
+  if (!(std::fabs(y[0]) < a.tumour_reach && std::fabs(y[1]) < a.tumour_reach && std::fabs(y[2]) < a.tumour_reach)) return;
+  const double ua = dot(y, a.axis) / a.ta, ul = y[0] / a.tl, up = dot(y, a.ap) / a.tp;
+  const double rr = std::sqrt(ua * ua + ul * ul + up * up);
+  double inside_r = 0;
+  if (rr < 1.6) {
+    const V3 dir = rr > 1e-9 ? V3{ua / rr, ul / rr, up / rr} : V3{1, 0, 0};
+    double bump = 0;
+    for (const auto& l : a.lobes) bump += l.weight * std::cos(l.freq * dot(dir, l.dir) + l.phase);
+    inside_r = 1 + a.irregular * bump / 3;
+  }
+  bool in_tumour = rr < inside_r;
+  double pm_q = 2;
+  if (a.pm) {
+    const V3 e = sub(w, a.pm_lobe);
+    pm_q = dot(e, e) / (a.pm_lobe_r * a.pm_lobe_r);
+    in_tumour = in_tumour || pm_q < 1;
+  }
+  if (in_tumour) {
+    const double h = n.coarse(w[0] / 4, w[1] / 4, w[2] / 4), f = n.fine(w[0] / 1.1, w[1] / 1.1, w[2] / 1.1);
+    s = c.tumour_signal * (1 + a.het * h + a.fine * f);
+  } else if (in_fat && a.strand_strength > 0 && std::sqrt(v.rho2) < a.ring + 22) {
+    // Spiculated stranding into the fat around the cervix, beside the tumour.
+    const double dist = std::max(0.0, std::sqrt(v.rho2) - a.ring);
+    const V3 yd = normalise({y[0] + 1e-9, y[1], y[2]});
+    double beam = 0;
+    for (const auto& sd : a.strands) beam = std::max(beam, dot(yd, sd));
+    if (beam > 0.93) {
+      const double q = (beam - 0.93) / 0.07;
+      const double b = q * q * std::exp(-std::max(dist, 0.0) / 12);
+      s -= (s - 0.32) * a.strand_strength * b;
+    }
+  }
+  // The annotator's outline: the true tumour, slightly scaled and jittered.
+  const double jit = a.annot_jitter * n.annot(w[0] / 5, w[1] / 5, w[2] / 5);
+  if (rr < inside_r * a.annot_scale + jit || (a.pm && pm_q < (a.annot_scale + jit) * (a.annot_scale + jit))) mask = 1.0f;
+}
+
+// Pelvic side-wall nodes, enlarged (and textured) when involved, drawn over everything else.
+void node_voxel(const Anatomy& a, const Textures& n, const SynthPatient& p, const Voxel& v, double& s) {
+  const V3& w = v.w;
+  const V3 na = sub(w, a.node_c), nb = sub(w, a.node2_c);
+  const double qa = (na[0] * na[0] + na[1] * na[1]) / (a.node_r * a.node_r) + na[2] * na[2] / (2.2 * a.node_r * a.node_r);
+  const double qb = (nb[0] * nb[0] + nb[1] * nb[1] + nb[2] * nb[2] / 2) / 9.0;
+  if (qa < 1 || qb < 1) s = 0.5 + (p.nodes && qa < 1 ? 0.08 * n.coarse(w[0] / 2, w[1] / 2, w[2] / 2) : 0);
+}
+
+// Tissue signal (0 fat .. 1 fluid, before centre effects) and the annotator's mask on the grid.
+void render_anatomy(const Anatomy& a, const Textures& n, const SynthPatient& p, const CenterProfile& c, SynthImages& out) {
+  const io::Geometry& g = out.image.geometry;
   std::size_t idx = 0;
   for (std::int64_t k = 0; k < g.shape[2]; ++k) {
     for (std::int64_t j = 0; j < g.shape[1]; ++j) {
       for (std::int64_t i = 0; i < g.shape[0]; ++i, ++idx) {
-        V3 w;
+        Voxel v{i, j, k, {}, {}, 0, 0};
         for (int d = 0; d < 3; ++d)
-          w[d] = g.origin_lps_mm[d] + g.direction_lps[d][0] * g.spacing_mm[0] * i +
-                 g.direction_lps[d][1] * g.spacing_mm[1] * j + g.direction_lps[d][2] * g.spacing_mm[2] * k;
-        const V3 x = sub(w, cervix);
-        // Fat with a soft texture.
-        const double tex = tissue(i, j, k);
-        double s = 0.74 + 0.04 * tex;
+          v.w[d] = g.origin_lps_mm[d] + g.direction_lps[d][0] * g.spacing_mm[0] * i +
+                   g.direction_lps[d][1] * g.spacing_mm[1] * j + g.direction_lps[d][2] * g.spacing_mm[2] * k;
+        v.x = sub(v.w, a.cervix);
+        v.t = dot(v.x, a.axis);
+        const V3 radial{v.x[0] - v.t * a.axis[0], v.x[1] - v.t * a.axis[1], v.x[2] - v.t * a.axis[2]};
+        v.rho2 = dot(radial, radial);
         bool in_fat = true;
-        // Pelvic side-wall muscle (obturator internus).
-        if (std::fabs(x[0]) > 52 + 0.15 * x[2]) s = 0.28, in_fat = false;
-        // Rectum: a tube along the superior-inferior axis behind the cervix.
-        {
-          const double dx = x[0] / rectum_r, dy = (w[1] - rectum_y) / (rectum_r * 0.8);
-          const double q = dx * dx + dy * dy;
-          if (q < 1) s = q > 0.55 ? 0.3 : 0.42 + 0.1 * tissue_fine(i, j, k), in_fat = false;
-        }
-        // Bladder.
-        {
-          const V3 b = sub(w, bladder_c);
-          const double q = b[0] * b[0] / (bladder_r[0] * bladder_r[0]) + b[1] * b[1] / (bladder_r[1] * bladder_r[1]) +
-                           b[2] * b[2] / (bladder_r[2] * bladder_r[2]);
-          if (q < 1) s = q > 0.88 ? 0.3 : 1.0, in_fat = false;
-        }
-        const double t = dot(x, axis);
-        const V3 radial{x[0] - t * axis[0], x[1] - t * axis[1], x[2] - t * axis[2]};
-        const double rho2 = dot(radial, radial);
-        // Uterine body above the cervix, endometrium inside.
-        {
-          const double ut = (t - cervix_half_len - uterus_len * 0.85) / uterus_len;
-          const double q = ut * ut + rho2 / (uterus_r * uterus_r);
-          if (q < 1) s = q < 0.08 ? 0.82 : 0.46, in_fat = false;
-        }
-        // Vagina below the cervix: a flattened tube, wall and lumen.
-        if (t < -cervix_half_len + 2 && t > -cervix_half_len - 45) {
-          const double vl = x[0] / 13, vp = dot(x, ap) / 6;
-          const double q = vl * vl + vp * vp;
-          if (q < 1) s = q < 0.3 ? 0.55 : 0.3, in_fat = false;
-        }
-        // Cervix: low-signal stroma ring, bright canal.
-        {
-          const double tt = t / cervix_half_len;
-          const double q = tt * tt * tt * tt + rho2 / (ring * ring);
-          if (q < 1) {
-            s = c.stroma_signal + 0.03 * tissue_fine(i, j, k);
-            if (rho2 < 2.5 && std::fabs(t) < cervix_half_len - 2) s = 0.7;
-            in_fat = false;
-          }
-        }
-        // Tumour (and the annotator's mask of it).
-        const V3 y = sub(w, tumour_c);
-        if (std::fabs(y[0]) < tumour_reach && std::fabs(y[1]) < tumour_reach && std::fabs(y[2]) < tumour_reach) {
-          const double ua = dot(y, axis) / ta, ul = y[0] / tl, up = dot(y, ap) / tp;
-          const double rr = std::sqrt(ua * ua + ul * ul + up * up);
-          double inside_r = 0;
-          if (rr < 1.6) {
-            const V3 dir = rr > 1e-9 ? V3{ua / rr, ul / rr, up / rr} : V3{1, 0, 0};
-            double bump = 0;
-            for (const auto& l : lobes) bump += l.weight * std::cos(l.freq * dot(dir, l.dir) + l.phase);
-            inside_r = 1 + irregular * bump / 3;
-          }
-          bool in_tumour = rr < inside_r;
-          double pm_q = 2;
-          if (pm) {
-            const V3 e = sub(w, pm_lobe);
-            pm_q = dot(e, e) / (pm_lobe_r * pm_lobe_r);
-            in_tumour = in_tumour || pm_q < 1;
-          }
-          if (in_tumour) {
-            const double h = coarse(w[0] / 4, w[1] / 4, w[2] / 4), f = fine_noise(w[0] / 1.1, w[1] / 1.1, w[2] / 1.1);
-            s = c.tumour_signal * (1 + het * h + fine * f);
-            in_fat = false;
-          } else if (in_fat && strand_strength > 0 && std::sqrt(rho2) < ring + 22) {
-            // Spiculated stranding into the fat around the cervix, beside the tumour.
-            const double dist = std::max(0.0, std::sqrt(rho2) - ring);
-            const V3 yd = normalise({y[0] + 1e-9, y[1], y[2]});
-            double beam = 0;
-            for (const auto& sd : strands) beam = std::max(beam, dot(yd, sd));
-            if (beam > 0.93) {
-              const double q = (beam - 0.93) / 0.07;
-              const double b = q * q * std::exp(-std::max(dist, 0.0) / 12);
-              s -= (s - 0.32) * strand_strength * b;
-            }
-          }
-          // The annotator's outline: the true tumour, slightly scaled and jittered.
-          const double jit = annot_jitter * annot_noise(w[0] / 5, w[1] / 5, w[2] / 5);
-          if (rr < inside_r * annot_scale + jit || (pm && pm_q < (annot_scale + jit) * (annot_scale + jit)))
-            out.mask.voxels[idx] = 1.0f;
-        }
-        // Nodes (enlarged when involved).
-        {
-          const V3 a = sub(w, node_c), b = sub(w, node2_c);
-          const double qa = (a[0] * a[0] + a[1] * a[1]) / (node_r * node_r) + a[2] * a[2] / (2.2 * node_r * node_r);
-          const double qb = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2] / 2) / 9.0;
-          if (qa < 1 || qb < 1) s = 0.5 + (p.nodes && qa < 1 ? 0.08 * coarse(w[0] / 2, w[1] / 2, w[2] / 2) : 0);
-        }
+        double s = pelvis_signal(a, n, c, v, in_fat);
+        tumour_voxel(a, n, c, v, in_fat, s, out.mask.voxels[idx]);
+        node_voxel(a, n, p, v, s);
         out.image.voxels[idx] = static_cast<float>(s);
       }
     }
   }
-  // Centre effects: gamma, bias field, gain and offset, Rician noise; stored as integers.
+}
+
+// The annotator's outline is sampled at voxel centres only. --size small quadruples the in-plane
+// spacing and doubles the slice spacing (7-9 mm), so a sub-centimetre tumour can lie wholly
+// between two slices and leave an empty mask, which validate rejects (mask_empty; seed 11: C003,
+// 7.4 mm). An annotator marks every tumour shown to them: the voxel holding the tumour's centre
+// (which is always inside the tumour) is then the mask. No random draw, and nothing changes for a
+// mask that has any voxel: every cohort that validated stays byte-identical.
+void mask_at_least_the_centre_voxel(const Anatomy& a, io::Volume& mask) {
+  if (std::any_of(mask.voxels.begin(), mask.voxels.end(), [](float m) { return m > 0.5f; })) return;
+  const io::Geometry& g = mask.geometry;
+  const io::Vec3 q = g.lps_to_index(a.tumour_c);
+  std::array<std::int64_t, 3> ijk{};
+  for (int d = 0; d < 3; ++d) ijk[d] = std::clamp<std::int64_t>(std::llround(q[d]), 0, g.shape[d] - 1);
+  mask.voxels[static_cast<std::size_t>(ijk[0] + g.shape[0] * (ijk[1] + g.shape[1] * ijk[2]))] = 1.0f;
+}
+
+// Centre effects: gamma, bias field, gain and offset, Rician noise; stored as integers.
+void apply_centre_effects(const Anatomy& a, const CenterProfile& c, std::uint64_t seed, io::Volume& image) {
+  Rng noise_rng(derive_seed(seed, "image/rician"));
+  const double scale = 250.0 * c.gain;
+  const double sigma = c.noise * scale;
   constexpr std::size_t kLut = 2049;  // gamma on [0, 2], linearly interpolated
   std::vector<double> gamma_lut(kLut);
   for (std::size_t q = 0; q < kLut; ++q) gamma_lut[q] = std::pow(2.0 * static_cast<double>(q) / (kLut - 1), c.gamma);
-  idx = 0;
+  const io::Geometry& g = image.geometry;
+  const double* bc = a.bias_coef;
+  std::size_t idx = 0;
   const double nx = static_cast<double>(g.shape[0] - 1), ny = static_cast<double>(g.shape[1] - 1),
                nz = static_cast<double>(std::max<std::int64_t>(g.shape[2] - 1, 1));
   for (std::int64_t k = 0; k < g.shape[2]; ++k) {
@@ -312,18 +388,36 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
       const double Y = 2 * j / ny - 1;
       for (std::int64_t i = 0; i < g.shape[0]; ++i, ++idx) {
         const double X = 2 * i / nx - 1;
-        const double bias = 1 + bias_coef[0] * X + bias_coef[1] * Y + bias_coef[2] * Z + bias_coef[3] * X * Y +
-                            bias_coef[4] * (X * X - 0.33) + bias_coef[5] * (Y * Y - 0.33);
-        const double sv = std::clamp(static_cast<double>(out.image.voxels[idx]), 0.0, 2.0) * (kLut - 1) / 2.0;
+        const double bias = 1 + bc[0] * X + bc[1] * Y + bc[2] * Z + bc[3] * X * Y + bc[4] * (X * X - 0.33) + bc[5] * (Y * Y - 0.33);
+        const double sv = std::clamp(static_cast<double>(image.voxels[idx]), 0.0, 2.0) * (kLut - 1) / 2.0;
         const auto li = static_cast<std::size_t>(sv);
         const double gv = li + 1 < kLut ? gamma_lut[li] + (gamma_lut[li + 1] - gamma_lut[li]) * (sv - li) : gamma_lut[kLut - 1];
         const double v = scale * gv * bias;
         const double re = v + sigma * fast_normal(noise_rng), im = sigma * fast_normal(noise_rng);
         const double m = std::sqrt(re * re + im * im) + c.offset;
-        out.image.voxels[idx] = static_cast<float>(std::floor(std::clamp(m, 0.0, 32767.0) + 0.5));
+        image.voxels[idx] = static_cast<float>(std::floor(std::clamp(m, 0.0, 32767.0) + 0.5));
       }
     }
   }
+}
+
+}  // namespace
+
+SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSize size) {
+  Rng r(derive_seed(p.seed, "image"));
+  V3 cervix;
+  const io::Geometry g = draw_grid(c, size, r, cervix);
+  const Anatomy a = draw_anatomy(p, c, cervix, in_plane_shrink(size), r);
+  const Textures n(p.seed, g);
+  SynthImages out;
+  out.image.geometry = g;
+  out.mask.geometry = g;
+  const auto voxels = static_cast<std::size_t>(g.voxel_count());
+  out.image.voxels.resize(voxels);
+  out.mask.voxels.assign(voxels, 0.0f);
+  render_anatomy(a, n, p, c, out);
+  mask_at_least_the_centre_voxel(a, out.mask);
+  apply_centre_effects(a, c, p.seed, out.image);
   out.image.metadata["description"] = "cervirisk synthetic T2 (centre " + c.name + ")";
   out.mask.metadata["description"] = "cervirisk synthetic tumour mask (centre " + c.name + ")";
   return out;

@@ -5,17 +5,12 @@
 #include <cmath>
 
 #include "core/random.h"
+#include "data/csv.h"
 #include "data/rng.h"
 #include "data/synth.h"
 
 namespace cervirisk::data {
 namespace {
-
-std::string num(double v, int decimals) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.*f", decimals, v);
-  return b;
-}
 
 struct Style {
   std::string times, approx, comma, semi, stop, unit;
@@ -27,8 +22,8 @@ const char* pick(Rng& r, std::initializer_list<const char*> xs) {
 }
 
 std::string size_zh(const SynthPatient& p, const Style& s) {
-  if (s.mm) return s.approx + num(std::round(p.read_long_mm), 0) + "mm" + s.times + num(std::round(p.read_short_mm), 0) + "mm";
-  return s.approx + num(p.read_long_mm / 10, 1) + "cm" + s.times + num(p.read_short_mm / 10, 1) + "cm";
+  if (s.mm) return s.approx + fixed(std::round(p.read_long_mm), 0) + "mm" + s.times + fixed(std::round(p.read_short_mm), 0) + "mm";
+  return s.approx + fixed(p.read_long_mm / 10, 1) + "cm" + s.times + fixed(p.read_short_mm / 10, 1) + "cm";
 }
 
 std::string side_zh(int side) { return side > 0 ? "左侧" : "右侧"; }
@@ -75,7 +70,7 @@ std::string report_zh(const SynthPatient& p, const CenterProfile& c, Rng& r) {
   // Nodes.
   if (p.read_nodes) {
     const std::string where = pick(r, {"闭孔区", "髂外血管旁", "髂内血管旁"});
-    const std::string sz = s.mm ? num(std::round(p.read_node_mm), 0) + "mm" : num(p.read_node_mm / 10, 1) + "cm";
+    const std::string sz = s.mm ? fixed(std::round(p.read_node_mm), 0) + "mm" : fixed(p.read_node_mm / 10, 1) + "cm";
     findings.push_back(side_zh(p.node_side) + where + "见肿大淋巴结" + C + "短径" + s.approx + sz + s.stop);
   } else {
     findings.push_back(std::string(pick(r, {"盆腔内未见明显肿大淋巴结", "盆腔未见肿大淋巴结", "双侧髂血管旁未见肿大淋巴结"})) + s.stop);
@@ -95,8 +90,8 @@ std::string report_zh(const SynthPatient& p, const CenterProfile& c, Rng& r) {
 std::string report_en(const SynthPatient& p, const CenterProfile&, Rng& r) {
   const std::string times = pick(r, {" × ", " × ", " x "});
   const bool mm = r.bernoulli(0.25);
-  std::string size = mm ? num(std::round(p.read_long_mm), 0) + times + num(std::round(p.read_short_mm), 0) + " mm"
-                        : num(p.read_long_mm / 10, 1) + times + num(p.read_short_mm / 10, 1) + " cm";
+  std::string size = mm ? fixed(std::round(p.read_long_mm), 0) + times + fixed(std::round(p.read_short_mm), 0) + " mm"
+                        : fixed(p.read_long_mm / 10, 1) + times + fixed(p.read_short_mm / 10, 1) + " cm";
   std::string f = "FINDINGS:\n";
   f += std::string(pick(r, {"A ", "There is a "})) + size + " " +
        pick(r, {"intermediate-to-high T2 signal mass", "intermediate T2 signal mass", "T2 hyperintense mass"}) +
@@ -111,7 +106,7 @@ std::string report_en(const SynthPatient& p, const CenterProfile&, Rng& r) {
   else if (r.bernoulli(0.5)) f += "No vaginal involvement. ";
   if (p.read_nodes)
     f += "Suspicious " + side_en(p.node_side) + " " + pick(r, {"obturator", "external iliac", "internal iliac"}) + " node, " +
-         num(std::round(p.read_node_mm), 0) + " mm short axis. ";
+         fixed(std::round(p.read_node_mm), 0) + " mm short axis. ";
   else f += std::string(pick(r, {"No pathologically enlarged pelvic lymph nodes.", "No pelvic lymphadenopathy."})) + " ";
   if (r.bernoulli(0.4)) f += "Bladder and rectum are unremarkable. ";
   if (r.bernoulli(0.2)) f += "Small volume of free pelvic fluid. ";

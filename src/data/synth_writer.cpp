@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/random.h"
 #include "data/cohort.h"
 #include "data/csv.h"
@@ -18,12 +19,6 @@
 namespace cervirisk::data {
 namespace fs = std::filesystem;
 namespace {
-
-std::string num(double v, int decimals) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.*f", decimals, v);
-  return b;
-}
 
 // The clinical columns of the synthetic cohort, as declared in its study.toml.
 struct SynthColumn {
@@ -54,10 +49,10 @@ std::vector<std::string> clinical_values(const SynthPatient& p, const CenterProf
   static const char* hist[] = {"SCC", "adenocarcinoma", "adenosquamous"};
   static const char* adj[] = {"none", "RT", "CRT"};
   const std::string na = c.name == "B" ? "NA" : "";
-  return {num(p.age, 0),
+  return {fixed(p.age, 0),
           hist[p.histology],
           kStages[static_cast<std::size_t>(p.preop_stage)],
-          p.scc_missing ? na : num(p.scc_ag, 1),
+          p.scc_missing ? na : fixed(p.scc_ag, 1),
           p.lvsi_missing ? na : (p.lvsi ? "yes" : "no"),
           p.dsi_missing ? na : (p.dsi ? "yes" : "no"),
           p.nodes ? "positive" : "negative",
@@ -78,7 +73,7 @@ std::string study_toml(const SynthOptions& o, const std::vector<CenterProfile>& 
   for (const auto& col : synth_columns()) {
     t << "\n[[clinical]]\nname = \"" << col.name << "\"\ntype = \"" << col.type << "\"\n";
     if (std::string(col.type) == "numeric") {
-      t << "unit = \"" << col.unit << "\"\nmin = " << num(col.min, 1) << "\nmax = " << num(col.max, 1) << "\n";
+      t << "unit = \"" << col.unit << "\"\nmin = " << fixed(col.min, 1) << "\nmax = " << fixed(col.max, 1) << "\n";
       if (col.log) t << "log = true\n";
     } else {
       t << "levels = [";
@@ -127,55 +122,51 @@ std::vector<OracleRow> oracle_table(const std::vector<SynthPatient>& patients,
   return out;
 }
 
-SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
-                                    const std::function<void(int, int)>& progress) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto centers = center_profiles(o.centers, o.lang);
-  SynthSummary s;
-  s.patients = synth_biology(o, centers);
-  ensure_writable_dir(out);
-  for (const char* d : {"images", "masks", "reports"}) ensure_writable_dir(out / d);
-  const int n = static_cast<int>(s.patients.size());
+namespace {
 
-  // Images and reports, in parallel over patients (each patient has its own random stream).
-  std::atomic<int> next{0}, done{0};
+// Images and reports, in parallel over patients (each patient has its own random stream, so the
+// files do not depend on the thread count).
+void write_patient_files(const SynthOptions& o, const std::vector<CenterProfile>& centers,
+                         const std::vector<SynthPatient>& patients, const fs::path& out,
+                         const std::function<void(int, int)>& progress) {
+  const int n = static_cast<int>(patients.size());
+  std::atomic<int> done{0};
+  std::atomic<bool> failed{false};
   std::mutex err_mutex, progress_mutex;
   std::string first_error;
   ExitCode first_code = ExitCode::kOk;
-  auto work = [&] {
-    for (int i = next++; i < n; i = next++) {
-      try {
-        const SynthPatient& p = s.patients[static_cast<std::size_t>(i)];
-        const CenterProfile& c = centers[static_cast<std::size_t>(p.center)];
-        if (o.images) {
-          const SynthImages im = synth_images(p, c, o.size);
-          io::write_nifti(im.image, out / "images" / (p.id + "_t2.nii.gz"), io::NiftiDtype::kInt16, 1);
-          io::write_nifti(im.mask, out / "masks" / (p.id + "_mask.nii.gz"), io::NiftiDtype::kUInt8, 6);
-        }
-        if (p.has_report) write_file_atomic(out / "reports" / (p.id + ".txt"), synth_report(p, c));
-      } catch (const Error& e) {
-        std::lock_guard<std::mutex> lock(err_mutex);
-        if (first_error.empty()) first_error = e.what(), first_code = e.code();
-        next = n;
+  auto work = [&](std::size_t i) {
+    if (failed) return;
+    try {
+      const SynthPatient& p = patients[i];
+      const CenterProfile& c = centers[static_cast<std::size_t>(p.center)];
+      if (o.images) {
+        const SynthImages im = synth_images(p, c, o.size);
+        io::write_nifti(im.image, out / "images" / (p.id + "_t2.nii.gz"), io::NiftiDtype::kInt16, 1);
+        io::write_nifti(im.mask, out / "masks" / (p.id + "_mask.nii.gz"), io::NiftiDtype::kUInt8, 6);
       }
-      const int d = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(d, n);
-      }
+      if (p.has_report) write_file_atomic(out / "reports" / (p.id + ".txt"), synth_report(p, c));
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> lock(err_mutex);
+      if (first_error.empty()) first_error = e.what(), first_code = e.code();
+      failed = true;
+    }
+    const int d = ++done;
+    if (progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      progress(d, n);
     }
   };
   // Twice the cores by default: each patient's files are fsync'ed (atomic writes), and the
   // waits overlap with the other threads' computing.
-  unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : 2 * std::max(1u, std::thread::hardware_concurrency());
-  threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max(n, 1)));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  const int threads = o.threads > 0 ? o.threads : 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  parallel_for(patients.size(), worker_count(threads, patients.size()), work);
   if (!first_error.empty()) throw Error(first_code, first_error);
+}
 
-  // Tables.
+// clinical.csv, manifest.csv, truth.csv and study.toml.
+void write_tables(const SynthOptions& o, const std::vector<CenterProfile>& centers,
+                  const std::vector<SynthPatient>& patients, const fs::path& out) {
   std::ostringstream clinical, manifest, truth;
   clinical << "patient_id,center";
   manifest << "patient_id,center,image,mask,report,event,time_months";
@@ -186,30 +177,44 @@ SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
            "adjuvant,linear_predictor,susceptible,event_time_true,censor_time,event,time_months,"
            "oracle_all,oracle_image,oracle_report,oracle_clinical,oracle_image_report\n";
   std::vector<SplitRow> rows;
-  for (const auto& p : s.patients) rows.push_back({p.id, centers[static_cast<std::size_t>(p.center)].name, p.event ? 1 : 0});
+  for (const auto& p : patients) rows.push_back({p.id, centers[static_cast<std::size_t>(p.center)].name, p.event ? 1 : 0});
   const auto kinds = assign_split(rows, external_of(centers), 0.3, true, derive_seed(o.seed, "split"));
-  for (std::size_t i = 0; i < s.patients.size(); ++i) {
-    const auto& p = s.patients[i];
+  for (std::size_t i = 0; i < patients.size(); ++i) {
+    const auto& p = patients[i];
     const auto& c = centers[static_cast<std::size_t>(p.center)];
     const auto vals = clinical_values(p, c);
     clinical << p.id << "," << c.name;
     manifest << p.id << "," << c.name << ",images/" << p.id << "_t2.nii.gz,masks/" << p.id << "_mask.nii.gz,"
-             << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << num(p.time_months, 1);
+             << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << fixed(p.time_months, 1);
     for (const auto& v : vals) clinical << "," << csv_field(v), manifest << "," << csv_field(v);
     clinical << "\n";
     manifest << "\n";
-    truth << p.id << "," << c.name << "," << cohort_name(kinds[i]) << "," << num(p.z, 4) << "," << num(p.u, 4) << ","
-          << num(p.size_cm, 3) << "," << num(p.depth, 3) << "," << p.dsi << "," << p.lvsi << "," << p.nodes << ","
-          << p.parametrium << "," << p.margin << "," << p.vagina << "," << p.adjuvant << "," << num(p.lp, 4) << ","
-          << p.susceptible << "," << (p.susceptible ? num(p.event_time_true, 2) : "NA") << "," << num(p.censor_time, 2)
-          << "," << p.event << "," << num(p.time_months, 1) << "," << num(p.oracle_all, 4) << ","
-          << num(p.oracle_image, 4) << "," << num(p.oracle_report, 4) << "," << num(p.oracle_clinical, 4) << ","
-          << num(p.oracle_image_report, 4) << "\n";
+    truth << p.id << "," << c.name << "," << cohort_name(kinds[i]) << "," << fixed(p.z, 4) << "," << fixed(p.u, 4) << ","
+          << fixed(p.size_cm, 3) << "," << fixed(p.depth, 3) << "," << p.dsi << "," << p.lvsi << "," << p.nodes << ","
+          << p.parametrium << "," << p.margin << "," << p.vagina << "," << p.adjuvant << "," << fixed(p.lp, 4) << ","
+          << p.susceptible << "," << (p.susceptible ? fixed(p.event_time_true, 2) : "NA") << "," << fixed(p.censor_time, 2)
+          << "," << p.event << "," << fixed(p.time_months, 1) << "," << fixed(p.oracle_all, 4) << ","
+          << fixed(p.oracle_image, 4) << "," << fixed(p.oracle_report, 4) << "," << fixed(p.oracle_clinical, 4) << ","
+          << fixed(p.oracle_image_report, 4) << "\n";
   }
   write_file_atomic(out / "clinical.csv", clinical.str());
   write_file_atomic(out / "manifest.csv", manifest.str());
   write_file_atomic(out / "truth.csv", truth.str());
   write_file_atomic(out / "study.toml", study_toml(o, centers));
+}
+
+}  // namespace
+
+SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
+                                    const std::function<void(int, int)>& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto centers = center_profiles(o.centers, o.lang);
+  SynthSummary s;
+  s.patients = synth_biology(o, centers);
+  ensure_writable_dir(out);
+  for (const char* d : {"images", "masks", "reports"}) ensure_writable_dir(out / d);
+  write_patient_files(o, centers, s.patients, out, progress);
+  write_tables(o, centers, s.patients, out);
   s.oracle = oracle_table(s.patients, centers, o.seed);
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;

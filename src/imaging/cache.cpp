@@ -6,12 +6,12 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "io/nifti.h"
 #include "io/safetensors.h"
 
@@ -172,41 +172,33 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
     ensure_writable_dir(cache_dir);
     cache.emplace(cache_dir);
   }
-  std::atomic<std::size_t> next{0};
   std::atomic<int> hits{0}, computed{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < n; i = next++) {
-      const PatientInput& in = patients[i];
-      try {
-        std::string key, image_hash, mask_hash;
-        if (cache) {
-          std::string opts = std::to_string(in.read_options.volume_index) + "|" + in.read_options.series_pattern + "|" +
-                             in.read_options.series_uid;
-          image_hash = input_hash(in.image);
-          mask_hash = input_hash(in.mask);
-          key = cache->key(image_hash, mask_hash, p, opts);
-          if (auto hit = cache->load(key)) {
-            out[i] = std::move(*hit);
-            ++hits;
-            continue;
-          }
+  auto work = [&](std::size_t i) {
+    const PatientInput& in = patients[i];
+    try {
+      std::string key, image_hash, mask_hash;
+      if (cache) {
+        std::string opts = std::to_string(in.read_options.volume_index) + "|" + in.read_options.series_pattern + "|" +
+                           in.read_options.series_uid;
+        image_hash = input_hash(in.image);
+        mask_hash = input_hash(in.mask);
+        key = cache->key(image_hash, mask_hash, p, opts);
+        if (auto hit = cache->load(key)) {
+          out[i] = std::move(*hit);
+          ++hits;
+          return;
         }
-        io::Volume image = io::read_image(in.image, in.read_options);
-        io::Volume mask = io::read_mask(in.mask, image.geometry);
-        out[i] = preprocess(image, mask, p);
-        ++computed;
-        if (cache) cache->store(key, out[i], p, image_hash, mask_hash);
-      } catch (...) {
-        errors[i] = std::current_exception();
       }
+      io::Volume image = io::read_image(in.image, in.read_options);
+      io::Volume mask = io::read_mask(in.mask, image.geometry);
+      out[i] = preprocess(image, mask, p);
+      ++computed;
+      if (cache) cache->store(key, out[i], p, image_hash, mask_hash);
+    } catch (...) {
+      errors[i] = std::current_exception();
     }
   };
-  unsigned nw = workers > 0 ? static_cast<unsigned>(workers) : std::max(1u, std::thread::hardware_concurrency());
-  nw = static_cast<unsigned>(std::min<std::size_t>(nw, std::max<std::size_t>(n, 1)));
-  std::vector<std::thread> pool;
-  for (unsigned w = 1; w < nw; ++w) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  parallel_for(n, worker_count(workers, n), work);
   for (std::size_t i = 0; i < n; ++i) {
     if (!errors[i]) continue;
     try {
