@@ -94,10 +94,10 @@ TEST(Csv, FixedDecimals) {
 }
 
 TEST(Csv, FieldQuoting) {
-  EXPECT_EQ(data::csv_field("IB2"), "IB2");
-  EXPECT_EQ(data::csv_field("a,b"), "\"a,b\"");
-  EXPECT_EQ(data::csv_field("say \"x\""), "\"say \"\"x\"\"\"");
-  EXPECT_EQ(data::csv_field("a;b", ';'), "\"a;b\"");
+  EXPECT_EQ(io::csv_field("IB2"), "IB2");
+  EXPECT_EQ(io::csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(io::csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+  EXPECT_EQ(io::csv_field("a;b", ';'), "\"a;b\"");
 }
 
 TEST(Utf8, RejectsOverlongSurrogatesAndTruncation) {

@@ -9,7 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/config.h"
-#include "core/enum_names.h"
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
@@ -21,19 +21,17 @@ namespace cervirisk::data {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr EnumName<CohortKind> kCohortNames[] = {
-    {CohortKind::kTrain, "train"}, {CohortKind::kInternal, "internal"}, {CohortKind::kExternal, "external"}};
-constexpr EnumName<ColumnType> kColumnTypes[] = {
-    {ColumnType::kNumeric, "numeric"}, {ColumnType::kCategorical, "categorical"}, {ColumnType::kOrdinal, "ordinal"}};
+constexpr ChoiceNames<3> kCohortNames{"train", "internal", "external"};       // CohortKind order
+constexpr ChoiceNames<3> kColumnTypes{"numeric", "categorical", "ordinal"};  // ColumnType order
 }  // namespace
 
-const char* cohort_name(CohortKind k) { return enum_name(kCohortNames, k); }
+const char* cohort_name(CohortKind k) { return choice_name(kCohortNames, k); }
 
 // Case-insensitive: a manifest may write "Train" or "EXTERNAL".
 std::optional<CohortKind> parse_cohort(const std::string& s) {
   std::string l;
   for (char c : s) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return enum_from_name(kCohortNames, l);
+  return find_choice<CohortKind>(kCohortNames, l);
 }
 
 std::vector<const Patient*> Cohort::in(CohortKind k) const {
@@ -68,7 +66,7 @@ std::vector<ClinicalColumn> clinical_schema(const config::Config& cfg) {
     ClinicalColumn c;
     c.name = std::get<std::string>(r.at("name"));
     const std::string type = std::get<std::string>(r.at("type"));
-    c.type = enum_from_name(kColumnTypes, type).value_or(ColumnType::kNumeric);
+    c.type = find_choice<ColumnType>(kColumnTypes, type).value_or(ColumnType::kNumeric);
     c.unit = std::get<std::string>(r.at("unit"));
     c.min = std::get<double>(r.at("min"));
     c.max = std::get<double>(r.at("max"));

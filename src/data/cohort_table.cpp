@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "data/cohort.h"
-#include "data/csv.h"
+#include "io/table.h"
 
 namespace cervirisk::data {
 namespace {
@@ -111,10 +111,10 @@ CohortTable cohort_table(const Cohort& c, const std::vector<io::Geometry>* geome
 std::string CohortTable::csv() const {
   std::ostringstream o;
   o << "cohort,center,patients,events,event_percent,reports,followup_median_months";
-  for (const auto& c : columns) o << ",missing_" << csv_field(c);
+  for (const auto& c : columns) o << ",missing_" << io::csv_field(c);
   o << "\n";
   for (const auto& r : rows) {
-    o << r.cohort << "," << csv_field(r.center) << "," << r.patients << "," << r.events << ","
+    o << r.cohort << "," << io::csv_field(r.center) << "," << r.patients << "," << r.events << ","
       << fmt("%.1f", r.patients ? 100.0 * r.events / r.patients : 0.0, 0, 0) << "," << r.reports << ",";
     if (std::isfinite(r.followup_median_months)) o << fmt("%.1f", r.followup_median_months, 0, 0);
     else o << "NA";

@@ -1,5 +1,5 @@
 // Writing CSV (the manifest, clinical table and truth of the synthetic cohort, the cohort table):
-// a field is quoted when it needs to be, numbers have a fixed number of decimals. Reading is
+// fields are quoted by io::csv_field, numbers have a fixed number of decimals. Reading is
 // io::Table's (io/table.h).
 #pragma once
 
@@ -7,10 +7,6 @@
 #include <string_view>
 
 namespace cervirisk::data {
-
-// The field, double-quoted with "" escapes when it holds the delimiter, a quote, a line break or
-// leading / trailing spaces (RFC 4180).
-std::string csv_field(std::string_view s, char delimiter = ',');
 
 // v with `decimals` digits after the point (printf "%.*f"): the synthetic cohort's tables and
 // reports write their numbers so.

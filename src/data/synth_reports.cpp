@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "data/csv.h"
+#include "io/table.h"
 #include "data/rng.h"
 #include "data/synth.h"
 

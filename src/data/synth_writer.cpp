@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "data/cohort.h"
 #include "data/csv.h"
+#include "io/table.h"
 #include "data/synth.h"
 #include "io/nifti.h"
 
@@ -186,7 +187,7 @@ void write_tables(const SynthOptions& o, const std::vector<CenterProfile>& cente
     clinical << p.id << "," << c.name;
     manifest << p.id << "," << c.name << ",images/" << p.id << "_t2.nii.gz,masks/" << p.id << "_mask.nii.gz,"
              << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << fixed(p.time_months, 1);
-    for (const auto& v : vals) clinical << "," << csv_field(v), manifest << "," << csv_field(v);
+    for (const auto& v : vals) clinical << "," << io::csv_field(v), manifest << "," << io::csv_field(v);
     clinical << "\n";
     manifest << "\n";
     truth << p.id << "," << c.name << "," << cohort_name(kinds[i]) << "," << fixed(p.z, 4) << "," << fixed(p.u, 4) << ","

@@ -7,21 +7,17 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace cervirisk::explain {
 namespace {
 
-// splitmix64 (Steele, Lea & Flood 2014, doi:10.1145/2714064.2660195): a tiny generator whose
-// stream is trivial to reproduce in the Python reference (scripts/explain_shap_golden.py).
+// The coalition stream: splitmix64 (core/random.h), trivial to reproduce in the Python reference
+// (scripts/explain_shap_golden.py).
 class SplitMix64 {
  public:
   explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t next() { return splitmix64(state_); }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Index drawn with probabilities p (normalised): first i with u < cdf[i].
   std::size_t choice(const std::vector<double>& cdf) {

@@ -1,4 +1,4 @@
-// The cohort step: the binary endpoint, the raw clinical rows, Table 1.
+// The cohort step: the binary endpoint, Table 1.
 #include <algorithm>
 #include <cmath>
 
@@ -12,13 +12,6 @@ float endpoint_label(const StudySettings& settings, const data::Patient& p) {
   if (settings.endpoint == Endpoint::kHorizon)
     return (p.event && p.time_months >= 0 && p.time_months <= settings.horizon_months) ? 1.f : 0.f;
   return p.event ? 1.f : 0.f;
-}
-
-models::ClinicalRow clinical_row(const data::Cohort& c, const data::Patient& p) {
-  models::ClinicalRow r;
-  for (std::size_t i = 0; i < c.schema.size() && i < p.clinical.size(); ++i)
-    if (!p.clinical[i].missing) r[c.schema[i].name] = p.clinical[i].raw;
-  return r;
 }
 
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels) {

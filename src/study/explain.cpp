@@ -185,7 +185,7 @@ ClinicalResult clinical_shap(const RunContext& c, const torch::Tensor& fused, st
   std::vector<std::vector<double>> display;
   int without = 0;
   for (std::size_t i = 0; i < c.ids.size(); ++i) {
-    const auto row = clinical_row(c.cohort, c.patient(c.ids[i]));
+    const auto row = c.cohort.clinical_row(c.patient(c.ids[i]));
     const auto v = enc.encode(row);
     for (std::size_t j = 0; j < v.size(); ++j) X(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = v[j];
     display.push_back(explain::clinical_display_values(enc, row));
@@ -232,7 +232,7 @@ void attach_shapley(const RunContext& c, const ModalityResult* modality, const C
       for (std::size_t m = 0; m < modality->names.size(); ++m)
         e.modalities.push_back({modality->names[m], modality->shap.phi(row, static_cast<Eigen::Index>(m))});
     if (clinical) {
-      const auto raw = clinical_row(c.cohort, c.patient(e.id));
+      const auto raw = c.cohort.clinical_row(c.patient(e.id));
       const auto& names = clinical->players.names;
       for (std::size_t j = 0; j < names.size(); ++j) {
         auto it = raw.find(names[j]);
@@ -253,7 +253,7 @@ int patient_overlays(const RunContext& c, const explain::RolloutOptions& ro, con
   bundle::PatientFeatures f;
   f.id = p.id;
   f.image = std::move(samples.at(0));
-  bundle::fill_text_clinical(c.bundle.spec, p.report, clinical_row(c.cohort, p), f);
+  bundle::fill_text_clinical(c.bundle.spec, p.report, c.cohort.clinical_row(p), f);
   const bundle::FeatureDataset ds({&f}, &c.bundle.spec);
   std::vector<train::Sample> one{ds.get(0, nullptr)};
   const auto in = bundle::model_inputs(train::collate(std::move(one)).inputs);

@@ -59,7 +59,7 @@ void fit_spec(const config::Config& cfg, const data::Cohort& cohort, const fs::p
     if (p->report) out.internal_reports.push_back(*p->report);
   spec.tokenizer = fit_tokenizer(cfg, out.train_reports, run / "text");
   std::vector<models::ClinicalRow> rows;
-  for (auto* p : train_patients) rows.push_back(clinical_row(cohort, *p));
+  for (auto* p : train_patients) rows.push_back(cohort.clinical_row(*p));
   spec.clinical = models::ClinicalEncoder::fit(models::clinical_columns_from_config(cfg), rows);
 }
 
@@ -86,7 +86,7 @@ void fit_features(const config::Config& cfg, const data::Cohort& cohort, const s
     f.time = static_cast<float>(std::max(0.0, p.time_months));
     f.event = static_cast<float>(p.event);
     f.image = std::move(samples[i]);
-    bundle::fill_text_clinical(out.spec, p.report, clinical_row(cohort, p), f);
+    bundle::fill_text_clinical(out.spec, p.report, cohort.clinical_row(p), f);
   }
   for (const auto& f : out.patients) out.by_cohort[static_cast<int>(data::parse_cohort(f.cohort).value())].push_back(&f);
 }

@@ -43,8 +43,6 @@ class StepTimer {
 // --- cohort.cpp -------------------------------------------------------------------------------
 // The binary endpoint of a patient (settings.endpoint).
 float endpoint_label(const StudySettings& settings, const data::Patient& p);
-// The raw values of a patient's non-missing clinical columns, by column name.
-models::ClinicalRow clinical_row(const data::Cohort& c, const data::Patient& p);
 // Table 1 (report/table1.h): characteristics by cohort with the p-value of the comparison.
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels);
 
