@@ -1,4 +1,4 @@
-// The synthetic multicentre cohort (../shared/SYNTH.md; docs/data-format.md): latent biology ->
+// The synthetic multicentre cohort (docs/data-format.md): latent biology ->
 // pathology -> adjuvant therapy (by indication) -> censored recurrence, observed through three
 // modalities -- a T2-weighted NIfTI volume with a tumour mask, a radiology report in the centre's
 // house style, and a clinical table -- plus the ground truth and per-modality oracle scores.

@@ -1,5 +1,5 @@
 // Latent biology -> pathology -> adjuvant therapy -> censored recurrence, and the reading channels
-// through which images, reports and the clinical table see it (../shared/SYNTH.md).
+// through which images, reports and the clinical table see it (docs/data-format.md).
 //
 // Pathology follows the risk factors of radical-hysterectomy series: Sedlis criteria (GOG 92,
 // Sedlis et al., Gynecol Oncol 1999, doi:10.1006/gyno.1999.5387) and Peters criteria (GOG 109,

@@ -1,5 +1,5 @@
 // Centre profiles of the synthetic cohort: acquisition geometry, appearance, case mix, therapy
-// policy and reading accuracy. Values follow ../shared/SYNTH.md; those not from the literature
+// policy and reading accuracy. Values follow docs/data-format.md; those not from the literature
 // are design choices that make centre C (the external centre by default) clearly harder.
 #include <cmath>
 

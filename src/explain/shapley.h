@@ -4,7 +4,7 @@
 // Value of a coalition S: v(S) = link( Σ_b w_b f(x_S, bg_b,¬S) ) -- absent players take their
 // values from each background row, the model output is averaged over the background and only
 // then the link is applied (Lundberg & Lee 2017, "A Unified Approach to Interpreting Model
-// Predictions", NeurIPS, arXiv:1705.07874; ../shared/STATS.md "Explanations").
+// Predictions", NeurIPS, arXiv:1705.07874; docs/report.md "Explanations").
 // Efficiency: Σ φ = link(f(x)) − link(E_bg f) holds exactly for both methods.
 //
 // Torch-free header: the model is any callable on a batch of feature rows.
