@@ -102,7 +102,9 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
     std::set<std::string> ids;
     for (std::string l; std::getline(sc, l);) ids.insert(l.substr(0, l.find(',')));
     EXPECT_EQ(ids.size(), 60u);
-    const auto ex = json::parse(slurp(run / "explain" / "examples.json"));
+    const auto doc = json::parse(slurp(run / "explain" / "examples.json"));
+    EXPECT_EQ(doc["format"], "cervirisk-examples/1");
+    const auto& ex = doc["examples"];
     ASSERT_FALSE(ex.empty());
     const std::string html = slurp(run / "report.html");
     int images = 0;
