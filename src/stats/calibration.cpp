@@ -1,10 +1,10 @@
 #include "stats/calibration.h"
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 #include <algorithm>
-#include <cfloat>
 
 #include "stats/detail.h"
+#include "stats/logistic.h"
 
 namespace cervirisk::stats {
 
@@ -17,52 +17,6 @@ void check(const char* fn, const std::vector<double>& probs, const std::vector<i
     if (probs[i] < 0 || probs[i] > 1)
       detail::fail(fn,
                    "probs[" + std::to_string(i) + "] = " + std::to_string(probs[i]) + " is outside [0, 1]");
-}
-
-// R's binomial()$linkinv and $mu.eta (family.c), with their clamping at |eta| > 30.
-double linkinv(double eta) {
-  const double thresh = 30, inveps = 1 / DBL_EPSILON;
-  double t = eta < -thresh ? DBL_EPSILON : (eta > thresh ? inveps : std::exp(eta));
-  return t / (1 + t);
-}
-double mu_eta(double eta) {
-  const double opexp = 1 + std::exp(eta);
-  return (eta > 30 || eta < -30) ? DBL_EPSILON : std::exp(eta) / (opexp * opexp);
-}
-double deviance(const std::vector<int>& y, const Eigen::VectorXd& mu) {
-  double d = 0;
-  for (std::size_t i = 0; i < y.size(); ++i) d += y[i] == 1 ? -2 * std::log(mu(i)) : -2 * std::log(1 - mu(i));
-  return d;
-}
-
-// glm.fit's IRLS for a logistic model with design x and offset: same start
-// (mustart = (y + 0.5) / 2), same convergence rule |dev - devold| / (|dev| + 0.1) < 1e-8, 25 iterations.
-Eigen::VectorXd glm_logistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& offset,
-                             const std::vector<int>& y) {
-  const Eigen::Index n = x.rows();
-  Eigen::VectorXd eta(n), mu(n), z(n), w(n), coef;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const double ms = (y[i] + 0.5) / 2;
-    eta(i) = std::log(ms / (1 - ms));
-    mu(i) = linkinv(eta(i));
-  }
-  double devold = deviance(y, mu);
-  for (int iter = 0; iter < 25; ++iter) {
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double me = mu_eta(eta(i));
-      z(i) = eta(i) - offset(i) + (y[i] - mu(i)) / me;
-      w(i) = me * me / (mu(i) * (1 - mu(i)));
-    }
-    const Eigen::MatrixXd xtw = x.transpose() * w.asDiagonal();
-    coef = (xtw * x).ldlt().solve(xtw * z);
-    eta = x * coef + offset;
-    for (Eigen::Index i = 0; i < n; ++i) mu(i) = linkinv(eta(i));
-    const double dev = deviance(y, mu);
-    if (std::fabs(dev - devold) / (std::fabs(dev) + 0.1) < 1e-8) return coef;
-    devold = dev;
-  }
-  detail::fail("calibration_logistic",
-               "the logistic recalibration did not converge in 25 iterations (separation?)");
 }
 
 }  // namespace
@@ -99,11 +53,17 @@ CalibrationFit calibration_logistic(const std::vector<double>& probs, const std:
   Eigen::MatrixXd x2(n, 2);
   x2.col(0).setOnes();
   x2.col(1) = lp;
-  Eigen::VectorXd c2 = glm_logistic(x2, Eigen::VectorXd::Zero(n), labels);
+  // glm.fit's IRLS (logistic.cpp), shared with logistic_regression.
+  auto fit = [&](const Eigen::MatrixXd& design, const Eigen::VectorXd& offset) {
+    LogisticFit g = glm_binomial_fit(design, offset, labels, fn);
+    if (!g.converged)
+      detail::fail(fn, "the logistic recalibration did not converge in 25 iterations (separation?)");
+    return g.coef;
+  };
+  const Eigen::VectorXd c2 = fit(x2, Eigen::VectorXd::Zero(n));
   f.slope_intercept = c2(0);
   f.slope = c2(1);
-  Eigen::MatrixXd x1 = Eigen::MatrixXd::Ones(n, 1);
-  f.intercept = glm_logistic(x1, lp, labels)(0);
+  f.intercept = fit(Eigen::MatrixXd::Ones(n, 1), lp)(0);
   return f;
 }
 
