@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -82,6 +83,54 @@ Metrics some_metrics() {
   return m;
 }
 
+// some_metrics() with every field of cervirisk-metrics/2 set (doubles that need 17 digits,
+// NaN where a statistic is undefined), optional members present on the first rows only.
+Metrics full_metrics() {
+  Metrics m = some_metrics();
+  Design d;
+  d.endpoint = "horizon";
+  d.horizon_months = 36;
+  d.selection = "internal";
+  d.validation_fraction = 0.2;
+  d.folds = 5;
+  d.loss = "bce";
+  d.class_balance = "weighted";
+  d.recalibration = "logistic";
+  d.threshold = "youden";
+  d.cutpoint = "maxstat";
+  d.bootstrap = 2000;
+  d.seeds = 3;
+  d.synthetic = true;
+  d.tdauc_horizons = {12, 24, 1.0 / 3};
+  d.km_times = {12, 36, 60};
+  m.design = d;
+  MetricsRow& r = m.metrics[0];
+  r.excluded = 7;
+  r.missing_time = 2;
+  r.calibration_raw = MetricsRow::Calibration{0.2 / 3, 1.0 / 7, kNaN};
+  r.delong_p_holm = 0.0369;
+  r.bootstrap = MetricsRow::Bootstrap{2000, {0.31, 0.69}, {0.6, 0.88}, {kNaN, kNaN}, {0.81, 0.97}, {0.5, 0.8}, {0.1 / 3, 1.9}};
+  r.td_auc = {{12, 0.71, {0.6, 0.82}, 9, 90}, {24, kNaN, {kNaN, kNaN}, 0, 80}};
+  r.auc_ipcw = MetricsRow::TdAuc{36, 0.7 / 3, {0.5, 0.9}, 14, 77};
+  r.incremental = MetricsRow::Incremental{"clinical", 0.45, 0.25, 0.2, {0.1, 0.8}, 0.031, {-0.01, 0.07}, 6.25, 0.0124, 2};
+  SurvivalRow& s = m.survival[0];
+  s.at_times = {{"Low risk", 12, 40, 0.9, {0.8, 0.99}}, {"High risk", 36, 0, kNaN, {kNaN, kNaN}}};
+  s.maxstat_p = 0.21;
+  CalibrationRow& c = m.calibration[0];
+  c.hl_p = 0.4;
+  c.fit_raw = MetricsRow::Calibration{0.15, 0.6, -0.8};
+  c.predicted_raw = std::vector<double>{0.2, 0.4};
+  c.observed_raw = std::vector<double>{0.05, kNaN};
+  c.hl_p_raw = 1e-5;
+  m.decision_curve[0].net_benefit_raw = {0.08, kNaN};
+  m.centers = {{"clinical", "external", "Hospital \"B\"", 40, 6, 0.75, Interval{0.6, 0.9}, -0.3},
+               {"clinical", "external", "C", 12, 0, kNaN, std::nullopt, std::nullopt}};
+  m.follow_up = {{"external", "", 115, 16, 2, 48.5, {40, 55}, 0.62},
+                 {"external", "C", 12, 0, 0, kNaN, {30, kNaN}, 1.0 / 3}};
+  m.warnings = {"Median follow-up differs: 48.5 months (external) vs 61 (train)", "only 16 events in external"};
+  return m;
+}
+
 }  // namespace
 
 TEST(RunFolderPredictions, RoundTripExact) {
@@ -105,6 +154,39 @@ TEST(RunFolderPredictions, RoundTripExact) {
   // The writer is a pure function of the rows: writing what was read gives the same bytes.
   write_predictions(d / "q.csv", back);
   EXPECT_EQ(read_file(d / "p.csv"), read_file(d / "q.csv"));
+}
+
+TEST(RunFolderPredictions, MissingLabelAndTimeAreNA) {
+  TempDir d("pred_na");
+  auto rows = some_predictions();
+  rows[1].label = -1;         // horizon endpoint: censored before the horizon without an event
+  rows[2].time_months = -1;   // no follow-up time recorded
+  EXPECT_FALSE(rows[1].has_label());
+  EXPECT_FALSE(rows[2].has_time());
+  write_predictions(d / "p.csv", rows);
+  const std::string text = read_file(d / "p.csv");
+  EXPECT_NE(text.find("P2,internal,B,NA,120,0,"), std::string::npos) << text;
+  EXPECT_NE(text.find(",external,\"C \"\"x\"\"\",0,NA,0,"), std::string::npos) << text;
+  const auto back = read_predictions(d / "p.csv");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_TRUE(back[0].has_label());
+  EXPECT_TRUE(back[0].has_time());
+  EXPECT_EQ(back[1].label, -1);
+  EXPECT_FALSE(back[1].has_label());
+  EXPECT_EQ(back[1].time_months, 120);
+  EXPECT_EQ(back[2].label, 0);
+  EXPECT_FALSE(back[2].has_time());
+  EXPECT_EQ(back[2].logit, 700);
+  write_predictions(d / "q.csv", back);
+  EXPECT_EQ(read_file(d / "q.csv"), text);
+  // Only "NA" means missing: another text or a negative time is refused, naming the cell.
+  damage(d / "p.csv", "B,NA,", "B,na,");
+  EXPECT_NE(error_message([&] { read_predictions(d / "p.csv"); }, ExitCode::kCorruptInput).find("p.csv:3: column 'label'"),
+            std::string::npos);
+  write_predictions(d / "p.csv", rows);
+  damage(d / "p.csv", ",NA,0,700", ",-3,0,700");
+  EXPECT_NE(error_message([&] { read_predictions(d / "p.csv"); }, ExitCode::kCorruptInput).find("p.csv:4: column 'time_months'"),
+            std::string::npos);
 }
 
 TEST(RunFolderPredictions, DamagedFilesNameFileLineAndColumn) {
@@ -148,7 +230,17 @@ TEST(RunFolderMetrics, RoundTripKeepsPresenceAndNulls) {
   write_metrics(d / "again.json", back);
   EXPECT_EQ(read_file(d / "metrics.json"), read_file(d / "again.json"));
   const nlohmann::json j = nlohmann::json::parse(read_file(d / "metrics.json"));
-  EXPECT_EQ(j["format"], "cervirisk-metrics/1");
+  EXPECT_EQ(j["format"], "cervirisk-metrics/2");
+  EXPECT_FALSE(j.contains("design"));                       // absent: left out
+  EXPECT_EQ(j["metrics"][0]["td_auc"], nlohmann::json::array());  // none computed: empty
+  EXPECT_FALSE(j["metrics"][0].contains("bootstrap"));
+  EXPECT_FALSE(j["metrics"][0].contains("incremental"));
+  EXPECT_FALSE(j["calibration"][0].contains("fit_raw"));
+  EXPECT_FALSE(j["decision_curve"][0].contains("net_benefit_raw"));
+  EXPECT_EQ(j["warnings"], nlohmann::json::array());
+  EXPECT_FALSE(back.design.has_value());
+  EXPECT_FALSE(back.metrics[0].bootstrap.has_value());
+  EXPECT_FALSE(back.survival[0].maxstat_p.has_value());
   EXPECT_TRUE(j["metrics"][1]["auc"].is_null());           // one class
   EXPECT_FALSE(j["metrics"][1].contains("sensitivity"));  // not computed: left out
   EXPECT_TRUE(j["metrics"][0]["ppv"].is_null());          // computed, undefined
@@ -166,8 +258,9 @@ TEST(RunFolderMetrics, ForeignOrDamagedFilesAreRefused) {
   TempDir d("metrics_bad");
   const fs::path f = d / "metrics.json";
   write_metrics(f, some_metrics());
-  damage(f, "cervirisk-metrics/1", "cervirisk-metrics/2");
-  EXPECT_NE(error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput).find("format is \"cervirisk-metrics/2\", expected"),
+  damage(f, "cervirisk-metrics/2", "cervirisk-metrics/1");  // the format before the honest-validation fields
+  EXPECT_NE(error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput)
+                .find("format is \"cervirisk-metrics/1\", expected \"cervirisk-metrics/2\""),
             std::string::npos);
   write_metrics(f, some_metrics());
   damage(f, "\"auc\": 0.7051", "\"auc\": \"high\"");
@@ -177,11 +270,179 @@ TEST(RunFolderMetrics, ForeignOrDamagedFilesAreRefused) {
   damage(f, "\"c_index_ci\"", "\"c_index_xx\"");
   EXPECT_NE(error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput).find("metrics[0].c_index_ci is missing"),
             std::string::npos);
-  write_file_atomic(f, "{\"format\": \"cervirisk-metrics/1\", \"variants\": [");
+  write_file_atomic(f, "{\"format\": \"cervirisk-metrics/2\", \"variants\": [");
   EXPECT_NE(error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput).find("not valid JSON"), std::string::npos);
   write_file_atomic(f, "[1, 2]");
   EXPECT_NE(error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput).find("must be a JSON object"),
             std::string::npos);
+}
+
+TEST(RunFolderMetrics, EveryHonestValidationFieldRoundTrips) {
+  TempDir d("metrics2");
+  const Metrics m = full_metrics();
+  write_metrics(d / "metrics.json", m);
+  const Metrics b = read_metrics(d / "metrics.json");
+  write_metrics(d / "again.json", b);
+  EXPECT_EQ(read_file(d / "metrics.json"), read_file(d / "again.json"));  // bit for bit, presence kept
+  const nlohmann::json j = nlohmann::json::parse(read_file(d / "metrics.json"));
+  EXPECT_TRUE(j["metrics"][0]["calibration_raw"]["intercept"].is_null());  // NaN as null
+  EXPECT_EQ(j["metrics"][0]["bootstrap"]["ppv"], nlohmann::json::parse("[null, null]"));
+  EXPECT_EQ(j["metrics"][0]["incremental"]["over"], "clinical");
+  EXPECT_FALSE(j["metrics"][1].contains("auc_ipcw"));
+  EXPECT_EQ(j["metrics"][1]["excluded"], 0);
+  EXPECT_FALSE(j["centers"][1].contains("auc_ci"));
+  EXPECT_FALSE(j["centers"][1].contains("citl"));
+  EXPECT_TRUE(j["follow_up"][1]["median"].is_null());  // not reached
+  EXPECT_EQ(j["design"]["synthetic"], true);
+
+  // design
+  ASSERT_TRUE(b.design.has_value());
+  const Design& dg = *b.design;
+  EXPECT_EQ(dg.endpoint, "horizon");
+  EXPECT_EQ(dg.horizon_months, 36);
+  EXPECT_EQ(dg.selection, "internal");
+  EXPECT_EQ(dg.validation_fraction, 0.2);
+  EXPECT_EQ(dg.folds, 5);
+  EXPECT_EQ(dg.loss, "bce");
+  EXPECT_EQ(dg.class_balance, "weighted");
+  EXPECT_EQ(dg.recalibration, "logistic");
+  EXPECT_EQ(dg.threshold, "youden");
+  EXPECT_EQ(dg.cutpoint, "maxstat");
+  EXPECT_EQ(dg.bootstrap, 2000);
+  EXPECT_EQ(dg.seeds, 3);
+  EXPECT_TRUE(dg.synthetic);
+  EXPECT_EQ(dg.tdauc_horizons, (std::vector<double>{12, 24, 1.0 / 3}));
+  EXPECT_EQ(dg.km_times, (std::vector<double>{12, 36, 60}));
+
+  // metrics rows
+  const MetricsRow& r = b.metrics[0];
+  EXPECT_EQ(r.excluded, 7);
+  EXPECT_EQ(r.missing_time, 2);
+  ASSERT_TRUE(r.calibration_raw.has_value());
+  EXPECT_EQ(r.calibration_raw->brier, 0.2 / 3);
+  EXPECT_EQ(r.calibration_raw->slope, 1.0 / 7);
+  EXPECT_TRUE(std::isnan(r.calibration_raw->intercept));
+  EXPECT_EQ(r.delong_p_holm, 0.0369);
+  ASSERT_TRUE(r.bootstrap.has_value());
+  EXPECT_EQ(r.bootstrap->replicates, 2000);
+  EXPECT_EQ(r.bootstrap->sensitivity.lo, 0.31);
+  EXPECT_EQ(r.bootstrap->specificity.hi, 0.88);
+  EXPECT_TRUE(std::isnan(r.bootstrap->ppv.lo));
+  EXPECT_EQ(r.bootstrap->npv.lo, 0.81);
+  EXPECT_EQ(r.bootstrap->c_index.hi, 0.8);
+  EXPECT_EQ(r.bootstrap->calibration_slope.lo, 0.1 / 3);
+  ASSERT_EQ(r.td_auc.size(), 2u);
+  EXPECT_EQ(r.td_auc[0].horizon, 12);
+  EXPECT_EQ(r.td_auc[0].auc, 0.71);
+  EXPECT_EQ(r.td_auc[0].ci.lo, 0.6);
+  EXPECT_EQ(r.td_auc[0].cases, 9);
+  EXPECT_EQ(r.td_auc[0].controls, 90);
+  EXPECT_TRUE(std::isnan(r.td_auc[1].auc));
+  EXPECT_TRUE(std::isnan(r.td_auc[1].ci.hi));
+  ASSERT_TRUE(r.auc_ipcw.has_value());
+  EXPECT_EQ(r.auc_ipcw->horizon, 36);
+  EXPECT_EQ(r.auc_ipcw->auc, 0.7 / 3);
+  EXPECT_EQ(r.auc_ipcw->cases, 14);
+  ASSERT_TRUE(r.incremental.has_value());
+  EXPECT_EQ(r.incremental->over, "clinical");
+  EXPECT_EQ(r.incremental->nri, 0.45);
+  EXPECT_EQ(r.incremental->nri_events, 0.25);
+  EXPECT_EQ(r.incremental->nri_nonevents, 0.2);
+  EXPECT_EQ(r.incremental->nri_ci.hi, 0.8);
+  EXPECT_EQ(r.incremental->idi, 0.031);
+  EXPECT_EQ(r.incremental->idi_ci.lo, -0.01);
+  EXPECT_EQ(r.incremental->lr_chisq, 6.25);
+  EXPECT_EQ(r.incremental->lr_df, 2);
+  EXPECT_EQ(r.incremental->lr_p, 0.0124);
+  EXPECT_FALSE(b.metrics[1].calibration_raw.has_value());
+  EXPECT_FALSE(b.metrics[1].delong_p_holm.has_value());
+  EXPECT_FALSE(b.metrics[1].incremental.has_value());
+
+  // survival, calibration, decision curve
+  const SurvivalRow& s = b.survival[0];
+  ASSERT_EQ(s.at_times.size(), 2u);
+  EXPECT_EQ(s.at_times[0].group, "Low risk");
+  EXPECT_EQ(s.at_times[0].time, 12);
+  EXPECT_EQ(s.at_times[0].n_risk, 40);
+  EXPECT_EQ(s.at_times[0].surv, 0.9);
+  EXPECT_EQ(s.at_times[0].ci.hi, 0.99);
+  EXPECT_TRUE(std::isnan(s.at_times[1].surv));
+  EXPECT_EQ(s.maxstat_p, 0.21);
+  const CalibrationRow& c = b.calibration[0];
+  ASSERT_TRUE(c.fit_raw.has_value());
+  EXPECT_EQ(c.fit_raw->slope, 0.6);
+  EXPECT_EQ(c.fit_raw->intercept, -0.8);
+  EXPECT_EQ(c.fit_raw->brier, 0.15);
+  EXPECT_EQ(*c.predicted_raw, (std::vector<double>{0.2, 0.4}));
+  EXPECT_TRUE(std::isnan(c.observed_raw->at(1)));
+  EXPECT_EQ(c.hl_p_raw, 1e-5);
+  ASSERT_EQ(b.decision_curve[0].net_benefit_raw.size(), 2u);
+  EXPECT_EQ(b.decision_curve[0].net_benefit_raw[0], 0.08);
+
+  // centres, follow-up, warnings
+  ASSERT_EQ(b.centers.size(), 2u);
+  EXPECT_EQ(b.centers[0].center, "Hospital \"B\"");
+  EXPECT_EQ(b.centers[0].n, 40);
+  EXPECT_EQ(b.centers[0].events, 6);
+  EXPECT_EQ(b.centers[0].auc, 0.75);
+  EXPECT_EQ(b.centers[0].auc_ci->hi, 0.9);
+  EXPECT_EQ(b.centers[0].citl, -0.3);
+  EXPECT_TRUE(std::isnan(b.centers[1].auc));
+  EXPECT_FALSE(b.centers[1].auc_ci.has_value());
+  EXPECT_FALSE(b.centers[1].citl.has_value());
+  ASSERT_EQ(b.follow_up.size(), 2u);
+  EXPECT_EQ(b.follow_up[0].center, "");
+  EXPECT_EQ(b.follow_up[0].n, 115);
+  EXPECT_EQ(b.follow_up[0].events, 16);
+  EXPECT_EQ(b.follow_up[0].missing_time, 2);
+  EXPECT_EQ(b.follow_up[0].median, 48.5);
+  EXPECT_EQ(b.follow_up[0].ci.lo, 40);
+  EXPECT_EQ(b.follow_up[0].followed_at_horizon, 0.62);
+  EXPECT_TRUE(std::isnan(b.follow_up[1].median));
+  EXPECT_TRUE(std::isnan(b.follow_up[1].ci.hi));
+  EXPECT_EQ(b.follow_up[1].followed_at_horizon, 1.0 / 3);
+  EXPECT_EQ(b.warnings, m.warnings);
+}
+
+TEST(RunFolderMetrics, DamagedHonestValidationFieldsNameThePath) {
+  TempDir d("metrics2_bad");
+  const fs::path f = d / "metrics.json";
+  // Each damage of the written file and the path the error must name.
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"\"excluded\": 7", "\"excluded\": \"7\"", "metrics[0].excluded must be an integer"},
+      {"\"missing_time\": 2", "\"missing_tim\": 2", "follow_up[0].missing_time is missing"},  // keys are sorted
+      {"\"calibration_raw\": {\n        \"brier\"", "\"calibration_raw\": {\n        \"brie\"",
+       "metrics[0].calibration_raw.brier is missing"},
+      {"\"delong_p_holm\": 0.0369", "\"delong_p_holm\": \"0.04\"", "metrics[0].delong_p_holm must be a number"},
+      {"\"replicates\": 2000", "\"replicates\": 2000.5", "metrics[0].bootstrap.replicates must be an integer"},
+      {"\"ppv\": [\n          null,", "\"ppv\": [", "metrics[0].bootstrap.ppv must be [lo, hi]"},
+      {"\"cases\": 9", "\"cases\": null", "metrics[0].td_auc[0].cases must be an integer"},
+      {"\"td_auc\": [", "\"td_auc\": 3, \"x\": [", "metrics[0].td_auc must be an array"},
+      {"\"auc_ipcw\": {", "\"auc_ipcw\": [], \"x\": {", "metrics[0].auc_ipcw must be an object"},
+      {"\"over\": \"clinical\"", "\"over\": 1", "metrics[0].incremental.over must be a string"},
+      {"\"lr_df\": 2", "\"lr_df\": \"2\"", "metrics[0].incremental.lr_df must be an integer"},
+      {"\"n_risk\": 40.0", "\"n_risk\": \"forty\"", "survival[0].at_times[0].n_risk must be a number"},
+      {"\"maxstat_p\": 0.21", "\"maxstat_p\": true", "survival[0].maxstat_p must be a number"},
+      {"\"slope\": 0.6", "\"slope\": \"x\"", "calibration[0].fit_raw.slope must be a number"},
+      {"\"predicted_raw\"", "\"predicted_rax\"", "calibration[0] predicted_raw and observed_raw must both be present"},
+      {"\"net_benefit_raw\": [\n        0.08,", "\"net_benefit_raw\": [", "decision_curve[0].net_benefit_raw must have the length"},
+      {"\"center\": \"C\"", "\"center\": null", "centers[1].center must be a string"},
+      {"\"citl\": -0.3", "\"citl\": [-0.3]", "centers[0].citl must be a number"},
+      {"\"followed_at_horizon\": 0.62", "\"followed_at_horizon\": \"62%\"", "follow_up[0].followed_at_horizon must be a number"},
+      {"\"selection\": \"internal\"", "\"selection\": \"external\"", "design.selection is 'external', expected one of split, cv, internal"},
+      {"\"endpoint\": \"horizon\"", "\"endpoint\": \"death\"", "design.endpoint is 'death'"},
+      {"\"synthetic\": true", "\"synthetic\": \"yes\"", "design.synthetic must be true or false"},
+      {"\"km_times\": [", "\"km_times\": [\"a\",", "design.km_times[0] must be a number"},
+      {"\"warnings\": [", "\"warnings\": [1,", "warnings[0] must be a string"},
+      {"\"follow_up\": [", "\"follow_ups\": [", "follow_up is missing"},
+  };
+  for (const auto& [from, to, want] : cases) {
+    write_metrics(f, full_metrics());
+    damage(f, from, to);
+    const std::string msg = error_message([&] { read_metrics(f); }, ExitCode::kCorruptInput);
+    EXPECT_NE(msg.find(want), std::string::npos) << msg;
+    EXPECT_NE(msg.find(f.string()), std::string::npos) << msg;
+  }
 }
 
 TEST(RunFolderMetrics, ComparisonsRoundTrip) {
@@ -209,8 +470,23 @@ TEST(RunFolderModelInfo, RoundTripAndFormatChecked) {
   m.fingerprint = "abc";
   m.config_sha256 = std::string(64, 'f');
   m.training_cohort = {215, 38, 38.0 / 215, kNaN, {0.1, 0.2, 0.3, 0.4, 0.5}};
+  m.recalibration = {"logistic", -0.2 / 3, 0.8125, "out-of-fold", 215, 38, "a \"note\""};
+  m.selection = {"cv", 0, 0, 5, {3, 7, 4, 4, 6}};
   write_model_info(d / "model.json", m);
   const ModelInfo b = read_model_info(d / "model.json");
+  EXPECT_EQ(b.recalibration.method, "logistic");
+  EXPECT_EQ(b.recalibration.intercept, -0.2 / 3);
+  EXPECT_EQ(b.recalibration.slope, 0.8125);
+  EXPECT_EQ(b.recalibration.fitted_on, "out-of-fold");
+  EXPECT_EQ(b.recalibration.n, 215);
+  EXPECT_EQ(b.recalibration.events, 38);
+  EXPECT_EQ(b.recalibration.note, "a \"note\"");
+  EXPECT_DOUBLE_EQ(b.recalibration.apply(0.0), 1 / (1 + std::exp(0.2 / 3)));
+  EXPECT_DOUBLE_EQ(b.recalibration.apply(2.0), 1 / (1 + std::exp(0.2 / 3 - 0.8125 * 2)));
+  EXPECT_EQ(b.selection.mode, "cv");
+  EXPECT_EQ(b.selection.folds, 5);
+  EXPECT_EQ(b.selection.fold_best_epochs, (std::vector<std::int64_t>{3, 7, 4, 4, 6}));
+  EXPECT_EQ(b.selection.validation_n, 0);
   EXPECT_EQ(b.seed, m.seed);
   EXPECT_EQ(b.threshold, m.threshold);
   EXPECT_EQ(b.cutpoint, m.cutpoint);
@@ -218,14 +494,43 @@ TEST(RunFolderModelInfo, RoundTripAndFormatChecked) {
   EXPECT_TRUE(std::isnan(b.training_cohort.auc));
   write_model_info(d / "again.json", b);
   EXPECT_EQ(read_file(d / "model.json"), read_file(d / "again.json"));
-  damage(d / "model.json", "cervirisk-model/1", "other-tool/3");
+  damage(d / "model.json", "cervirisk-model/2", "other-tool/3");
   EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("format is \"other-tool/3\""),
             std::string::npos);
   write_model_info(d / "model.json", m);
   damage(d / "model.json", "\"stopped_early\": true", "\"stopped_early\": 1");
   EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("stopped_early must be true or false"),
             std::string::npos);
+  write_model_info(d / "model.json", m);
+  damage(d / "model.json", "\"method\": \"logistic\"", "\"method\": \"platt\"");
+  EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("recalibration.method expected"),
+            std::string::npos);
+  write_model_info(d / "model.json", m);
+  damage(d / "model.json", "\"slope\": 0.8125", "\"slope\": -1");
+  EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("recalibration intercept must be finite"),
+            std::string::npos);
+  write_model_info(d / "model.json", m);
+  damage(d / "model.json", "\"mode\": \"cv\"", "\"mode\": \"holdout\"");
+  EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("selection.mode expected split, cv or internal"),
+            std::string::npos);
+  write_model_info(d / "model.json", m);
+  damage(d / "model.json", "\"selection\"", "\"selected\"");
+  EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("selection is missing"),
+            std::string::npos);
   EXPECT_NE(error_message([&] { read_model_info(d / "none" / "model.json"); }, ExitCode::kInputMissing).find("not a model bundle"),
+            std::string::npos);
+}
+
+// Disabled until the model.json reader takes fold_best_epochs as integers: it reads them as
+// numbers and truncates, so 4.5 (and null, as NaN) are accepted (reported to the owner of
+// src/runfolder/model_info.cpp).
+TEST(RunFolderModelInfo, DISABLED_FractionalFoldEpochIsRefused) {
+  TempDir d("model_epochs");
+  ModelInfo m;
+  m.selection = {"cv", 0, 0, 2, {3, 4}};
+  write_model_info(d / "model.json", m);
+  damage(d / "model.json", "\"fold_best_epochs\": [\n      3,", "\"fold_best_epochs\": [\n      3.5,");
+  EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("selection.fold_best_epochs[0]"),
             std::string::npos);
 }
 

@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/version.h"
+#include "report/html_parts.h"
 
 namespace cervirisk::report {
 
@@ -74,19 +75,12 @@ std::string base64_encode(const std::string& in) {
 
 namespace {
 
-std::string fmt3(double v) { return std::isfinite(v) ? fmt::format("{:.3f}", v) : "\u2013"; }
-std::string fmt_est(const Estimate& e) {
-  if (!std::isfinite(e.value)) return "\u2013";
-  if (std::isfinite(e.lo) && std::isfinite(e.hi))
-    return fmt::format("{:.3f} [{:.3f}\u2013{:.3f}]", e.value, e.lo, e.hi);
-  return fmt::format("{:.3f}", e.value);
-}
-std::string fmt_p(double p) {
-  if (!std::isfinite(p)) return "\u2013";
-  if (p < 0.001) return "&lt;0.001";
-  return fmt::format("{:.3f}", p);
-}
-std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", 100 * v) : "\u2013"; }
+using html::cohort_list;
+using html::find_metrics;
+using html::fmt3;
+using html::fmt_est;
+using html::fmt_p;
+using html::pct;
 
 std::string img(const Figure& f, const std::string& alt) {
   return "<figure><img alt=\"" + html_escape(alt) + "\" width=\"" + std::to_string(f.width) +
@@ -115,22 +109,6 @@ std::string overlay_caption(const std::string& stem, const std::string& id) {
   return stem;
 }
 
-const VariantMetrics* find_metrics(const ReportData& d, const std::string& v, const std::string& c) {
-  for (const auto& m : d.metrics)
-    if (m.variant == v && m.cohort == c) return &m;
-  return nullptr;
-}
-
-std::vector<std::string> cohort_list(const ReportData& d) {
-  std::vector<std::string> c = d.cohorts;
-  if (c.empty()) {
-    std::set<std::string> s;
-    for (const auto& m : d.metrics) s.insert(m.cohort);
-    c.assign(s.begin(), s.end());
-  }
-  return c;
-}
-
 // The figures, keyed by the stem they are written under; shared by html and write_report_figures.
 std::vector<std::pair<std::string, Figure>> roc_figures(const ReportData& d) {
   std::vector<std::pair<std::string, Figure>> out;
@@ -143,7 +121,7 @@ std::vector<std::pair<std::string, Figure>> roc_figures(const ReportData& d) {
       std::vector<double> s;
       std::vector<int> l;
       for (const auto& p : it->second)
-        if (p.cohort == cohort && std::isfinite(p.probability)) {
+        if (p.cohort == cohort && p.has_label() && std::isfinite(p.probability)) {
           s.push_back(p.probability);
           l.push_back(p.label);
         }
@@ -190,12 +168,17 @@ std::vector<std::pair<std::string, Figure>> calibration_figures(const ReportData
     CalibrationPlot plot;
     plot.title = "Calibration \u2014 " + c.variant + ", " + c.cohort;
     plot.series = {c.curve};
+    const bool raw = !c.curve_raw.predicted.empty();
+    if (raw) plot.series.push_back(c.curve_raw);
+    const std::string after = raw ? "after: " : "";
     if (std::isfinite(c.slope))
-      plot.annotation.push_back(fmt::format("slope {:.2f}, intercept {:.2f}", c.slope, c.intercept));
-    if (std::isfinite(c.brier)) plot.annotation.push_back(fmt::format("Brier {:.3f}", c.brier));
+      plot.annotation.push_back(after + fmt::format("slope {:.2f}, intercept {:.2f}", c.slope, c.intercept));
+    if (std::isfinite(c.brier)) plot.annotation.push_back(after + fmt::format("Brier {:.3f}", c.brier));
     if (std::isfinite(c.hl_p))
-      plot.annotation.push_back(c.hl_p < 0.001 ? std::string("Hosmer\u2013Lemeshow p < 0.001")
-                                               : fmt::format("Hosmer\u2013Lemeshow p = {:.3f}", c.hl_p));
+      plot.annotation.push_back(after + (c.hl_p < 0.001 ? std::string("Hosmer\u2013Lemeshow p < 0.001")
+                                                        : fmt::format("Hosmer\u2013Lemeshow p = {:.3f}", c.hl_p)));
+    if (raw && std::isfinite(c.slope_raw))
+      plot.annotation.push_back(fmt::format("before: slope {:.2f}, intercept {:.2f}", c.slope_raw, c.intercept_raw));
     out.emplace_back("calibration_" + c.cohort + (c.variant == d.reference_variant ? "" : "_" + c.variant),
                      calibration_figure(plot, {620, 620}));
   }
@@ -203,6 +186,7 @@ std::vector<std::pair<std::string, Figure>> calibration_figures(const ReportData
     DecisionPlot plot;
     plot.title = "Decision curve \u2014 " + s.variant + ", " + s.cohort;
     plot.models = {s.model};
+    if (!s.model_raw.net_benefit.empty()) plot.models.push_back(s.model_raw);
     plot.treat_all = s.treat_all;
     out.emplace_back("dca_" + s.cohort + (s.variant == d.reference_variant ? "" : "_" + s.variant),
                      decision_curve_figure(plot, {620, 500}));
@@ -238,42 +222,51 @@ th{background:#eef4f9}td.num{text-align:right;font-variant-numeric:tabular-nums;
 .grid figure{flex:0 1 600px}.grid figure img{width:100%}.wide{overflow-x:auto}#performance-table{font-size:.84em}
 figcaption{font-size:.85em;color:#555}.patient{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:14px 0}
 code{font-size:.9em}details{margin:8px 0}.note{color:#555;font-size:.9em}
+.banner.warn{background:#fde8e4;border-left-color:#d55e00}.banner ul{margin:6px 0 0;font-weight:normal}
+.boot{color:#555;font-size:.88em}tr.tripod-no td:last-child{color:#d55e00;font-weight:bold}
+tr.tripod-partly td:last-child{color:#8a6d00}tr.tripod-ok td:last-child{color:#009e73}
 )";
 
 std::string performance_table(const ReportData& d) {
   const auto cohorts = cohort_list(d);
+  const bool holm = std::any_of(d.metrics.begin(), d.metrics.end(),
+                                [](const VariantMetrics& m) { return std::isfinite(m.delong_p_holm); });
   std::ostringstream h;
   h << "<div class=\"wide\"><table id=\"performance-table\"><thead><tr><th rowspan=\"2\">Model</th>";
   for (const auto& c : cohorts) {
     const VariantMetrics* any = nullptr;
     for (const auto& v : d.variants)
       if ((any = find_metrics(d, v, c))) break;
-    h << "<th colspan=\"3\">" << html_escape(c);
+    h << "<th colspan=\"" << (holm ? 4 : 3) << "\">" << html_escape(c);
     if (any && any->n > 0) h << " (n = " << any->n << ", events = " << any->events << ")";
     h << "</th>";
   }
   h << "</tr><tr>";
   for (std::size_t i = 0; i < cohorts.size(); ++i)
-    h << "<th>AUC [95% CI]</th><th>Se / Sp (%)</th><th>p<sup>*</sup></th>";
+    h << "<th>AUC [95% CI]</th><th>Se / Sp (%)</th><th>p<sup>*</sup></th>" << (holm ? "<th>p Holm<sup>&dagger;</sup></th>" : "");
   h << "</tr></thead><tbody>\n";
   for (const auto& v : d.variants) {
     h << "<tr" << (v == d.reference_variant ? " class=\"ref\"" : "") << "><td>" << html_escape(v) << "</td>";
     for (const auto& c : cohorts) {
       const auto* m = find_metrics(d, v, c);
       if (!m) {
-        h << "<td class=\"num\">\u2013</td><td class=\"num\">\u2013</td><td class=\"num\">\u2013</td>";
+        h << "<td class=\"num\">\u2013</td><td class=\"num\">\u2013</td><td class=\"num\">\u2013</td>"
+          << (holm ? "<td class=\"num\">\u2013</td>" : "");
         continue;
       }
       h << "<td class=\"num\">" << fmt_est(m->auc) << "</td><td class=\"num\">" << pct(m->sensitivity.value)
         << " / " << pct(m->specificity.value) << "</td><td class=\"num\">"
         << (v == d.reference_variant ? "ref." : fmt_p(m->delong_p)) << "</td>";
+      if (holm) h << "<td class=\"num\">" << (v == d.reference_variant ? "ref." : fmt_p(m->delong_p_holm)) << "</td>";
     }
     h << "</tr>\n";
   }
   h << "</tbody></table></div>\n<p class=\"note\">AUC with DeLong 95% CI; sensitivity (Se) and specificity "
        "(Sp), in %, at the "
        "threshold fitted on the training cohort; <sup>*</sup>p: paired DeLong test against "
-    << html_escape(d.reference_variant) << " on the same patients.</p>\n";
+    << html_escape(d.reference_variant) << " on the same patients"
+    << (holm ? "; <sup>&dagger;</sup>the same p, Holm-adjusted over the models compared within the cohort" : "")
+    << ".</p>\n";
   return h.str();
 }
 
@@ -432,7 +425,7 @@ std::string model_card(const ReportData& d) {
   h << "<tr><th>Limitations</th><td>";
   if (d.synthetic)
     h << "<b>These results come from synthetic data and say nothing about clinical performance.</b> ";
-  h << html_escape(lim) << "</td></tr>";
+  h << html_escape(lim) << " See also <a href=\"#limitations\">Limitations</a>.</td></tr>";
   h << "</tbody></table>\n";
   return h.str();
 }
@@ -450,14 +443,20 @@ std::string render_report_html(const ReportData& d) {
     h << "<div class=\"banner\" id=\"synthetic\">Synthetic data: every patient, image, report and outcome in "
          "this report "
          "is simulated. The numbers demonstrate the pipeline, not clinical performance.</div>";
-  h << "<nav><a href=\"#performance\">Performance</a><a href=\"#table1\">Table 1</a><a href=\"#roc\">ROC</a>"
+  h << html::warnings_banner(d);
+  h << "<nav><a href=\"#performance\">Performance</a>";
+  if (d.design) h << "<a href=\"#design\">Design</a>";
+  if (!d.flow.empty() || !d.follow_up.empty()) h << "<a href=\"#participants\">Participants</a>";
+  h << "<a href=\"#table1\">Table 1</a><a href=\"#roc\">ROC</a>"
        "<a href=\"#km\">Survival</a><a href=\"#explanations\">Explanations</a><a "
-       "href=\"#calibration\">Calibration</a>"
-       "<a href=\"#training\">Training</a><a href=\"#manifest\">Manifest</a><a href=\"#model-card\">Model "
-       "card</a></nav></header>\n";
+       "href=\"#calibration\">Calibration</a>";
+  if (!d.centers.empty()) h << "<a href=\"#centers\">Centres</a>";
+  h << "<a href=\"#training\">Training</a><a href=\"#tripod\">TRIPOD+AI</a><a href=\"#limitations\">Limitations</a>"
+       "<a href=\"#manifest\">Manifest</a><a href=\"#model-card\">Model card</a></nav></header>\n";
 
   h << "<section id=\"performance\"><h2>Discrimination by model and cohort</h2>" << performance_table(d)
-    << seeds_table(d) << "</section>\n";
+    << html::threshold_table(d) << seeds_table(d) << "</section>\n";
+  h << html::design_section(d) << html::participants_section(d);
 
   if (!d.table1_header.empty()) h << table1_section(d);
 
@@ -473,8 +472,9 @@ std::string render_report_html(const ReportData& d) {
          "split at the "
          "cut-point fitted on the training cohort; shaded: 95% CI; +: censored.</p><div class=\"grid\">";
     for (const auto& [stem, f] : kms) h << img(f, "Kaplan\u2013Meier, " + stem.substr(3));
-    h << "</div></section>\n";
+    h << "</div>" << html::survival_tables(d) << "</section>\n";
   }
+  h << html::td_auc_section(d);
 
   auto ex = explanation_figures(d);
   if (!ex.empty() || !d.examples.empty()) {
@@ -517,14 +517,16 @@ std::string render_report_html(const ReportData& d) {
   }
 
   auto cal = calibration_figures(d);
-  if (!cal.empty()) {
+  const std::string cal_tables = html::calibration_tables(d);
+  if (!cal.empty() || !cal_tables.empty()) {
     h << "<section id=\"calibration\"><h2>Calibration and clinical usefulness</h2><div class=\"grid\">";
     for (const auto& [stem, f] : cal) {
       const bool is_cal = stem.rfind("calibration_", 0) == 0;
       h << img(f, std::string(is_cal ? "Calibration, " : "Decision curve, ") + stem.substr(is_cal ? 12 : 4));
     }
-    h << "</div></section>\n";
+    h << "</div>" << cal_tables << "</section>\n";
   }
+  h << html::centers_section(d) << html::incremental_section(d);
   if (!d.training.empty()) {
     h << "<section id=\"training\"><h2>Training</h2>"
       << img(training_curves_figure(d.training, "Loss and validation AUC per epoch", {1000, 420}),
@@ -532,6 +534,7 @@ std::string render_report_html(const ReportData& d) {
       << "</section>\n";
   }
 
+  h << html::tripod_section(d) << html::limitations_section(d);
   h << "<section id=\"manifest\"><h2>Run manifest</h2><table><tbody>";
   for (const auto& [k, v] : d.manifest)
     h << "<tr><th>" << html_escape(k) << "</th><td><code>" << html_escape(v) << "</code></td></tr>";

@@ -1,7 +1,11 @@
 // report.html: one self-contained page (figures embedded as base64 PNG, CSS inline, no
-// scripts, no external references) that opens like a paper: the performance table, Table 1,
-// ROC and Kaplan–Meier figures, explanations of example patients, calibration and decision
-// curves, training curves, the run manifest and a model card.
+// scripts, no external references) that opens like a paper: the design warnings, the performance
+// table with bootstrap intervals, the study design, participants and follow-up, Table 1, ROC and
+// Kaplan–Meier figures (with survival at fixed times and the cut-point's p-values), time-dependent
+// AUC, explanations of example patients, calibration and decision curves before and after
+// recalibration, per-centre subgroups, incremental value over the clinical model, training
+// curves, the TRIPOD+AI checklist (report/checklist.h), the limitations, the run manifest and a
+// model card (docs/report.md).
 #pragma once
 
 #include <filesystem>

@@ -76,7 +76,30 @@ VariantMetrics variant_metrics(const runfolder::MetricsRow& m) {
     vm.calibration_slope.value = c->slope;
     vm.calibration_intercept.value = c->intercept;
   }
+  vm.excluded = m.excluded;
+  vm.missing_time = m.missing_time;
+  vm.delong_p_holm = m.delong_p_holm.value_or(kNaN);
+  vm.calibration_raw = m.calibration_raw;
+  vm.bootstrap = m.bootstrap;
+  vm.td_auc = m.td_auc;
+  vm.auc_ipcw = m.auc_ipcw;
+  vm.incremental = m.incremental;
   return vm;
+}
+
+// Who was analysed per cohort: the reference variant's row (any variant's when it has none).
+std::vector<CohortFlow> cohort_flow(const runfolder::Metrics& m) {
+  std::vector<CohortFlow> flow;
+  std::vector<std::string> cohorts = m.cohorts;
+  for (const auto& r : m.metrics)
+    if (std::find(cohorts.begin(), cohorts.end(), r.cohort) == cohorts.end()) cohorts.push_back(r.cohort);
+  for (const auto& c : cohorts) {
+    const runfolder::MetricsRow* row = m.find(m.reference_variant, c);
+    for (const auto& r : m.metrics)
+      if (!row && r.cohort == c) row = &r;
+    if (row) flow.push_back({c, row->n, row->events, row->excluded, row->missing_time});
+  }
+  return flow;
 }
 
 // metrics.json: the tables and the survival, calibration and decision-curve figures.
@@ -87,12 +110,19 @@ void load_metrics(const fs::path& dir, ReportData& d) {
   d.reference_variant = m.reference_variant;
   d.variants = m.variants;
   d.cohorts = m.cohorts;
+  d.design = m.design;
+  d.flow = cohort_flow(m);
+  d.centers = m.centers;
+  d.follow_up = m.follow_up;
+  d.warnings = m.warnings;
+  d.seeds_reported = m.seeds.has_value();
   for (const auto& r : m.metrics) {
     if (!std::isfinite(r.auc)) continue;  // one class only: nothing to show
     d.metrics.push_back(variant_metrics(r));
   }
   for (const auto& s : m.survival) {
-    SurvivalSummary ss{s.variant, s.cohort, {}, s.logrank_p.value_or(kNaN), {}, s.cutpoint};
+    SurvivalSummary ss{s.variant,  s.cohort,   {}, s.logrank_p.value_or(kNaN), {},
+                       s.cutpoint, s.at_times, s.maxstat_p.value_or(kNaN)};
     if (s.hr) ss.hazard_ratio = {*s.hr, s.hr_ci.lo, s.hr_ci.hi};
     for (const auto& g : s.groups)
       ss.groups.push_back({g.label, g.time, g.surv, g.lower, g.upper, g.censor_times, g.follow_up});
@@ -107,10 +137,24 @@ void load_metrics(const fs::path& dir, ReportData& d) {
     cs.curve.observed = c.observed.value_or(std::vector<double>{});
     if (c.fit) cs.slope = c.fit->slope, cs.intercept = c.fit->intercept, cs.brier = c.fit->brier;
     cs.hl_p = c.hl_p.value_or(kNaN);
+    cs.curve_raw.predicted = c.predicted_raw.value_or(std::vector<double>{});
+    cs.curve_raw.observed = c.observed_raw.value_or(std::vector<double>{});
+    if (!cs.curve_raw.predicted.empty()) {
+      cs.curve.label = c.variant + ", recalibrated";
+      cs.curve_raw.label = c.variant + ", before recalibration";
+    }
+    if (c.fit_raw) cs.slope_raw = c.fit_raw->slope, cs.intercept_raw = c.fit_raw->intercept, cs.brier_raw = c.fit_raw->brier;
+    cs.hl_p_raw = c.hl_p_raw.value_or(kNaN);
     d.calibration.push_back(std::move(cs));
   }
-  for (const auto& c : m.decision_curve)
-    d.decision.push_back({c.variant, c.cohort, {c.variant, c.threshold, c.net_benefit}, {"Treat all", c.threshold, c.treat_all}});
+  for (const auto& c : m.decision_curve) {
+    DecisionSummary ds{c.variant, c.cohort, {c.variant, c.threshold, c.net_benefit}, {"Treat all", c.threshold, c.treat_all}, {}};
+    if (!c.net_benefit_raw.empty()) {
+      ds.model.label = c.variant + ", recalibrated";
+      ds.model_raw = {c.variant + ", before recalibration", c.threshold, c.net_benefit_raw};
+    }
+    d.decision.push_back(std::move(ds));
+  }
   for (const auto& s : m.seeds.value_or(std::vector<runfolder::SeedRow>{})) {
     SeedSummary ss{s.variant, s.cohort, s.seeds, {}};
     for (const auto& [name, v] : s.metrics) ss.mean_sd[name] = {v.mean, v.sd};
@@ -125,10 +169,15 @@ void load_predictions(const fs::path& dir, ReportData& d) {
     if (e.path().extension() == ".csv") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) d.predictions[f.stem().string()] = runfolder::read_predictions(f);
-  for (auto& c : d.calibration)  // the histogram under each calibration curve
-    if (c.curve.predictions.empty() && d.predictions.count(c.variant))
-      for (const auto& p : d.predictions.at(c.variant))
-        if (p.cohort == c.cohort) c.curve.predictions.push_back(p.probability);
+  for (auto& c : d.calibration) {  // the histogram under each calibration curve: the patients with an outcome
+    if (!d.predictions.count(c.variant)) continue;
+    const bool fill = c.curve.predictions.empty(), fill_raw = !c.curve_raw.predicted.empty() && c.curve_raw.predictions.empty();
+    for (const auto& p : d.predictions.at(c.variant)) {
+      if (p.cohort != c.cohort || !p.has_label()) continue;
+      if (fill) c.curve.predictions.push_back(p.probability);
+      if (fill_raw) c.curve_raw.predictions.push_back(1 / (1 + std::exp(-p.logit)));
+    }
+  }
 }
 
 // The paired DeLong p from comparisons.csv where metrics.json does not carry it.
@@ -226,10 +275,36 @@ void load_training(const fs::path& dir, ReportData& d) {
       th.val_loss.push_back(r.val_loss);
       th.val_auc.push_back(r.val_auc);
     }
-    const fs::path mj = runfolder::model_dir(dir, v) / "model.json";
-    if (fs::exists(mj)) th.best_epoch = static_cast<int>(runfolder::read_model_info(mj).best_epoch);
+    if (auto it = d.models.find(v); it != d.models.end()) th.best_epoch = static_cast<int>(it->second.best_epoch);
     d.training.push_back(std::move(th));
   }
+}
+
+// The variants' model.json (recalibration, selection, best epoch).
+void load_models(const fs::path& dir, ReportData& d) {
+  const fs::path models = dir / "models";
+  if (!fs::is_directory(models)) return;
+  std::vector<std::string> names = d.variants;
+  if (names.empty())
+    for (const auto& e : fs::directory_iterator(models)) names.push_back(e.path().filename().string());
+  for (const auto& v : names) {
+    const fs::path mj = runfolder::model_dir(dir, v) / "model.json";
+    if (fs::exists(mj)) d.models[v] = runfolder::read_model_info(mj);
+  }
+}
+
+// Which of the run folder's files are present (for the TRIPOD+AI section).
+void list_files(const fs::path& dir, ReportData& d) {
+  std::vector<std::string> names = {"config.toml", "run.json", "cohorts.csv", "table1.csv", "metrics.json",
+                                    "comparisons.csv", "explain/shap_clinical.csv", "explain/modality_shapley.csv",
+                                    "explain/examples.json"};
+  for (const auto& v : d.variants) {
+    names.push_back("predictions/" + v + ".csv");
+    for (const char* f : {"model.json", "preprocessing.json", "clinical.json", "weights.safetensors", "history.csv"})
+      names.push_back("models/" + v + "/" + f);
+  }
+  for (const auto& n : names)
+    if (fs::exists(dir / n)) d.files.insert(n);
 }
 
 }  // namespace
@@ -245,7 +320,9 @@ ReportData load_run_folder(const fs::path& dir) {
   load_examples(dir, d);
   load_clinical_shap(runfolder::explain_dir(dir) / "shap_clinical.csv", d);
   load_modality_shapley(runfolder::explain_dir(dir) / "modality_shapley.csv", d);
+  load_models(dir, d);
   load_training(dir, d);
+  list_files(dir, d);
   log::debug("report: loaded {} metrics rows, {} prediction files, {} examples from {}", d.metrics.size(),
              d.predictions.size(), d.examples.size(), dir.string());
   return d;

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "report/figures.h"
 #include "runfolder/explanations.h"
+#include "runfolder/metrics.h"
+#include "runfolder/model_info.h"
 #include "runfolder/predictions.h"
 
 namespace cervirisk::report {
@@ -27,6 +30,22 @@ struct VariantMetrics {
   double threshold = kNaN;  // fitted on the training cohort
   double delong_p = kNaN;   // paired DeLong against the reference variant (NaN for itself)
   Estimate c_index, brier, calibration_slope, calibration_intercept;
+  // honest-validation statistics (metrics.json cervirisk-metrics/2; docs/report.md)
+  int excluded = 0, missing_time = 0;
+  double delong_p_holm = kNaN;  // delong_p, Holm-adjusted over the variants of the cohort
+  std::optional<runfolder::MetricsRow::Calibration> calibration_raw;  // before recalibration
+  std::optional<runfolder::MetricsRow::Bootstrap> bootstrap;          // percentile bootstrap CIs
+  std::vector<runfolder::MetricsRow::TdAuc> td_auc;                   // at eval.tdauc_horizons
+  std::optional<runfolder::MetricsRow::TdAuc> auc_ipcw;               // horizon endpoint
+  std::optional<runfolder::MetricsRow::Incremental> incremental;      // over the clinical model
+};
+
+// Who was analysed in one cohort (the reference variant's metrics row: every variant sees the
+// same patients): n with a binary outcome, its events, the horizon endpoint's exclusions and the
+// patients without a follow-up time.
+struct CohortFlow {
+  std::string cohort;
+  int n = 0, events = 0, excluded = 0, missing_time = 0;
 };
 
 // One variant on one cohort over the training seeds (metrics.json "seeds" entry, --seeds N):
@@ -46,17 +65,23 @@ struct SurvivalSummary {
   double logrank_p = kNaN;
   Estimate hazard_ratio;  // high vs low
   double cutpoint = kNaN;
+  std::vector<runfolder::SurvivalRow::AtTime> at_times;  // KM survival per group at eval.km_times
+  double maxstat_p = kNaN;  // training cohort: the cut-point search's corrected p (logrank_p is not)
 };
 
 struct CalibrationSummary {
   std::string variant, cohort;
   CalibrationSeries curve;  // predictions filled from predictions/<variant>.csv when empty
   double slope = kNaN, intercept = kNaN, brier = kNaN, hl_p = kNaN;
+  // Before recalibration (sigmoid of the logit); curve_raw.predicted empty = not computed.
+  CalibrationSeries curve_raw;
+  double slope_raw = kNaN, intercept_raw = kNaN, brier_raw = kNaN, hl_p_raw = kNaN;
 };
 
 struct DecisionSummary {
   std::string variant, cohort;
   NetBenefitCurve model, treat_all;
+  NetBenefitCurve model_raw;  // before recalibration; empty = not computed
 };
 
 struct ReportData {
@@ -82,6 +107,16 @@ struct ReportData {
   std::vector<std::pair<std::string, std::string>> manifest;
   std::vector<std::pair<std::string, std::string>> data_hashes;
   std::map<std::string, std::string> model_card;  // optional overrides: intended_use, data, limitations
+
+  // --- honest validation (metrics.json cervirisk-metrics/2, model.json cervirisk-model/2) ---
+  std::optional<runfolder::Design> design;          // how the study ran (absent in hand-made files)
+  std::vector<CohortFlow> flow;                     // per cohort, in cohort order
+  std::vector<runfolder::CenterRow> centers;        // per-centre subgroups
+  std::vector<runfolder::FollowUpRow> follow_up;    // per cohort (center "") and per centre
+  std::vector<std::string> warnings;                // design warnings, shown at the top
+  std::map<std::string, runfolder::ModelInfo> models;  // models/<variant>/model.json, by variant
+  bool seeds_reported = false;                      // metrics.json has "seeds"
+  std::set<std::string> files;  // the run-folder files present, relative ("config.toml", "models/msm_tc/weights.safetensors")
 };
 
 // Reads a run folder (docs/report.md). Required: run.json, metrics.json; everything else is

@@ -1,5 +1,6 @@
 #include "runfolder/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -25,6 +26,14 @@ Interval read_interval(const json& obj, const std::string& key, const JsonPath& 
 
 // --- writers: the keys and their presence are the format (docs/report.md) ---------------------
 
+json to_json(const MetricsRow::Calibration& c) {
+  return {{"brier", c.brier}, {"slope", c.slope}, {"intercept", c.intercept}};
+}
+
+json to_json(const MetricsRow::TdAuc& t) {
+  return {{"horizon", t.horizon}, {"auc", t.auc}, {"ci", interval(t.ci)}, {"cases", t.cases}, {"controls", t.controls}};
+}
+
 json to_json(const MetricsRow& r) {
   json e = {{"variant", r.variant}, {"cohort", r.cohort}, {"n", r.n}, {"events", r.events}, {"threshold", r.threshold}};
   e["auc"] = r.auc;
@@ -49,6 +58,29 @@ json to_json(const MetricsRow& r) {
     e["c_index"] = r.c_index->value;
     e["c_index_ci"] = interval(r.c_index->ci);
   }
+  e["excluded"] = r.excluded;
+  e["missing_time"] = r.missing_time;
+  if (r.calibration_raw) e["calibration_raw"] = to_json(*r.calibration_raw);
+  if (r.delong_p_holm) e["delong_p_holm"] = *r.delong_p_holm;
+  if (const auto& b = r.bootstrap)
+    e["bootstrap"] = {{"replicates", b->replicates},        {"sensitivity", interval(b->sensitivity)},
+                      {"specificity", interval(b->specificity)}, {"ppv", interval(b->ppv)},
+                      {"npv", interval(b->npv)},                {"c_index", interval(b->c_index)},
+                      {"calibration_slope", interval(b->calibration_slope)}};
+  e["td_auc"] = json::array();
+  for (const auto& t : r.td_auc) e["td_auc"].push_back(to_json(t));
+  if (r.auc_ipcw) e["auc_ipcw"] = to_json(*r.auc_ipcw);
+  if (const auto& i = r.incremental)
+    e["incremental"] = {{"over", i->over},
+                        {"nri", i->nri},
+                        {"nri_events", i->nri_events},
+                        {"nri_nonevents", i->nri_nonevents},
+                        {"nri_ci", interval(i->nri_ci)},
+                        {"idi", i->idi},
+                        {"idi_ci", interval(i->idi_ci)},
+                        {"lr_chisq", i->lr_chisq},
+                        {"lr_df", i->lr_df},
+                        {"lr_p", i->lr_p}};
   return e;
 }
 
@@ -66,6 +98,11 @@ json to_json(const SurvivalRow& s) {
     j["hr"] = *s.hr;
     j["hr_ci"] = interval(s.hr_ci);
   }
+  j["at_times"] = json::array();
+  for (const auto& a : s.at_times)
+    j["at_times"].push_back(
+        {{"group", a.group}, {"time", a.time}, {"n_risk", a.n_risk}, {"surv", a.surv}, {"ci", interval(a.ci)}});
+  if (s.maxstat_p) j["maxstat_p"] = *s.maxstat_p;
   return j;
 }
 
@@ -79,15 +116,52 @@ json to_json(const CalibrationRow& c) {
   if (c.predicted) j["predicted"] = *c.predicted;
   if (c.observed) j["observed"] = *c.observed;
   if (c.hl_p) j["hl_p"] = *c.hl_p;
+  if (c.fit_raw) j["fit_raw"] = to_json(*c.fit_raw);
+  if (c.predicted_raw) j["predicted_raw"] = *c.predicted_raw;
+  if (c.observed_raw) j["observed_raw"] = *c.observed_raw;
+  if (c.hl_p_raw) j["hl_p_raw"] = *c.hl_p_raw;
   return j;
 }
 
 json to_json(const DecisionCurveRow& d) {
-  return {{"variant", d.variant},
-          {"cohort", d.cohort},
+  json j = {{"variant", d.variant},
+            {"cohort", d.cohort},
+            {"threshold", d.threshold},
+            {"net_benefit", d.net_benefit},
+            {"treat_all", d.treat_all}};
+  if (!d.net_benefit_raw.empty()) j["net_benefit_raw"] = d.net_benefit_raw;
+  return j;
+}
+
+json to_json(const CenterRow& c) {
+  json j = {{"variant", c.variant}, {"cohort", c.cohort}, {"center", c.center},
+            {"n", c.n},             {"events", c.events}, {"auc", c.auc}};
+  if (c.auc_ci) j["auc_ci"] = interval(*c.auc_ci);
+  if (c.citl) j["citl"] = *c.citl;
+  return j;
+}
+
+json to_json(const FollowUpRow& f) {
+  return {{"cohort", f.cohort}, {"center", f.center}, {"n", f.n}, {"events", f.events}, {"missing_time", f.missing_time},
+          {"median", f.median}, {"ci", interval(f.ci)}, {"followed_at_horizon", f.followed_at_horizon}};
+}
+
+json to_json(const Design& d) {
+  return {{"endpoint", d.endpoint},
+          {"horizon_months", d.horizon_months},
+          {"selection", d.selection},
+          {"validation_fraction", d.validation_fraction},
+          {"folds", d.folds},
+          {"loss", d.loss},
+          {"class_balance", d.class_balance},
+          {"recalibration", d.recalibration},
           {"threshold", d.threshold},
-          {"net_benefit", d.net_benefit},
-          {"treat_all", d.treat_all}};
+          {"cutpoint", d.cutpoint},
+          {"bootstrap", d.bootstrap},
+          {"seeds", d.seeds},
+          {"synthetic", d.synthetic},
+          {"tdauc_horizons", d.tdauc_horizons},
+          {"km_times", d.km_times}};
 }
 
 json to_json(const SeedRow& s) {
@@ -123,6 +197,71 @@ Row keyed_row(const json& e, const JsonPath& w) {
   return r;
 }
 
+int int_field(const json& obj, const std::string& key, const JsonPath& w) {
+  return static_cast<int>(integer_field(obj, key, w));
+}
+
+// An object member: FormatError naming the path unless it is a JSON object.
+const json& object_field(const json& obj, const std::string& key, const JsonPath& w) {
+  const json& v = field(obj, key, w);
+  if (!v.is_object()) w.at(key).fail("must be an object, got " + v.dump());
+  return v;
+}
+
+// A string that must be one of `choices`.
+std::string choice_field(const json& obj, const std::string& key, const JsonPath& w,
+                         const std::vector<std::string>& choices) {
+  std::string v = string_field(obj, key, w);
+  if (std::find(choices.begin(), choices.end(), v) != choices.end()) return v;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  w.at(key).fail("is '" + v + "', expected one of " + list);
+}
+
+MetricsRow::Calibration read_calibration_fit(const json& obj, const std::string& key, const JsonPath& w) {
+  const json& c = object_field(obj, key, w);
+  const JsonPath cw = w.at(key);
+  return {number_field(c, "brier", cw), number_field(c, "slope", cw), number_field(c, "intercept", cw)};
+}
+
+MetricsRow::TdAuc read_td_auc(const json& t, const JsonPath& w) {
+  if (!t.is_object()) w.fail("must be an object, got " + t.dump());
+  MetricsRow::TdAuc a;
+  a.horizon = number_field(t, "horizon", w);
+  a.auc = number_field(t, "auc", w);
+  a.ci = read_interval(t, "ci", w);
+  a.cases = int_field(t, "cases", w);
+  a.controls = int_field(t, "controls", w);
+  return a;
+}
+
+MetricsRow::Bootstrap read_bootstrap(const json& b, const JsonPath& w) {
+  MetricsRow::Bootstrap r;
+  r.replicates = int_field(b, "replicates", w);
+  r.sensitivity = read_interval(b, "sensitivity", w);
+  r.specificity = read_interval(b, "specificity", w);
+  r.ppv = read_interval(b, "ppv", w);
+  r.npv = read_interval(b, "npv", w);
+  r.c_index = read_interval(b, "c_index", w);
+  r.calibration_slope = read_interval(b, "calibration_slope", w);
+  return r;
+}
+
+MetricsRow::Incremental read_incremental(const json& i, const JsonPath& w) {
+  MetricsRow::Incremental r;
+  r.over = string_field(i, "over", w);
+  r.nri = number_field(i, "nri", w);
+  r.nri_events = number_field(i, "nri_events", w);
+  r.nri_nonevents = number_field(i, "nri_nonevents", w);
+  r.nri_ci = read_interval(i, "nri_ci", w);
+  r.idi = number_field(i, "idi", w);
+  r.idi_ci = read_interval(i, "idi_ci", w);
+  r.lr_chisq = number_field(i, "lr_chisq", w);
+  r.lr_df = int_field(i, "lr_df", w);
+  r.lr_p = number_field(i, "lr_p", w);
+  return r;
+}
+
 MetricsRow read_metrics_row(const json& e, const JsonPath& w) {
   auto r = keyed_row<MetricsRow>(e, w);
   r.n = static_cast<int>(integer_field(e, "n", w));
@@ -147,6 +286,16 @@ MetricsRow read_metrics_row(const json& e, const JsonPath& w) {
     r.calibration = MetricsRow::Calibration{number_field(e, "brier", w), number_field(e, "calibration_slope", w),
                                             number_field(e, "calibration_intercept", w)};
   if (e.contains("c_index")) r.c_index = MetricsRow::CIndex{number_field(e, "c_index", w), read_interval(e, "c_index_ci", w)};
+  r.excluded = int_field(e, "excluded", w);
+  r.missing_time = int_field(e, "missing_time", w);
+  if (e.contains("calibration_raw")) r.calibration_raw = read_calibration_fit(e, "calibration_raw", w);
+  r.delong_p_holm = optional_number(e, "delong_p_holm", w);
+  if (e.contains("bootstrap")) r.bootstrap = read_bootstrap(object_field(e, "bootstrap", w), w.at("bootstrap"));
+  const json& td = array_field(e, "td_auc", w);
+  for (std::size_t i = 0; i < td.size(); ++i) r.td_auc.push_back(read_td_auc(td[i], w.at("td_auc").at(i)));
+  if (e.contains("auc_ipcw")) r.auc_ipcw = read_td_auc(object_field(e, "auc_ipcw", w), w.at("auc_ipcw"));
+  if (e.contains("incremental"))
+    r.incremental = read_incremental(object_field(e, "incremental", w), w.at("incremental"));
   return r;
 }
 
@@ -167,6 +316,14 @@ SurvivalRow read_survival_row(const json& s, const JsonPath& w) {
   r.logrank_p = optional_number(s, "logrank_p", w);
   r.hr = optional_number(s, "hr", w);
   if (r.hr) r.hr_ci = read_interval(s, "hr_ci", w);
+  const json& at = array_field(s, "at_times", w);
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    const JsonPath aw = w.at("at_times").at(i);
+    r.at_times.push_back({string_field(at[i], "group", aw), number_field(at[i], "time", aw),
+                          number_field(at[i], "n_risk", aw), number_field(at[i], "surv", aw),
+                          read_interval(at[i], "ci", aw)});
+  }
+  r.maxstat_p = optional_number(s, "maxstat_p", w);
   return r;
 }
 
@@ -179,6 +336,13 @@ CalibrationRow read_calibration_row(const json& c, const JsonPath& w) {
   if (r.predicted && r.observed && r.predicted->size() != r.observed->size())
     w.fail("predicted and observed must have the same length");
   r.hl_p = optional_number(c, "hl_p", w);
+  if (c.contains("fit_raw")) r.fit_raw = read_calibration_fit(c, "fit_raw", w);
+  r.predicted_raw = optional_numbers(c, "predicted_raw", w);
+  r.observed_raw = optional_numbers(c, "observed_raw", w);
+  if (r.predicted_raw.has_value() != r.observed_raw.has_value() ||
+      (r.predicted_raw && r.predicted_raw->size() != r.observed_raw->size()))
+    w.fail("predicted_raw and observed_raw must both be present with the same length");
+  r.hl_p_raw = optional_number(c, "hl_p_raw", w);
   return r;
 }
 
@@ -189,6 +353,55 @@ DecisionCurveRow read_decision_row(const json& d, const JsonPath& w) {
   r.treat_all = numbers_field(d, "treat_all", w);
   if (r.net_benefit.size() != r.threshold.size() || r.treat_all.size() != r.threshold.size())
     w.fail("threshold, net_benefit and treat_all must have the same length");
+  if (d.contains("net_benefit_raw")) {
+    r.net_benefit_raw = numbers_field(d, "net_benefit_raw", w);
+    if (r.net_benefit_raw.size() != r.threshold.size())
+      w.at("net_benefit_raw").fail("must have the length of threshold (" + std::to_string(r.threshold.size()) + ")");
+  }
+  return r;
+}
+
+CenterRow read_center_row(const json& c, const JsonPath& w) {
+  auto r = keyed_row<CenterRow>(c, w);
+  r.center = string_field(c, "center", w);
+  r.n = int_field(c, "n", w);
+  r.events = int_field(c, "events", w);
+  r.auc = number_field(c, "auc", w);
+  if (c.contains("auc_ci")) r.auc_ci = read_interval(c, "auc_ci", w);
+  r.citl = optional_number(c, "citl", w);
+  return r;
+}
+
+FollowUpRow read_follow_up_row(const json& f, const JsonPath& w) {
+  FollowUpRow r;
+  r.cohort = string_field(f, "cohort", w);
+  r.center = string_field(f, "center", w);
+  r.n = int_field(f, "n", w);
+  r.events = int_field(f, "events", w);
+  r.missing_time = int_field(f, "missing_time", w);
+  r.median = number_field(f, "median", w);
+  r.ci = read_interval(f, "ci", w);
+  r.followed_at_horizon = number_field(f, "followed_at_horizon", w);
+  return r;
+}
+
+Design read_design(const json& d, const JsonPath& w) {
+  Design r;
+  r.endpoint = choice_field(d, "endpoint", w, {"event", "horizon"});
+  r.horizon_months = number_field(d, "horizon_months", w);
+  r.selection = choice_field(d, "selection", w, {"split", "cv", "internal"});
+  r.validation_fraction = number_field(d, "validation_fraction", w);
+  r.folds = int_field(d, "folds", w);
+  r.loss = string_field(d, "loss", w);
+  r.class_balance = string_field(d, "class_balance", w);
+  r.recalibration = string_field(d, "recalibration", w);
+  r.threshold = string_field(d, "threshold", w);
+  r.cutpoint = string_field(d, "cutpoint", w);
+  r.bootstrap = int_field(d, "bootstrap", w);
+  r.seeds = int_field(d, "seeds", w);
+  r.synthetic = bool_field(d, "synthetic", w);
+  r.tdauc_horizons = numbers_field(d, "tdauc_horizons", w);
+  r.km_times = numbers_field(d, "km_times", w);
   return r;
 }
 
@@ -244,6 +457,7 @@ const MetricsRow* Metrics::find(const std::string& variant, const std::string& c
 json to_json(const Metrics& m) {
   json j;
   j["format"] = Metrics::kFormat;
+  if (m.design) j["design"] = to_json(*m.design);
   j["reference_variant"] = m.reference_variant;
   j["variants"] = m.variants;
   j["cohorts"] = m.cohorts;
@@ -252,6 +466,9 @@ json to_json(const Metrics& m) {
   j["calibration"] = array_of(m.calibration);
   j["decision_curve"] = array_of(m.decision_curve);
   if (m.seeds) j["seeds"] = array_of(*m.seeds);
+  j["centers"] = array_of(m.centers);
+  j["follow_up"] = array_of(m.follow_up);
+  j["warnings"] = m.warnings;
   return j;
 }
 
@@ -261,6 +478,7 @@ Metrics read_metrics(const fs::path& file) {
   const JsonPath top{file.string(), ""};
   const json j = read_json_format(file, Metrics::kFormat);
   Metrics m;
+  if (j.contains("design")) m.design = read_design(object_field(j, "design", top), top.at("design"));
   m.reference_variant = string_field(j, "reference_variant", top);
   m.variants = strings_field(j, "variants", top);
   m.cohorts = strings_field(j, "cohorts", top);
@@ -269,6 +487,9 @@ Metrics read_metrics(const fs::path& file) {
   m.calibration = read_rows<CalibrationRow>(j, "calibration", top, read_calibration_row);
   m.decision_curve = read_rows<DecisionCurveRow>(j, "decision_curve", top, read_decision_row);
   if (j.contains("seeds")) m.seeds = read_rows<SeedRow>(j, "seeds", top, read_seed_row);
+  m.centers = read_rows<CenterRow>(j, "centers", top, read_center_row);
+  m.follow_up = read_rows<FollowUpRow>(j, "follow_up", top, read_follow_up_row);
+  m.warnings = strings_field(j, "warnings", top);
   return m;
 }
 
