@@ -98,7 +98,7 @@ TEST(Bundle, DamagedOrForeignBundleIsExit4) {
             std::string::npos);
   fresh();
   text = read_file(dir / "model.json");
-  text.replace(text.find("cervirisk-model/1"), 17, "cervirisk-model/9");
+  text.replace(text.find("cervirisk-model/2"), 17, "cervirisk-model/9");
   write_file_atomic(dir / "model.json", text);
   EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kCorruptInput).find("format is \"cervirisk-model/9\""),
             std::string::npos);

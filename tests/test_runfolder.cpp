@@ -521,10 +521,8 @@ TEST(RunFolderModelInfo, RoundTripAndFormatChecked) {
             std::string::npos);
 }
 
-// Disabled until the model.json reader takes fold_best_epochs as integers: it reads them as
-// numbers and truncates, so 4.5 (and null, as NaN) are accepted (reported to the owner of
-// src/runfolder/model_info.cpp).
-TEST(RunFolderModelInfo, DISABLED_FractionalFoldEpochIsRefused) {
+// fold_best_epochs are epoch numbers: a fractional one (or null) is a corrupt file, not truncated.
+TEST(RunFolderModelInfo, FractionalFoldEpochIsRefused) {
   TempDir d("model_epochs");
   ModelInfo m;
   m.selection = {"cv", 0, 0, 2, {3, 4}};

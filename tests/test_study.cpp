@@ -1,5 +1,6 @@
 // End-to-end tests of the study runner on a tiny synthetic cohort, through the real binary:
-// a complete run folder, determinism, the external cohort cannot influence training, predict
+// a complete run folder, determinism, the internal and external cohorts cannot influence training
+// (on the tiny cohort and on the demo's), predict
 // reproduces the study's prediction, and kill -9 + --resume gives the uninterrupted result.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,11 +11,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "cli_run.h"
+#include "study/study.h"
 
 namespace fs = std::filesystem;
 using cervirisk::testing::run_cli;
@@ -180,7 +183,108 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
   EXPECT_EQ(pj["risk_group"].get<std::string>(), fields[9]);
 }
 
-TEST(Study, DeterministicRunsAreIdenticalAndExternalLabelsCannotInfluenceTraining) {
+namespace {
+
+std::vector<std::string> split_csv_line(const std::string& l) {
+  std::vector<std::string> f;
+  std::istringstream ls(l);
+  for (std::string v; std::getline(ls, v, ',');) f.push_back(v);
+  if (!l.empty() && l.back() == ',') f.push_back("");
+  return f;
+}
+
+// id -> cohort, from a run's predictions.
+std::map<std::string, std::string> cohorts_of(const fs::path& run, const std::string& variant) {
+  std::map<std::string, std::string> c;
+  std::ifstream p(run / "predictions" / (variant + ".csv"));
+  std::string l;
+  std::getline(p, l);
+  while (std::getline(p, l)) {
+    const auto f = split_csv_line(l);
+    c[f[0]] = f[1];
+  }
+  return c;
+}
+
+// The manifest with its cohorts written out (so the split cannot move), and every internal and
+// external patient given another held-out patient's image, mask, report, follow-up time and
+// clinical values (a rotation) and the opposite event. Returns how many rows were changed.
+int write_perturbed_manifest(const fs::path& manifest, const std::map<std::string, std::string>& cohort,
+                             const fs::path& out) {
+  std::ifstream mf(manifest);
+  std::string h;
+  std::getline(mf, h);
+  const auto cols = split_csv_line(h);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string l; std::getline(mf, l);)
+    if (!l.empty()) rows.push_back(split_csv_line(l));
+  auto col = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(cols.begin(), cols.end(), name) - cols.begin());
+  };
+  std::vector<std::size_t> held;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (cohort.at(rows[i][col("patient_id")]) != "train") held.push_back(i);
+  const auto original = rows;
+  const std::size_t keep[] = {col("patient_id"), col("center"), col("event")};
+  for (std::size_t k = 0; k < held.size(); ++k) {
+    auto& r = rows[held[k]];
+    const auto& donor = original[held[(k + 1) % held.size()]];
+    for (std::size_t j = 0; j < cols.size(); ++j)
+      if (std::find(std::begin(keep), std::end(keep), j) == std::end(keep)) r[j] = donor[j];
+    r[col("event")] = r[col("event")] == "1" ? "0" : "1";
+  }
+  std::ostringstream o;
+  o << h << ",cohort\n";
+  for (const auto& r : rows) {
+    for (std::size_t j = 0; j < r.size(); ++j) o << (j ? "," : "") << r[j];
+    o << "," << cohort.at(r[col("patient_id")]) << "\n";
+  }
+  std::ofstream(out, std::ios::trunc) << o.str();
+  return static_cast<int>(held.size());
+}
+
+// The lines of the training cohort in a predictions file.
+std::string training_rows(const fs::path& file) {
+  std::ifstream p(file);
+  std::string out;
+  for (std::string l; std::getline(p, l);)
+    if (l.find(",train,") != std::string::npos) out += l + "\n";
+  return out;
+}
+
+// Runs `study` on `config` twice -- on the manifest as it is and on a perturbed copy of it -- and
+// expects every bundle file (not the resumable checkpoint), threshold, cut-point, recalibration
+// and the training cohort's predictions to be bit-identical.
+void expect_held_out_cohorts_cannot_leak(const fs::path& data, const std::string& config, const fs::path& work,
+                                         const std::string& variants) {
+  const fs::path a = work / "leak_a", c = work / "leak_c";
+  auto ra = run_cli("study --no-report --variants " + variants + " --config " + config + " --out " + a.string());
+  ASSERT_EQ(ra.code, 0) << ra.err;
+  const fs::path manifest = data / "manifest.csv", saved = data / "manifest.original.csv";
+  fs::copy_file(manifest, saved, fs::copy_options::overwrite_existing);
+  const int changed = write_perturbed_manifest(saved, cohorts_of(a, "clinical"), manifest);
+  ASSERT_GT(changed, 10);
+  auto rc = run_cli("study --no-report --variants " + variants + " --config " + config + " --out " + c.string());
+  fs::copy_file(saved, manifest, fs::copy_options::overwrite_existing);
+  ASSERT_EQ(rc.code, 0) << rc.err;
+  // The perturbation reached the held-out cohorts: their predictions differ.
+  EXPECT_NE(slurp(a / "predictions" / "msm_tc.csv"), slurp(c / "predictions" / "msm_tc.csv"));
+  std::istringstream vs(variants);
+  for (std::string v; vs >> v;) {
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(a / "models" / v)) {
+      if (!e.is_regular_file() || e.path().filename() == "checkpoint.pt") continue;
+      EXPECT_EQ(slurp(e.path()), slurp(c / "models" / v / e.path().filename())) << v << "/" << e.path().filename();
+      ++files;
+    }
+    EXPECT_GE(files, 4) << v;
+    EXPECT_EQ(training_rows(a / "predictions" / (v + ".csv")), training_rows(c / "predictions" / (v + ".csv"))) << v;
+  }
+}
+
+}  // namespace
+
+TEST(Study, DeterministicRunsAreIdenticalAndHeldOutCohortsCannotInfluenceTraining) {
   const fs::path data = cohort_dir() / "data";
   const std::string cfg = (data / "tiny.toml").string();
   auto a = run_cli("study --no-report --variants msm_tc clinical --config " + cfg + " --out " + (cohort_dir() / "det_a").string());
@@ -188,57 +292,54 @@ TEST(Study, DeterministicRunsAreIdenticalAndExternalLabelsCannotInfluenceTrainin
   auto b = run_cli("study --no-report --variants msm_tc clinical --config " + cfg + " --out " + (cohort_dir() / "det_b").string());
   ASSERT_EQ(b.code, 0) << b.err;
   EXPECT_EQ(slurp(cohort_dir() / "det_a" / "metrics.json"), slurp(cohort_dir() / "det_b" / "metrics.json"));
+  // Labels, images, masks, reports, follow-up and clinical values of every internal and external
+  // patient changed: the bundles and the training cohort's predictions do not move.
+  expect_held_out_cohorts_cannot_leak(data, cfg, cohort_dir(), "msm_tc clinical");
+}
 
-  // Flip every external patient's event in a copy of the manifest: weights, threshold and
-  // cut-point of every variant stay the same.
-  fs::path pert = cohort_dir() / "pert";
-  fs::create_directories(pert);
-  std::ifstream mf(data / "manifest.csv");
-  std::string h;
-  std::getline(mf, h);
-  std::vector<std::string> cols;
-  {
-    std::istringstream hs(h);
-    for (std::string c; std::getline(hs, c, ',');) cols.push_back(c);
+// One cut-point rule: the study's risk groups on the training cohort are those of
+// `cervirisk stats cutpoint` (maxstat) on the same scores, with low = risk <= cut.
+TEST(Study, RiskGroupsAreThoseOfTheStatsCutpointCommand) {
+  const fs::path run = cohort_dir() / "cut_run";
+  auto s = run_cli("study --no-report --variants msm_tc --config " + (cohort_dir() / "data" / "tiny.toml").string() +
+                   " --out " + run.string());
+  ASSERT_EQ(s.code, 0) << s.err;
+  std::ifstream p(run / "predictions" / "msm_tc.csv");
+  std::string l;
+  std::getline(p, l);
+  const auto cols = split_csv_line(l);
+  auto col = [&](const char* n) { return static_cast<std::size_t>(std::find(cols.begin(), cols.end(), n) - cols.begin()); };
+  std::ostringstream csv;
+  csv << "time,event,risk\n";
+  int high = 0, low = 0;
+  std::vector<std::pair<double, std::string>> groups;
+  while (std::getline(p, l)) {
+    const auto f = split_csv_line(l);
+    if (f[col("cohort")] != "train") continue;
+    csv << f[col("time_months")] << "," << f[col("event")] << "," << f[col("risk")] << "\n";
+    (f[col("risk_group")] == "high" ? high : low) += 1;
+    groups.emplace_back(std::stod(f[col("risk")]), f[col("risk_group")]);
   }
-  std::size_t ev = 0, co = 0;
-  for (std::size_t i = 0; i < cols.size(); ++i) {
-    if (cols[i] == "event") ev = i;
-    if (cols[i] == "center") co = i;
-  }
-  const auto tj = slurp(data / "study.toml");
-  std::ostringstream out;
-  out << h << "\n";
-  int flipped = 0;
-  for (std::string l; std::getline(mf, l);) {
-    std::vector<std::string> f;
-    std::istringstream ls(l);
-    for (std::string v; std::getline(ls, v, ',');) f.push_back(v);
-    if (tj.find("external_centers = [\"" + f[co] + "\"]") != std::string::npos) {
-      f[ev] = f[ev] == "1" ? "0" : "1";
-      ++flipped;
-    }
-    for (std::size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
-    if (!l.empty() && l.back() == ',') out << ',';
-    out << "\n";
-  }
-  ASSERT_GT(flipped, 0);
-  std::ofstream(data / "manifest_pert.csv") << out.str();
-  std::string t = slurp(data / "tiny.toml");
-  t.replace(t.find("manifest.csv"), 12, "manifest_pert.csv");
-  std::ofstream(data / "tiny_pert.toml") << t;
-  auto c = run_cli("study --no-report --variants msm_tc clinical --config " + (data / "tiny_pert.toml").string() + " --out " +
-                   (cohort_dir() / "det_c").string());
-  ASSERT_EQ(c.code, 0) << c.err;
-  for (const char* v : {"msm_tc", "clinical"}) {
-    EXPECT_EQ(slurp(cohort_dir() / "det_a" / "models" / v / "weights.safetensors"),
-              slurp(cohort_dir() / "det_c" / "models" / v / "weights.safetensors"))
-        << v;
-    const auto ma = json::parse(slurp(cohort_dir() / "det_a" / "models" / v / "model.json"));
-    const auto mc = json::parse(slurp(cohort_dir() / "det_c" / "models" / v / "model.json"));
-    EXPECT_EQ(ma["threshold"], mc["threshold"]) << v;
-    EXPECT_EQ(ma["cutpoint"], mc["cutpoint"]) << v;
-  }
+  const fs::path file = cohort_dir() / "train_scores.csv";
+  std::ofstream(file) << csv.str();
+  auto r = run_cli("stats cutpoint --csv " + file.string() + " --time time --event event --score risk --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  const auto info = json::parse(slurp(run / "models" / "msm_tc" / "model.json"));
+  EXPECT_EQ(j["cut"].get<double>(), info["cutpoint"].get<double>());
+  EXPECT_EQ(j["n_low"].get<int>(), low);
+  EXPECT_EQ(j["n_high"].get<int>(), high);
+  for (const auto& [risk, g] : groups) EXPECT_EQ(g, risk > j["cut"].get<double>() ? "high" : "low") << risk;
+}
+
+// The same on the demo's cohort and settings (`cervirisk demo`: 445 patients, kDemoToml, every
+// default including train.selection = split).
+TEST(Study, DemoCohortHeldOutCohortsCannotInfluenceTheBundles) {
+  const fs::path work = cohort_dir() / "demo_leak", data = work / "data";
+  auto s = run_cli("synth --out " + data.string() + " --patients 445");
+  ASSERT_EQ(s.code, 0) << s.err;
+  std::ofstream(data / "demo.toml") << slurp(data / "study.toml") << cervirisk::study::kDemoToml;
+  expect_held_out_cohorts_cannot_leak(data, (data / "demo.toml").string(), work, "clinical msm_tc");
 }
 
 // kill -9 while a variant trains (after its first checkpoint), then --resume: the same

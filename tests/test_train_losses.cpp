@@ -134,3 +134,66 @@ TEST(Losses, ShapeMismatchAndUnknownKindAreReported) {
   }
   EXPECT_EQ(parse_loss_kind("cox"), LossKind::kCox);
 }
+
+TEST(Losses, BceCoxIsTheWeightedSumOfItsParts) {
+  // Hand-made batch: column 0 the logit, column 1 the Cox risk.
+  auto out = torch::tensor({{0.3, -1.2}, {-0.7, 0.4}, {1.1, 0.9}, {0.0, -0.3}}, torch::kDouble);
+  auto y = torch::tensor({1.0, 0.0, 1.0, 0.0}, torch::kDouble);
+  auto t = torch::tensor({5.0, 8.0, 3.0, 12.0}, torch::kDouble);
+  auto e = torch::tensor({1.0, 0.0, 1.0, 0.0}, torch::kDouble);
+  LossConfig c;
+  c.kind = LossKind::kBceCox;
+  c.cox_weight = 0.5;
+  c.negative_weight = 0.8;
+  c.positive_weight = 1.4;
+  const double got = compute_loss(c, out, y, t, e).item<double>();
+  const double bce = weighted_bce_with_logits(out.select(1, 0), y, 0.8, 1.4).item<double>();
+  const double cox = cox_partial_likelihood_loss(out.select(1, 1), t, e).item<double>();
+  EXPECT_NEAR(got, bce + 0.5 * cox, 1e-15);
+  // Both heads get a gradient.
+  auto o = out.clone().requires_grad_(true);
+  compute_loss(c, o, y, t, e).backward();
+  EXPECT_GT(o.grad().select(1, 0).abs().sum().item<double>(), 0);
+  EXPECT_GT(o.grad().select(1, 1).abs().sum().item<double>(), 0);
+  // A [B] output for bce+cox (or [B, 2] for bce) is refused with the shapes named.
+  try {
+    compute_loss(c, out.select(1, 0), y, t, e);
+    FAIL();
+  } catch (const ValidationError& err) {
+    EXPECT_NE(std::string(err.what()).find("[B, 2]"), std::string::npos) << err.what();
+  }
+  c.kind = LossKind::kBce;
+  EXPECT_THROW(compute_loss(c, out, y, t, e), ValidationError);
+  EXPECT_EQ(parse_loss_kind("bce+cox"), LossKind::kBceCox);
+}
+
+TEST(Losses, PatientsWithoutABinaryLabelAreLeftOutOfBceButNotCox) {
+  // NaN label = no binary label (horizon endpoint): BCE is the mean over the labelled rows.
+  auto logit = torch::tensor({0.3, -0.7, 1.1, 0.0}, torch::kDouble);
+  auto y = torch::tensor({1.0, std::nan(""), 1.0, 0.0}, torch::kDouble);
+  auto t = torch::tensor({5.0, 8.0, 3.0, 12.0}, torch::kDouble);
+  auto e = torch::tensor({1.0, 0.0, 1.0, 0.0}, torch::kDouble);
+  LossConfig c;
+  c.negative_weight = 0.8;
+  c.positive_weight = 1.4;
+  auto keep = torch::tensor({0, 2, 3}, torch::kLong);
+  const double expected = weighted_bce_with_logits(logit.index_select(0, keep), y.index_select(0, keep), 0.8, 1.4).item<double>();
+  EXPECT_NEAR(compute_loss(c, logit, y, t, e).item<double>(), expected, 1e-15);
+  // none labelled: 0 with a zero gradient
+  auto l = logit.clone().requires_grad_(true);
+  auto none = torch::full({4}, NAN, torch::kDouble);
+  auto z = compute_loss(c, l, none, t, e);
+  EXPECT_EQ(z.item<double>(), 0.0);
+  z.backward();
+  EXPECT_EQ(l.grad().abs().sum().item<double>(), 0.0);
+  // bce+cox: the Cox part still sees every patient
+  c.kind = LossKind::kBceCox;
+  c.cox_weight = 1.0;
+  auto two = torch::stack({logit, logit * 2}, 1);
+  EXPECT_NEAR(compute_loss(c, two, y, t, e).item<double>(),
+              expected + cox_partial_likelihood_loss(logit * 2, t, e).item<double>(), 1e-15);
+  // class weights ignore the unlabelled rows
+  const auto w = balanced_class_weights(torch::tensor({1.f, NAN, 0.f, 0.f, 0.f}));
+  EXPECT_DOUBLE_EQ(w.positive, 4.0 / 2.0);
+  EXPECT_DOUBLE_EQ(w.negative, 4.0 / 6.0);
+}

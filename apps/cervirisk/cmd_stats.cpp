@@ -577,8 +577,10 @@ void run_cutpoint(const ScoreSurvOpts& o) {
     if (!o.cut) throw ConfigError("--method fixed needs --cut VALUE");
     c = stats::cutpoint_fixed(t, e, s, *o.cut);
   }
-  json j{{"cut", num(c.cut)},  {"statistic", num(c.statistic)}, {"method", c.method}, {"n_low", c.n_low},
-         {"n_high", c.n_high}, {"n_dropped", d.dropped}};
+  // low = score <= cut, high = score > cut (stats/risk_group.h): the study's and predict's rule.
+  json j{{"cut", num(c.cut)},       {"statistic", num(c.statistic)}, {"method", c.method}, {"n_low", c.n_low},
+         {"n_high", c.n_high},      {"n_dropped", d.dropped},        {"p_lau94", num(c.p_lau94)},
+         {"p_lau92", num(c.p_lau92)}};
   print(o.c, j);
 }
 

@@ -19,7 +19,8 @@ namespace cervirisk::bundle {
 
 struct PatientFeatures {
   std::string id, cohort, center;
-  float label = 0, time = 0, event = 0;
+  float label = 0, time = 0, event = 0;  // label NaN = no binary label; time -1 = not recorded
+  double time_months = -1;                 // the follow-up as recorded (time is its float for the losses)
   imaging::PatientSample image;
   std::vector<std::int64_t> text_ids, text_mask;
   bool has_text = false;

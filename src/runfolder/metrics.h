@@ -45,6 +45,37 @@ struct MetricsRow {
   };
   std::optional<CIndex> c_index;  // Harrell's C of the risk score
 
+  // --- honest-validation statistics (docs/stats.md) ---
+  int excluded = 0;      // horizon endpoint: censored before the horizon without an event (no binary label)
+  int missing_time = 0;  // no follow-up time recorded: left out of every survival statistic
+  std::optional<Calibration> calibration_raw;  // before recalibration: sigmoid of the model's logit
+  std::optional<double> delong_p_holm;         // delong_p, Holm-adjusted over the variants of the cohort
+  // Percentile bootstrap intervals (eval.bootstrap replicates, stratified by outcome).
+  struct Bootstrap {
+    int replicates = 0;
+    Interval sensitivity, specificity, ppv, npv, c_index, calibration_slope;
+  };
+  std::optional<Bootstrap> bootstrap;
+  // Cumulative/dynamic time-dependent AUC with IPCW (stats/tdauc.h) of the risk score.
+  struct TdAuc {
+    double horizon = kNaN, auc = kNaN;
+    Interval ci;  // percentile bootstrap; NaN when eval.bootstrap = 0
+    int cases = 0, controls = 0;
+  };
+  std::vector<TdAuc> td_auc;       // at eval.tdauc_horizons
+  std::optional<TdAuc> auc_ipcw;   // horizon endpoint: the IPCW AUC at data.horizon_months
+  // Incremental value of this variant's score over the clinical model ("over" = its variant).
+  struct Incremental {
+    std::string over;
+    double nri = kNaN, nri_events = kNaN, nri_nonevents = kNaN;
+    Interval nri_ci;
+    double idi = kNaN;
+    Interval idi_ci;
+    double lr_chisq = kNaN, lr_p = kNaN;  // glm(y ~ logit_over) vs glm(y ~ logit_over + logit_variant)
+    int lr_df = 1;
+  };
+  std::optional<Incremental> incremental;
+
   // The finite scalar metrics by their metrics.json name (auc, sensitivity, ..., c_index);
   // n, events, threshold and p-values are not metrics of the model.
   std::map<std::string, double> scalars() const;
@@ -64,6 +95,16 @@ struct SurvivalRow {
   std::optional<double> logrank_p;
   std::optional<double> hr;  // Cox hazard ratio high vs low, with hr_ci
   Interval hr_ci;
+  // Kaplan-Meier survival of each group at eval.km_times (summary(fit, times)), log intervals.
+  struct AtTime {
+    std::string group;  // the KmCurve label
+    double time = kNaN, n_risk = kNaN, surv = kNaN;
+    Interval ci;
+  };
+  std::vector<AtTime> at_times;
+  // Training cohort with eval.cutpoint = maxstat: the p-value of the maximally selected
+  // statistic corrected for the search (maxstat.test, pmethod = "Lau94"); logrank_p is not.
+  std::optional<double> maxstat_p;
 };
 
 // Calibration of one variant on one cohort ("calibration" entry).
@@ -72,12 +113,53 @@ struct CalibrationRow {
   std::optional<MetricsRow::Calibration> fit;
   std::optional<std::vector<double>> predicted, observed;  // decile bins
   std::optional<double> hl_p;                              // Hosmer-Lemeshow
+  // The same before recalibration (probabilities = sigmoid of the logit).
+  std::optional<MetricsRow::Calibration> fit_raw;
+  std::optional<std::vector<double>> predicted_raw, observed_raw;
+  std::optional<double> hl_p_raw;
 };
 
 // Decision curve of one variant on one cohort ("decision_curve" entry).
 struct DecisionCurveRow {
   std::string variant, cohort;
   std::vector<double> threshold, net_benefit, treat_all;
+  std::vector<double> net_benefit_raw;  // before recalibration; empty = not computed
+};
+
+// One variant on the patients of one centre within a cohort ("centers" entry).
+struct CenterRow {
+  std::string variant, cohort, center;
+  int n = 0, events = 0;
+  double auc = kNaN;                  // NaN with one class
+  std::optional<Interval> auc_ci;     // DeLong
+  std::optional<double> citl;         // calibration-in-the-large (intercept with the logit as offset)
+};
+
+// Follow-up of one cohort, or one centre ("follow_up" entry): reverse Kaplan-Meier.
+struct FollowUpRow {
+  std::string cohort, center;  // center "" = the whole cohort
+  int n = 0, events = 0, missing_time = 0;
+  double median = kNaN;        // months; NaN when not reached
+  Interval ci;
+  double followed_at_horizon = kNaN;  // reverse-KM probability of still being followed at the horizon
+};
+
+// How the run was designed, as the study ran it ("design"): the report's methods, its TRIPOD+AI
+// section and the limitations are written from it.
+struct Design {
+  std::string endpoint;               // data.endpoint: "event" | "horizon"
+  double horizon_months = kNaN;       // data.horizon_months
+  std::string selection;              // train.selection: "split" | "cv" | "internal"
+  double validation_fraction = kNaN;  // split
+  int folds = 0;                      // cv
+  std::string loss;                   // train.loss
+  std::string class_balance;          // train.class_balance: "weighted" | "sampler" | "none"
+  std::string recalibration;          // eval.recalibration
+  std::string threshold, cutpoint;    // eval.threshold, eval.cutpoint
+  int bootstrap = 0;                  // eval.bootstrap
+  int seeds = 1;
+  bool synthetic = false;
+  std::vector<double> tdauc_horizons, km_times;
 };
 
 // One variant on one cohort over the training seeds (--seeds N; "seeds" entry).
@@ -92,7 +174,8 @@ struct SeedRow {
 };
 
 struct Metrics {
-  static constexpr const char* kFormat = "cervirisk-metrics/1";
+  static constexpr const char* kFormat = "cervirisk-metrics/2";
+  std::optional<Design> design;
   std::string reference_variant;
   std::vector<std::string> variants, cohorts;
   std::vector<MetricsRow> metrics;
@@ -100,6 +183,9 @@ struct Metrics {
   std::vector<CalibrationRow> calibration;
   std::vector<DecisionCurveRow> decision_curve;
   std::optional<std::vector<SeedRow>> seeds;
+  std::vector<CenterRow> centers;
+  std::vector<FollowUpRow> follow_up;
+  std::vector<std::string> warnings;  // design warnings for the report (follow-up, selection, events)
 
   const MetricsRow* find(const std::string& variant, const std::string& cohort) const;
 };

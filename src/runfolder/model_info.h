@@ -21,8 +21,28 @@ struct TrainingCohortSummary {
   std::vector<double> probability_quantiles;   // 10, 25, 50, 75, 90 %
 };
 
+// The map from the model's logit to the reported probability: p = sigmoid(intercept + slope *
+// logit), fitted on held-out predictions of the training cohort (docs/study.md "Recalibration").
+struct Recalibration {
+  std::string method = "none";  // eval.recalibration: "logistic" | "intercept" | "offset" | "none"
+  double intercept = 0, slope = 1;
+  std::string fitted_on;        // "validation split" | "out-of-fold" | "training cohort" | "class weights"
+  std::int64_t n = 0, events = 0;
+  std::string note;             // why a fallback was used, if one was
+
+  double apply(double logit) const;  // the recalibrated probability
+};
+
+// How the epoch (and so the weights) was chosen: train.selection.
+struct Selection {
+  std::string mode = "split";  // "split" | "cv" | "internal"
+  std::int64_t validation_n = 0, validation_events = 0;  // split: the held-out part of the training cohort
+  std::int64_t folds = 0;                                // cv
+  std::vector<std::int64_t> fold_best_epochs;            // cv: best epoch (0-based) of each fold
+};
+
 struct ModelInfo {
-  static constexpr const char* kFormat = "cervirisk-model/1";
+  static constexpr const char* kFormat = "cervirisk-model/2";
   std::string variant, preset;
   nlohmann::json arch;  // models::ArchConfig::to_json(): rebuilds the network
   double threshold = 0.5, cutpoint = 0;
@@ -31,6 +51,8 @@ struct ModelInfo {
   bool stopped_early = false;
   std::string fingerprint, config_sha256;
   TrainingCohortSummary training_cohort;
+  Recalibration recalibration;
+  Selection selection;
 };
 
 nlohmann::json to_json(const ModelInfo& m);

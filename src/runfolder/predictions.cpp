@@ -17,9 +17,11 @@ std::string predictions_csv(const std::vector<Prediction>& rows) {
   std::ostringstream o;
   o.precision(17);  // %.17g: every double reads back exactly
   o << csv_header(kPredictionColumns);
-  for (const auto& r : rows)
-    o << io::csv_field(r.id) << ',' << r.cohort << ',' << io::csv_field(r.center) << ',' << r.label << ',' << r.time_months
-      << ',' << r.event << ',' << r.logit << ',' << r.probability << ',' << r.risk << ',' << r.risk_group << '\n';
+  for (const auto& r : rows) {
+    o << io::csv_field(r.id) << ',' << r.cohort << ',' << io::csv_field(r.center) << ',';
+    (r.has_label() ? o << r.label : o << "NA") << ',';
+    (r.has_time() ? o << r.time_months : o << "NA") << ',' << r.event << ',' << r.logit << ',' << r.probability << ',' << r.risk << ',' << r.risk_group << '\n';
+  }
   return o.str();
 }
 
@@ -33,8 +35,16 @@ std::vector<Prediction> read_predictions(const fs::path& file) {
     if (p.id.empty()) cell_error(t, r, 0, "empty patient id");
     p.cohort = cell_choice(t, r, 1, kCohortNames);
     p.center = t.cell(r, 2);
-    p.label = cell_flag(t, r, 3);
-    p.time_months = cell_number(t, r, 4);
+    if (t.cell(r, 3) == "NA") {
+      p.label = -1;
+    } else if (t.cell(r, 3) == "0" || t.cell(r, 3) == "1") {
+      p.label = t.cell(r, 3) == "1";
+    } else {
+      cell_error(t, r, 3, "'" + t.cell(r, 3) + "', expected 0, 1 or NA (no binary label)");
+    }
+    p.time_months = t.cell(r, 4) == "NA" ? -1 : cell_number(t, r, 4);
+    if (p.time_months < 0 && t.cell(r, 4) != "NA")
+      cell_error(t, r, 4, "'" + t.cell(r, 4) + "', expected a time >= 0 or NA (not recorded)");
     p.event = cell_flag(t, r, 5);
     p.logit = cell_number(t, r, 6);
     p.probability = cell_number(t, r, 7);

@@ -9,9 +9,12 @@
 namespace cervirisk::study {
 
 float endpoint_label(const StudySettings& settings, const data::Patient& p) {
-  if (settings.endpoint == Endpoint::kHorizon)
-    return (p.event && p.time_months >= 0 && p.time_months <= settings.horizon_months) ? 1.f : 0.f;
-  return p.event ? 1.f : 0.f;
+  if (settings.endpoint == Endpoint::kEvent) return p.event ? 1.f : 0.f;
+  const double h = settings.horizon_months, t = p.time_months;
+  if (t < 0) return NAN;                 // no follow-up time: whether the event came before H is unknown
+  if (p.event && t <= h) return 1.f;     // recurrence by the horizon
+  if (t >= h) return 0.f;                // followed to the horizon without a recurrence (a later one counts 0)
+  return NAN;                            // censored before the horizon: unknown
 }
 
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels) {
@@ -26,7 +29,7 @@ std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& lab
   vars[0].name = "recurrence";
   vars[0].summary = Summary::kYesCount;
   vars[0].percent = true;
-  for (float l : labels) vars[0].values.push_back(l > 0.5f);
+  for (float l : labels) vars[0].values.push_back(std::isnan(l) ? NAN : l > 0.5f);
   vars[1].name = "report available";
   vars[1].summary = Summary::kYesCount;
   vars[1].percent = true;

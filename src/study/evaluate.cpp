@@ -1,12 +1,17 @@
 // The evaluate step: every statistic of metrics.json from the predictions (docs/stats.md names the
 // R function each one matches). A statistic that cannot be computed on a cohort (one class, too
 // few events) is left out with a warning; the others are still written.
+//
+// Binary statistics use the patients with a binary label (the horizon endpoint leaves out those
+// censored before the horizon: counted in "excluded"); survival statistics use the patients with
+// a follow-up time (the others are counted in "missing_time").
 #include <Eigen/Dense>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "models/arch.h"
@@ -19,8 +24,9 @@
 #include "stats/delong.h"
 #include "stats/km.h"
 #include "stats/logrank.h"
+#include "stats/risk_group.h"
 #include "stats/roc.h"
-#include "study/steps.h"
+#include "study/evaluate_detail.h"
 
 namespace cervirisk::study {
 
@@ -29,13 +35,6 @@ namespace fs = std::filesystem;
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 namespace {
-
-struct CohortPreds {
-  std::vector<double> prob, risk, time;
-  std::vector<int> label, event;
-};
-
-runfolder::Interval interval(const stats::Interval& i) { return {i.lower, i.upper}; }
 
 runfolder::KmCurve km_curve(const std::string& label, const std::vector<double>& t, const std::vector<int>& e) {
   runfolder::KmCurve g{label, {0}, {1}, {1}, {1}, {}, t};
@@ -52,51 +51,76 @@ runfolder::KmCurve km_curve(const std::string& label, const std::vector<double>&
   return g;
 }
 
-// Discrimination at the training threshold, calibration and the decision curve (both classes).
+// Brier, calibration slope and intercept, the decile curve and Hosmer-Lemeshow of `prob`.
+struct CalibrationResult {
+  std::optional<runfolder::MetricsRow::Calibration> fit;
+  std::optional<std::vector<double>> predicted, observed;
+  std::optional<double> hl_p;
+};
+
+CalibrationResult calibration(const std::vector<double>& prob, const std::vector<int>& y, const std::string& what) {
+  CalibrationResult out;
+  std::vector<double> p = prob;
+  for (auto& x : p) x = std::clamp(x, 1e-6, 1 - 1e-6);
+  try {
+    const auto b = stats::calibration_brier(p, y);
+    const auto fit = stats::calibration_logistic(p, y);
+    out.fit = runfolder::MetricsRow::Calibration{b.brier, fit.slope, fit.intercept};
+    std::vector<double> pred, obs;
+    for (const auto& bin : stats::calibration_curve(p, y, 10, stats::BinStrategy::kQuantile)) {
+      pred.push_back(bin.mean_pred);
+      obs.push_back(bin.frac_pos);
+    }
+    out.predicted = pred;
+    out.observed = obs;
+    out.hl_p = stats::hosmer_lemeshow(p, y).p;
+  } catch (const Error& err) {
+    log::warn("calibration {}: {}", what, err.what());
+  }
+  return out;
+}
+
+std::vector<double> net_benefit(const std::vector<double>& prob, const std::vector<int>& y, std::vector<double>* grid,
+                                std::vector<double>* treat_all) {
+  std::vector<double> nb;
+  for (const auto& r : stats::decision_curve(prob, y, stats::decision_curve_grid(0.01, 0.8, 0.01))) {
+    if (grid) grid->push_back(r.threshold);
+    if (treat_all) treat_all->push_back(r.net_benefit_all);
+    nb.push_back(r.net_benefit_model);
+  }
+  return nb;
+}
+
+// Discrimination at the training threshold, calibration and the decision curve, each before
+// and after recalibration where it differs.
 void binary_metrics(const std::string& v, const std::string& cohort, const CohortPreds& c, runfolder::MetricsRow& e,
                     runfolder::Metrics& m) {
+  const std::string what = v + " " + cohort;
   e.auc = stats::roc_auc(c.prob, c.label);
   try {  // DeLong needs >= 2 cases and >= 2 controls
     e.auc_ci = interval(stats::auc_delong(c.prob, c.label).ci);
   } catch (const Error& err) {
-    log::warn("AUC CI {} {}: {}", v, cohort, err.what());
+    log::warn("AUC CI {}: {}", what, err.what());
   }
   stats::OperatingPoint op;
   try {
     op = stats::roc_operating_point(c.prob, c.label, e.threshold);
   } catch (const Error& err) {
-    log::warn("operating point {} {}: {}", v, cohort, err.what());
+    log::warn("operating point {}: {}", what, err.what());
   }
   const auto& cp = op.ci_clopper_pearson;
   e.at_threshold = runfolder::AtThreshold{op.sensitivity,          op.specificity,          op.ppv,          op.npv,
                                           interval(cp.sensitivity), interval(cp.specificity), interval(cp.ppv),
                                           interval(cp.npv)};
-  std::vector<double> p = c.prob;
-  for (auto& x : p) x = std::clamp(x, 1e-6, 1 - 1e-6);
-  runfolder::CalibrationRow cal{v, cohort, {}, {}, {}, {}};
-  try {
-    const auto b = stats::calibration_brier(p, c.label);
-    const auto fit = stats::calibration_logistic(p, c.label);
-    e.calibration = runfolder::MetricsRow::Calibration{b.brier, fit.slope, fit.intercept};
-    cal.fit = e.calibration;
-    std::vector<double> pred, obs;
-    for (const auto& bin : stats::calibration_curve(p, c.label, 10, stats::BinStrategy::kQuantile)) {
-      pred.push_back(bin.mean_pred);
-      obs.push_back(bin.frac_pos);
-    }
-    cal.predicted = pred;
-    cal.observed = obs;
-    cal.hl_p = stats::hosmer_lemeshow(p, c.label).p;
-  } catch (const Error& err) {
-    log::warn("calibration {} {}: {}", v, cohort, err.what());
-  }
-  m.calibration.push_back(cal);
-  runfolder::DecisionCurveRow dc{v, cohort, {}, {}, {}};
-  for (const auto& r : stats::decision_curve(c.prob, c.label, stats::decision_curve_grid(0.01, 0.8, 0.01))) {
-    dc.threshold.push_back(r.threshold);
-    dc.net_benefit.push_back(r.net_benefit_model);
-    dc.treat_all.push_back(r.net_benefit_all);
-  }
+  const CalibrationResult after = calibration(c.prob, c.label, what);
+  const CalibrationResult before = calibration(c.prob_raw, c.label, what + " (before recalibration)");
+  e.calibration = after.fit;
+  e.calibration_raw = before.fit;
+  m.calibration.push_back({v, cohort, after.fit, after.predicted, after.observed, after.hl_p, before.fit,
+                           before.predicted, before.observed, before.hl_p});
+  runfolder::DecisionCurveRow dc{v, cohort, {}, {}, {}, {}};
+  dc.net_benefit = net_benefit(c.prob, c.label, &dc.threshold, &dc.treat_all);
+  dc.net_benefit_raw = net_benefit(c.prob_raw, c.label, nullptr, nullptr);
   m.decision_curve.push_back(dc);
 }
 
@@ -113,9 +137,23 @@ void compare(const std::string& v, const std::string& ref, const std::string& co
   }
 }
 
+// Holm's adjustment of the paired DeLong p-values of one cohort (the family: every variant
+// compared with the reference on that cohort).
+void holm(std::vector<runfolder::MetricsRow>& rows, const std::string& cohort) {
+  std::vector<double> p;
+  std::vector<runfolder::MetricsRow*> with;
+  for (auto& r : rows)
+    if (r.cohort == cohort && r.delong_p) {
+      p.push_back(*r.delong_p);
+      with.push_back(&r);
+    }
+  const auto adj = stats::p_adjust_holm(p);
+  for (std::size_t i = 0; i < with.size(); ++i) with[i]->delong_p_holm = adj[i];
+}
+
 // Harrell's C of the risk score, and the risk groups at the training cut-point.
-void survival_metrics(const std::string& v, const std::string& cohort, const CohortPreds& c, double cut,
-                      runfolder::MetricsRow& e, runfolder::Metrics& m) {
+void survival_metrics(const StudySettings& settings, const std::string& v, const std::string& cohort,
+                      const CohortPreds& c, double cut, runfolder::MetricsRow& e, runfolder::Metrics& m) {
   try {
     const auto hc = stats::harrell_c(c.time, c.event, c.risk);
     e.c_index = runfolder::MetricsRow::CIndex{hc.c, {hc.c - 1.96 * hc.se, hc.c + 1.96 * hc.se}};
@@ -126,7 +164,7 @@ void survival_metrics(const std::string& v, const std::string& cohort, const Coh
   std::vector<double> tl, th;
   std::vector<int> el, eh;
   for (std::size_t i = 0; i < c.risk.size(); ++i) {
-    grp[i] = c.risk[i] >= cut ? 1 : 0;
+    grp[i] = stats::is_high_risk(c.risk[i], cut) ? 1 : 0;
     (grp[i] ? th : tl).push_back(c.time[i]);
     (grp[i] ? eh : el).push_back(c.event[i]);
   }
@@ -135,6 +173,7 @@ void survival_metrics(const std::string& v, const std::string& cohort, const Coh
   s.cohort = cohort;
   s.cutpoint = cut;
   s.groups = {km_curve("Low risk", tl, el), km_curve("High risk", th, eh)};
+  s.at_times = km_at_times({{"Low risk", &tl, &el}, {"High risk", &th, &eh}}, settings.km_times);
   if (!tl.empty() && !th.empty()) {
     try {
       s.logrank_p = stats::logrank(c.time, c.event, grp).p;
@@ -147,7 +186,57 @@ void survival_metrics(const std::string& v, const std::string& cohort, const Coh
       log::warn("survival {} {}: {}", v, cohort, err.what());
     }
   }
+  if (cohort == runfolder::kCohortNames[0] && settings.cutpoint == CutpointMethod::kMaxstat)
+    s.maxstat_p = maxstat_corrected_p(c, v);
   m.survival.push_back(s);
+}
+
+runfolder::MetricsRow variant_row(const StudySettings& settings, const std::string& v, const std::string& cohort,
+                                  const VariantPredictions& vp, const CohortPreds& all, bool bootstrap,
+                                  runfolder::Metrics& m) {
+  const CohortPreds bin = all.labelled(), surv = all.timed();
+  runfolder::MetricsRow e;
+  e.variant = v;
+  e.cohort = cohort;
+  e.n = static_cast<int>(bin.prob.size());
+  e.events = std::accumulate(bin.label.begin(), bin.label.end(), 0);
+  e.excluded = static_cast<int>(all.prob.size() - bin.prob.size());
+  e.missing_time = static_cast<int>(all.prob.size() - surv.prob.size());
+  e.threshold = vp.threshold;
+  if (e.events > 0 && e.events < e.n) binary_metrics(v, cohort, bin, e, m);
+  if (std::accumulate(surv.event.begin(), surv.event.end(), 0) > 0) {
+    survival_metrics(settings, v, cohort, surv, vp.cutpoint, e, m);
+    e.td_auc = td_auc_rows(settings, surv, settings.tdauc_horizons, bootstrap, v + "/" + cohort);
+    if (settings.endpoint == Endpoint::kHorizon) {
+      const auto h = td_auc_rows(settings, surv, {settings.horizon_months}, bootstrap, v + "/" + cohort + "/ipcw");
+      if (!h.empty()) e.auc_ipcw = h[0];
+    }
+  }
+  if (bootstrap && settings.bootstrap > 0) e.bootstrap = bootstrap_cis(settings, bin, surv, e, v + "/" + cohort);
+  return e;
+}
+
+}  // namespace
+
+runfolder::Interval interval(const stats::Interval& i) { return {i.lower, i.upper}; }
+
+CohortPreds CohortPreds::labelled() const { return subset([this](std::size_t i) { return label[i] >= 0; }); }
+CohortPreds CohortPreds::timed() const { return subset([this](std::size_t i) { return time[i] >= 0; }); }
+
+CohortPreds CohortPreds::subset(const std::function<bool(std::size_t)>& keep) const {
+  CohortPreds s;
+  for (std::size_t i = 0; i < prob.size(); ++i)
+    if (keep(i)) {
+      s.prob.push_back(prob[i]);
+      s.prob_raw.push_back(prob_raw[i]);
+      s.logit.push_back(logit[i]);
+      s.risk.push_back(risk[i]);
+      s.time.push_back(time[i]);
+      s.label.push_back(label[i]);
+      s.event.push_back(event[i]);
+      s.center.push_back(center[i]);
+    }
+  return s;
 }
 
 std::map<std::string, CohortPreds> by_variant(const std::vector<std::string>& variants,
@@ -159,46 +248,46 @@ std::map<std::string, CohortPreds> by_variant(const std::vector<std::string>& va
       if (r.cohort == cohort) {
         auto& c = by[v];
         c.prob.push_back(r.probability);
+        c.prob_raw.push_back(sigmoid(r.logit));
+        c.logit.push_back(r.logit);
         c.risk.push_back(r.risk);
         c.time.push_back(r.time_months);
         c.label.push_back(r.label);
         c.event.push_back(r.event);
+        c.center.push_back(r.center);
       }
   return by;
 }
 
-}  // namespace
-
-runfolder::Metrics compute_metrics(const std::vector<std::string>& variants,
+runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vector<std::string>& variants,
                                    const std::map<std::string, VariantPredictions>& preds,
-                                   std::vector<runfolder::Comparison>* comparisons) {
+                                   std::vector<runfolder::Comparison>* comparisons, bool bootstrap) {
   runfolder::Metrics m;
   const std::string final_variant = models::variant_name(models::kFinalVariant);
   m.reference_variant =
       std::find(variants.begin(), variants.end(), final_variant) != variants.end() ? final_variant : variants.back();
   m.variants = variants;
   m.cohorts = runfolder::kCohortNames;
+  m.design = design_of(settings);
   std::vector<runfolder::Comparison> cmp;
   for (const auto& cohort : runfolder::kCohortNames) {
     auto by = by_variant(variants, preds, cohort);
     if (by.empty()) continue;
+    const CohortPreds ref = by[m.reference_variant].labelled();
     for (const auto& v : variants) {
-      const auto& c = by[v];
-      runfolder::MetricsRow e;
-      e.variant = v;
-      e.cohort = cohort;
-      e.n = static_cast<int>(c.prob.size());
-      e.events = std::accumulate(c.label.begin(), c.label.end(), 0);
-      e.threshold = preds.at(v).threshold;
-      if (e.events > 0 && e.events < e.n) {
-        binary_metrics(v, cohort, c, e, m);
-        if (v != m.reference_variant) compare(v, m.reference_variant, cohort, c, by[m.reference_variant], e, cmp);
-      }
-      if (std::accumulate(c.event.begin(), c.event.end(), 0) > 0)
-        survival_metrics(v, cohort, c, preds.at(v).cutpoint, e, m);
+      auto e = variant_row(settings, v, cohort, preds.at(v), by[v], bootstrap, m);
+      if (v != m.reference_variant && e.events > 0 && e.events < e.n)
+        compare(v, m.reference_variant, cohort, by[v].labelled(), ref, e, cmp);
+      if (v != kClinicalVariant && by.count(kClinicalVariant))
+        e.incremental = incremental_value(settings, by[kClinicalVariant].labelled(), by[v].labelled(), bootstrap,
+                                          v + "/" + cohort);
       m.metrics.push_back(e);
+      append_centers(v, cohort, by[v].labelled(), m.centers);
     }
+    holm(m.metrics, cohort);
+    append_follow_up(settings, cohort, by.begin()->second, m.follow_up);
   }
+  m.warnings = design_warnings(settings, m);
   if (comparisons) *comparisons = std::move(cmp);
   return m;
 }
@@ -225,6 +314,8 @@ std::vector<runfolder::SeedRow> seed_summary(const std::vector<runfolder::Metric
 }
 
 void evaluate_run(const fs::path& run) {
+  const auto cfg = config::Config::load(run / "config.toml");
+  const StudySettings settings = StudySettings::from_config(cfg);
   std::vector<std::string> variants;
   std::map<std::string, VariantPredictions> preds;
   for (const auto& v : models::variant_names()) {
@@ -236,7 +327,7 @@ void evaluate_run(const fs::path& run) {
   }
   if (variants.empty()) throw InputError((run / "predictions").string() + ": no predictions/<variant>.csv");
   std::vector<runfolder::Comparison> comparisons;
-  runfolder::write_metrics(run / "metrics.json", compute_metrics(variants, preds, &comparisons));
+  runfolder::write_metrics(run / "metrics.json", compute_metrics(settings, variants, preds, &comparisons, true));
   runfolder::write_comparisons(run / "comparisons.csv", comparisons);
 }
 

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 std::vector<float> StudyFeatures::train_labels() const {
   std::vector<float> l;
-  for (const auto* f : by_cohort[0]) l.push_back(f->label);
+  for (const auto* f : by_cohort[0]) l.push_back(f->label);  // NaN: no binary label
   return l;
 }
 
@@ -54,7 +54,10 @@ void fit_spec(const config::Config& cfg, const data::Cohort& cohort, const fs::p
   spec.policy = text::long_policy_from_name(cfg.get_string("text.long_policy"));
   const auto train_patients = cohort.in(data::CohortKind::kTrain);
   for (auto* p : train_patients)
-    if (p->report) out.train_reports.push_back(*p->report);
+    if (p->report) {
+      out.train_reports.push_back(*p->report);
+      out.train_report_of[p->id] = *p->report;
+    }
   for (auto* p : cohort.in(data::CohortKind::kInternal))
     if (p->report) out.internal_reports.push_back(*p->report);
   spec.tokenizer = fit_tokenizer(cfg, out.train_reports, run / "text");
@@ -83,7 +86,8 @@ void fit_features(const config::Config& cfg, const data::Cohort& cohort, const s
     f.cohort = data::cohort_name(p.cohort);
     f.center = p.center;
     f.label = labels[i];
-    f.time = static_cast<float>(std::max(0.0, p.time_months));
+    f.time = p.time_months < 0 ? -1.f : static_cast<float>(p.time_months);  // -1: not recorded (no risk set)
+    f.time_months = p.time_months < 0 ? -1.0 : p.time_months;
     f.event = static_cast<float>(p.event);
     f.image = std::move(samples[i]);
     bundle::fill_text_clinical(out.spec, p.report, cohort.clinical_row(p), f);

@@ -7,6 +7,7 @@
 #include "imaging/cache.h"
 #include "io/nifti.h"
 #include "io/volume.h"
+#include "stats/risk_group.h"
 #include "study/steps.h"
 
 namespace cervirisk::study {
@@ -24,10 +25,10 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
   const auto sc = bundle::score_dataset(model, ds, 1);
   PredictOutput o;
   o.logit = sc.logit[0];
-  o.probability = sigmoid(o.logit);
+  o.probability = b.info.recalibration.apply(o.logit);
   o.threshold = b.info.threshold;
   o.cutpoint = b.info.cutpoint;
-  o.risk_group = sc.risk[0] >= b.info.cutpoint ? "high" : "low";
+  o.risk_group = stats::risk_group(sc.risk[0], b.info.cutpoint);
   const auto m = b.arch.modalities();
   if (m.convnext || m.vit) o.modalities_present.push_back("image");
   if (m.text && f.has_text) o.modalities_present.push_back("report");

@@ -20,7 +20,7 @@ namespace cervirisk::study {
 
 models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& settings,
                                 const std::vector<std::string>& variants, const StudyFeatures& features,
-                                StepTimer& timer) {
+                                const SelectionPlan& plan, StepTimer& timer) {
   const bool any_text = std::any_of(variants.begin(), variants.end(), [](const std::string& v) {
     return models::modalities_of(models::parse_variant(v)).text;
   });
@@ -39,7 +39,20 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
   mo.learning_rate = cfg.get_double("text.pretrain_learning_rate");
   mo.whole_word = cfg.get_bool("text.whole_word_cjk");
   mo.seed = derive_seed(settings.seed, "mlm");
-  auto res = models::pretrain_mlm(bert, *spec.tokenizer, features.train_reports, features.internal_reports, mo);
+  // The held-out reports only monitor the loss; with train.selection = split / cv they are the
+  // validation part's (first fold's) training reports, so no other cohort's report is read.
+  std::vector<std::string> train, held;
+  if (plan.mode == Selection::kInternal) {
+    train = features.train_reports;
+    held = features.internal_reports;
+  } else {
+    const auto& patients = features.by_cohort[0];
+    for (std::size_t i = 0; i < patients.size(); ++i) {
+      const auto it = features.train_report_of.find(patients[i]->id);
+      if (it != features.train_report_of.end()) (plan.fold[i] == (plan.mode == Selection::kSplit ? 1 : 0) ? held : train).push_back(it->second);
+    }
+  }
+  auto res = models::pretrain_mlm(bert, *spec.tokenizer, train, held, mo);
   timer.add("pretrain_text", StepTimer::since(t0));
   log::info("MLM pretraining: held-out loss {:.3f} -> {:.3f}", res.epochs.front().held_out_loss,
             res.epochs.back().held_out_loss);

@@ -53,7 +53,7 @@ std::map<std::string, VariantPredictions> train_all(const VariantJob& base, cons
       auto t = train_variant(job, timer);
       preds[v] = {std::move(t.predictions), t.threshold, t.cutpoint};
     }
-    if (seeds > 1) per_seed->push_back(compute_metrics(variants, preds, nullptr));
+    if (seeds > 1) per_seed->push_back(compute_metrics(*base.settings, variants, preds, nullptr, false));
     if (k == 0) first = std::move(preds);
   }
   return first;
@@ -111,7 +111,8 @@ StudyResult run_study(const StudyOptions& options) {
   StudyFeatures features;
   fit_features(cfg, cohort, labels, run, features);
   timer.add("preprocess", StepTimer::since(t0));
-  const models::TensorMap bert_weights = pretrain_text(cfg, settings, variants, features, timer);
+  const SelectionPlan plan = selection_plan(settings, features.by_cohort[0], settings.seed);
+  const models::TensorMap bert_weights = pretrain_text(cfg, settings, variants, features, plan, timer);
 
   VariantJob job;
   job.cfg = &cfg;
@@ -125,7 +126,8 @@ StudyResult run_study(const StudyOptions& options) {
 
   t0 = std::chrono::steady_clock::now();
   std::vector<runfolder::Comparison> comparisons;
-  runfolder::Metrics metrics = compute_metrics(variants, preds, &comparisons);
+  runfolder::Metrics metrics = compute_metrics(settings, variants, preds, &comparisons);
+  if (metrics.design) metrics.design->seeds = options.seeds;
   if (options.seeds > 1) metrics.seeds = seed_summary(per_seed, options.seeds);
   runfolder::write_metrics(run / "metrics.json", metrics);
   runfolder::write_comparisons(run / "comparisons.csv", comparisons);

@@ -18,6 +18,7 @@
 #include "models/weights.h"
 #include "runfolder/explanations.h"
 #include "runfolder/metrics.h"
+#include "runfolder/model_info.h"
 #include "runfolder/predictions.h"
 #include "study/settings.h"
 #include "study/study.h"
@@ -41,7 +42,8 @@ class StepTimer {
 };
 
 // --- cohort.cpp -------------------------------------------------------------------------------
-// The binary endpoint of a patient (settings.endpoint).
+// The binary endpoint of a patient (settings.endpoint): 1 / 0, or NaN = none (horizon: censored
+// before the horizon without a recurrence, or no follow-up time).
 float endpoint_label(const StudySettings& settings, const data::Patient& p);
 // Table 1 (report/table1.h): characteristics by cohort with the p-value of the comparison.
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels);
@@ -53,6 +55,7 @@ struct StudyFeatures {
   std::vector<bundle::PatientFeatures> patients;          // manifest order
   std::array<std::vector<const bundle::PatientFeatures*>, 3> by_cohort;  // train, internal, external
   std::vector<std::string> train_reports, internal_reports;
+  std::map<std::string, std::string> train_report_of;  // training patient id -> report
 
   StudyFeatures() = default;
   StudyFeatures(const StudyFeatures&) = delete;
@@ -69,13 +72,39 @@ struct StudyFeatures {
 void fit_features(const config::Config& cfg, const data::Cohort& cohort, const std::vector<float>& labels,
                   const std::filesystem::path& run, StudyFeatures& out);
 
+// --- selection.cpp ----------------------------------------------------------------------------
+// The parts of the training cohort (dataset order) for train.selection. split: part 1 = the
+// validation part (validation_fraction of every label x centre stratum), part 0 = the rest;
+// cv: parts 0..folds-1; internal: everything in part 0 (the internal cohort selects).
+struct SelectionPlan {
+  Selection mode = Selection::kSplit;
+  int parts = 1;
+  std::vector<int> fold;  // per training patient
+  // The training patients in `part` (in = true) or in every other part (in = false).
+  std::vector<const bundle::PatientFeatures*> select(const std::vector<const bundle::PatientFeatures*>& train, int part,
+                                                     bool in) const;
+};
+// Deterministic in (seed, the training patients' ids, labels and centres).
+SelectionPlan selection_plan(const StudySettings& settings, const std::vector<const bundle::PatientFeatures*>& train,
+                             std::uint64_t seed);
+
+// --- recalibration.cpp -----------------------------------------------------------------------
+// The recalibration of eval.recalibration fitted on held-out logits and labels (NaN label = none,
+// skipped); `offset` = the log-odds shift of class weighting (used by "offset", and as the
+// fallback when a fit is impossible: fewer than 2 patients of a class, no convergence, slope <= 0).
+runfolder::Recalibration fit_recalibration(Recalibration method, const std::vector<double>& logit,
+                                           const std::vector<float>& label, double offset,
+                                           const std::string& fitted_on);
+
 // --- pretrain_text.cpp --------------------------------------------------------------------------
-// MLM pretraining of the report encoder on the training reports (held out: internal reports);
+// MLM pretraining of the report encoder on the training reports (held out, for the log only: the
+// reports of the selection plan's validation part / first fold, the internal reports with
+// train.selection = internal);
 // empty when no variant reads text, there is no vocabulary, a pretrained BERT is configured or
 // text.pretrain_epochs = 0.
 models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& settings,
                                 const std::vector<std::string>& variants, const StudyFeatures& features,
-                                StepTimer& timer);
+                                const SelectionPlan& plan, StepTimer& timer);
 
 // --- train_variant.cpp ----------------------------------------------------------------------------
 struct VariantJob {
@@ -102,9 +131,10 @@ struct VariantPredictions {
   double threshold = 0.5, cutpoint = 0;  // fitted on the training cohort
 };
 // metrics.json (and the rows of comparisons.csv) from the predictions of every variant.
-runfolder::Metrics compute_metrics(const std::vector<std::string>& variants,
+// `bootstrap` = false leaves out the bootstrap intervals (the per-seed metrics of --seeds).
+runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vector<std::string>& variants,
                                    const std::map<std::string, VariantPredictions>& preds,
-                                   std::vector<runfolder::Comparison>* comparisons);
+                                   std::vector<runfolder::Comparison>* comparisons, bool bootstrap = true);
 // metrics.json "seeds": mean / sd of every scalar metric over the seeds' own metrics.
 std::vector<runfolder::SeedRow> seed_summary(const std::vector<runfolder::Metrics>& per_seed, int seeds);
 

@@ -1,8 +1,11 @@
-// The training step of one variant and seed: fit on the training cohort, the threshold and
-// cut-point on the training cohort's predictions, the bundle, the predictions of every cohort.
+// The training step of one variant and seed: the epoch chosen on held-out training patients
+// (train.selection), the recalibration fitted on their predictions, the threshold and cut-point
+// on the training cohort, the bundle, the predictions of every cohort.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "bundle/bundle.h"
@@ -13,7 +16,9 @@
 #include "core/random.h"
 #include "core/torch/runtime.h"
 #include "runfolder/layout.h"
+#include "stats/common.h"
 #include "stats/cutpoint.h"
+#include "stats/risk_group.h"
 #include "stats/roc.h"
 #include "study/steps.h"
 #include "train/options.h"
@@ -22,79 +27,228 @@
 namespace cervirisk::study {
 
 namespace fs = std::filesystem;
+using Patients = std::vector<const bundle::PatientFeatures*>;
 
 namespace {
+
+// Held-out predictions of training patients: what the recalibration is fitted on.
+struct HeldOut {
+  std::vector<double> logit;
+  std::vector<float> label;
+  std::string fitted_on;
+};
 
 struct Fitted {
   models::ArchConfig arch;
   models::RecurrenceModel model{nullptr};
   train::TrainState state;
+  runfolder::Selection selection;
+  HeldOut held;
+  double class_offset = 0;  // the log-odds shift of class weighting (eval.recalibration = offset)
 };
 
-Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed) {
-  const auto& cfg = *job.cfg;
-  const auto& features = *job.features;
-  seed_everything(derive_seed(seed, "init/" + job.variant));
-  Fitted f;
-  f.arch = models::arch_from_config(cfg, models::parse_variant(job.variant), features.sizes());
-  f.model = models::build_model(f.arch);
-  if (f.arch.modalities().text && !job.bert_weights->empty())
-    if (auto b = models::text_bert(f.model)) models::load_weights(*b, *job.bert_weights);
-  auto setup = train::training_setup(cfg, features.train_labels(), job.variant, seed);
-  setup.trainer.checkpoint = dir / "checkpoint.pt";
-  setup.trainer.resume = job.resume;
-  setup.trainer.label = job.variant;
-  const bool cox = setup.trainer.loss.kind == train::LossKind::kCox;
-  auto& model = f.model;
-  train::ForwardFn fwd = [&model, cox](const train::Batch& b) {
+std::vector<float> labels_of(const Patients& p) {
+  std::vector<float> l;
+  for (const auto* f : p) l.push_back(f->label);
+  return l;
+}
+
+std::int64_t events_of(const Patients& p) {
+  std::int64_t e = 0;
+  for (const auto* f : p) e += f->label > 0.5f;  // NaN compares false
+  return e;
+}
+
+// A freshly initialised model (the init stream is named by `tag`), with the pretrained report
+// encoder when the variant reads text.
+models::RecurrenceModel fresh_model(const VariantJob& job, const models::ArchConfig& arch, std::uint64_t seed,
+                                    const std::string& tag) {
+  seed_everything(derive_seed(seed, tag));
+  auto model = models::build_model(arch);
+  if (arch.modalities().text && !job.bert_weights->empty())
+    if (auto b = models::text_bert(model)) models::load_weights(*b, *job.bert_weights);
+  return model;
+}
+
+// The logit ([B]); the Cox risk with loss = cox; both ([B, 2]) with loss = bce+cox.
+train::ForwardFn forward_fn(models::RecurrenceModel model, train::LossKind kind) {
+  return [model, kind](const train::Batch& b) mutable {
     auto out = model->forward(bundle::model_inputs(b.inputs));
-    return cox && out.risk.defined() ? out.risk : out.logit;
+    if (kind == train::LossKind::kBceCox) return torch::stack({out.logit.reshape({-1}), out.risk.reshape({-1})}, 1);
+    if (kind == train::LossKind::kCox && out.risk.defined()) return out.risk;
+    return out.logit;
   };
-  train::Trainer trainer(*model, fwd, setup.trainer);
-  const auto train_ds = features.dataset(data::CohortKind::kTrain);
-  const auto internal_ds = features.dataset(data::CohortKind::kInternal);
+}
+
+// One fit of `model` on `train_part`, selecting on `validation` (null: none, the last epoch).
+train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, std::uint64_t seed,
+                         const Patients& train_part, const bundle::FeatureDataset* validation,
+                         const fs::path& checkpoint, const std::string& what, std::int64_t run_epochs = 0) {
+  auto setup = train::training_setup(*job.cfg, labels_of(train_part), job.variant, seed);
+  setup.trainer.checkpoint = checkpoint;
+  setup.trainer.resume = job.resume;
+  setup.trainer.label = what.empty() ? job.variant : job.variant + " " + what;
+  setup.trainer.fingerprint += "/selection-" + to_string(job.settings->selection) + (what.empty() ? "" : "/" + what);
+  if (validation == nullptr) {
+    setup.trainer.restore_best = false;
+    setup.trainer.patience = 0;
+    setup.trainer.run_epochs = run_epochs;
+  }
+  train::Trainer trainer(*model, forward_fn(model, setup.trainer.loss.kind), setup.trainer);
+  const bundle::FeatureDataset train_ds(train_part, &job.features->spec);
   train::Loader loader(train_ds, train::effective_loader_options(setup.loader, job.settings->deterministic));
-  f.state = trainer.fit(loader, internal_ds).state;
+  return trainer.fit(loader, validation).state;
+}
+
+void keep_held_out(models::RecurrenceModel& model, const bundle::FeatureDataset& ds, HeldOut& held) {
+  const auto sc = bundle::score_dataset(model, ds);
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    held.logit.push_back(sc.logit[i]);
+    held.label.push_back(ds.patient(i).label);
+  }
+}
+
+// The median of the folds' epoch counts (best epoch + 1), the upper middle for an even count.
+std::int64_t median_epochs(std::vector<std::int64_t> best) {
+  for (auto& b : best) b = std::max<std::int64_t>(1, b + 1);
+  std::sort(best.begin(), best.end());
+  return best[best.size() / 2];
+}
+
+Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed) {
+  const auto& features = *job.features;
+  const auto& settings = *job.settings;
+  Fitted f;
+  f.arch = models::arch_from_config(*job.cfg, models::parse_variant(job.variant), features.sizes());
+  const Patients& train = features.by_cohort[0];
+  const SelectionPlan plan = selection_plan(settings, train, seed);
+  f.selection.mode = to_string(settings.selection);
+  const std::string init = "init/" + job.variant;
+  Patients fitted_on = train;
+  switch (settings.selection) {
+    case Selection::kInternal: {
+      log::warn("{}: train.selection = internal: the internal cohort chooses the epoch, so its AUC is optimistic "
+                "(stated in the report's limitations)",
+                job.variant);
+      f.model = fresh_model(job, f.arch, seed, init);
+      const auto internal = features.dataset(data::CohortKind::kInternal);
+      f.state = fit_on(job, f.model, seed, train, &internal, dir / "checkpoint.pt", "");
+      keep_held_out(f.model, features.dataset(data::CohortKind::kTrain), f.held);
+      f.held.fitted_on = "training cohort";
+      break;
+    }
+    case Selection::kSplit: {
+      fitted_on = plan.select(train, 1, false);
+      const Patients val = plan.select(train, 1, true);
+      f.selection.validation_n = static_cast<std::int64_t>(val.size());
+      f.selection.validation_events = events_of(val);
+      const bundle::FeatureDataset val_ds(val, &features.spec);
+      f.model = fresh_model(job, f.arch, seed, init);
+      f.state = fit_on(job, f.model, seed, fitted_on, &val_ds, dir / "checkpoint.pt", "");
+      keep_held_out(f.model, val_ds, f.held);
+      f.held.fitted_on = "validation split";
+      break;
+    }
+    case Selection::kCv: {
+      f.selection.folds = plan.parts;
+      ensure_writable_dir(dir / "cv");
+      for (int k = 0; k < plan.parts; ++k) {
+        const Patients in = plan.select(train, k, false), out = plan.select(train, k, true);
+        const bundle::FeatureDataset out_ds(out, &features.spec);
+        auto fold_model = fresh_model(job, f.arch, seed, fmt::format("{}/fold-{}", init, k));
+        const auto st = fit_on(job, fold_model, seed, in, &out_ds, dir / "cv" / fmt::format("checkpoint-fold-{}.pt", k),
+                               fmt::format("fold-{}", k));
+        f.selection.fold_best_epochs.push_back(st.best_epoch);
+        keep_held_out(fold_model, out_ds, f.held);
+      }
+      const std::int64_t epochs = median_epochs(f.selection.fold_best_epochs);
+      log::info("{}: cv best epochs {} -> refit on the whole training cohort for {} epochs", job.variant,
+                fmt::join(f.selection.fold_best_epochs, ","), epochs);
+      f.model = fresh_model(job, f.arch, seed, init);
+      f.state = fit_on(job, f.model, seed, train, nullptr, dir / "checkpoint.pt", "", epochs);
+      f.held.fitted_on = "out-of-fold";
+      std::error_code ec;
+      fs::remove_all(dir / "cv", ec);  // the fold checkpoints are not part of the bundle
+      break;
+    }
+  }
+  const std::int64_t pos = events_of(fitted_on), labelled = static_cast<std::int64_t>(std::count_if(
+                                                     fitted_on.begin(), fitted_on.end(),
+                                                     [](const auto* p) { return !std::isnan(p->label); }));
+  const bool weighted = settings.class_balance != "none" && settings.loss != "cox";
+  if (weighted && pos > 0 && pos < labelled)
+    f.class_offset = std::log(static_cast<double>(pos) / static_cast<double>(labelled - pos));
   return f;
 }
 
-// The training cohort's probabilities, labels and survival, in dataset order.
+// The training cohort's logits, recalibrated probabilities, labels and survival, in dataset order.
 struct TrainingScores {
-  std::vector<double> prob, time, risk;
-  std::vector<int> label, event;
+  std::vector<double> logit, prob, time, risk;
+  std::vector<float> label;
+  std::vector<int> event;
 };
 
-TrainingScores training_scores(models::RecurrenceModel& model, const bundle::FeatureDataset& train_ds) {
+TrainingScores training_scores(models::RecurrenceModel& model, const bundle::FeatureDataset& train_ds,
+                               const runfolder::Recalibration& recal) {
   auto tr = bundle::score_dataset(model, train_ds);
   TrainingScores s;
   for (std::size_t i = 0; i < train_ds.size(); ++i) {
-    s.prob.push_back(sigmoid(tr.logit[i]));
-    s.label.push_back(train_ds.patient(i).label > 0.5f);
-    s.time.push_back(train_ds.patient(i).time);
+    s.logit.push_back(tr.logit[i]);
+    s.prob.push_back(recal.apply(tr.logit[i]));
+    s.label.push_back(train_ds.patient(i).label);
+    s.time.push_back(train_ds.patient(i).time_months);
     s.event.push_back(train_ds.patient(i).event > 0.5f);
   }
   s.risk = std::move(tr.risk);
   return s;
 }
 
+// The patients with a binary label: probabilities and 0/1 labels.
+void labelled(const TrainingScores& s, std::vector<double>& prob, std::vector<int>& y) {
+  for (std::size_t i = 0; i < s.prob.size(); ++i)
+    if (!std::isnan(s.label[i])) {
+      prob.push_back(s.prob[i]);
+      y.push_back(s.label[i] > 0.5f);
+    }
+}
+
+double fit_threshold(const StudySettings& settings, const TrainingScores& s) {
+  if (settings.threshold == ThresholdMethod::kFixed) return settings.fixed_threshold;
+  std::vector<double> p;
+  std::vector<int> y;
+  labelled(s, p, y);
+  return stats::roc_youden_threshold(p, y);
+}
+
+// The cut-point of eval.cutpoint on the training patients with a follow-up time; when it cannot
+// be computed (e.g. no event) the median of the risk scores (R's median, stats::cutpoint_median's cut).
 double fit_cutpoint(const StudySettings& settings, const TrainingScores& s, const std::string& variant) {
+  std::vector<double> t, r;
+  std::vector<int> e;
+  for (std::size_t i = 0; i < s.time.size(); ++i)
+    if (s.time[i] >= 0) {
+      t.push_back(s.time[i]);
+      e.push_back(s.event[i]);
+      r.push_back(s.risk[i]);
+    }
   try {
-    return settings.cutpoint == CutpointMethod::kMedian ? stats::cutpoint_median(s.time, s.event, s.risk).cut
-                                                        : stats::cutpoint_maxstat(s.time, s.event, s.risk).cut;
-  } catch (const Error& e) {
-    log::warn("{}: cut-point: {}; using the median", variant, e.what());
-    std::vector<double> r = s.risk;
-    std::sort(r.begin(), r.end());
-    return r[r.size() / 2];
+    return settings.cutpoint == CutpointMethod::kMedian ? stats::cutpoint_median(t, e, r).cut
+                                                        : stats::cutpoint_maxstat(t, e, r).cut;
+  } catch (const Error& err) {
+    log::warn("{}: cut-point: {}; using the median risk score", variant, err.what());
+    return stats::quantile_type7(s.risk, 0.5);
   }
 }
 
 runfolder::TrainingCohortSummary training_summary(const TrainingScores& s) {
+  std::vector<double> p;
+  std::vector<int> y;
+  labelled(s, p, y);
   std::vector<double> q = s.prob;
   std::sort(q.begin(), q.end());
-  const int events = std::accumulate(s.label.begin(), s.label.end(), 0);
+  const int events = std::accumulate(y.begin(), y.end(), 0);
   return {static_cast<std::int64_t>(s.prob.size()), events,
-          events / std::max<double>(1, static_cast<double>(s.label.size())), stats::roc_auc(s.prob, s.label),
+          events / std::max<double>(1, static_cast<double>(y.size())), stats::roc_auc(p, y),
           {q[q.size() / 10], q[q.size() / 4], q[q.size() / 2], q[3 * q.size() / 4], q[9 * q.size() / 10]}};
 }
 
@@ -105,15 +259,16 @@ std::vector<runfolder::EpochRow> history_rows(const train::TrainState& state) {
 }
 
 std::vector<runfolder::Prediction> predict_cohorts(models::RecurrenceModel& model, const StudyFeatures& features,
-                                                   double cut) {
+                                                   const runfolder::Recalibration& recal, double cut) {
   std::vector<runfolder::Prediction> rows;
   for (auto k : {data::CohortKind::kTrain, data::CohortKind::kInternal, data::CohortKind::kExternal}) {
     const auto ds = features.dataset(k);
     const auto sc = bundle::score_dataset(model, ds);
     for (std::size_t i = 0; i < ds.size(); ++i) {
       const auto& f = ds.patient(i);
-      rows.push_back({f.id, f.cohort, f.center, f.label > 0.5f, f.time, f.event > 0.5f, sc.logit[i], sigmoid(sc.logit[i]),
-                      sc.risk[i], sc.risk[i] >= cut ? "high" : "low"});
+      rows.push_back({f.id, f.cohort, f.center, std::isnan(f.label) ? -1 : f.label > 0.5f ? 1 : 0,
+                      f.time_months, f.event > 0.5f, sc.logit[i],
+                      recal.apply(sc.logit[i]), sc.risk[i], stats::risk_group(sc.risk[i], cut)});
     }
   }
   return rows;
@@ -129,11 +284,12 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
   const fs::path dir = job.seeds > 1 && job.seed_index > 0 ? variant_dir / fmt::format("seed-{}", job.seed_index) : variant_dir;
   ensure_writable_dir(dir);
   Fitted fit = fit_model(job, dir, seed);
+  const auto recal = fit_recalibration(settings.recalibration, fit.held.logit, fit.held.label, fit.class_offset,
+                                       fit.held.fitted_on);
   const auto train_ds = job.features->dataset(data::CohortKind::kTrain);
-  const TrainingScores ts = training_scores(fit.model, train_ds);
+  const TrainingScores ts = training_scores(fit.model, train_ds, recal);
   TrainedVariant out;
-  out.threshold = settings.threshold == ThresholdMethod::kFixed ? settings.fixed_threshold
-                                                                 : stats::roc_youden_threshold(ts.prob, ts.label);
+  out.threshold = fit_threshold(settings, ts);
   out.cutpoint = fit_cutpoint(settings, ts, job.variant);
   runfolder::ModelInfo info;
   info.variant = job.variant;
@@ -147,11 +303,13 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
   info.fingerprint = fit.state.fingerprint;
   info.config_sha256 = job.cfg->hash();
   info.training_cohort = training_summary(ts);
+  info.recalibration = recal;
+  info.selection = fit.selection;
   bundle::write_bundle(dir, fit.model, fit.arch, job.features->spec, info, history_rows(fit.state));
   timer.add("train/" + job.variant, StepTimer::since(t0));
 
   t0 = std::chrono::steady_clock::now();
-  out.predictions = predict_cohorts(fit.model, *job.features, out.cutpoint);
+  out.predictions = predict_cohorts(fit.model, *job.features, recal, out.cutpoint);
   if (job.seed_index == 0) {
     if (fit.model->modality_order().size() > 1) {
       const auto a = job.features->dataset(data::CohortKind::kTrain), b = job.features->dataset(data::CohortKind::kInternal),

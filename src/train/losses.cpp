@@ -14,6 +14,7 @@ std::string to_string(LossKind kind) { return choice_name(kLossKindNames, kind);
 
 ClassWeights balanced_class_weights(const torch::Tensor& labels) {
   auto y = labels.to(torch::kDouble).flatten();
+  y = y.index({~torch::isnan(y)});
   const double n = static_cast<double>(y.numel());
   const double n_pos = (y > 0.5).sum().item<double>();
   const double n_neg = n - n_pos;
@@ -77,15 +78,39 @@ torch::Tensor cox_partial_likelihood_loss(const torch::Tensor& risk, const torch
   return -((r_sorted - log_risk_set) * e_sorted).sum() / n_events;
 }
 
+namespace {
+// BCE or focal over the rows with a binary label.
+torch::Tensor binary_loss(const LossConfig& config, const torch::Tensor& logits, const torch::Tensor& targets) {
+  check_same_length(logits, targets, "binary loss (logits, targets)");
+  const auto known = ~torch::isnan(targets);
+  const bool all = known.all().item<bool>();
+  if (!all && !known.any().item<bool>()) return logits.sum() * 0.0;
+  const auto known_dev = known.to(logits.device());
+  const auto l = all ? logits : logits.index({known_dev});
+  const auto y = all ? targets : targets.index({known});
+  if (config.kind == LossKind::kFocal) return focal_loss_with_logits(l, y.to(l.device()), config.focal_alpha, config.focal_gamma);
+  return weighted_bce_with_logits(l, y.to(l.device()), config.negative_weight, config.positive_weight);
+}
+}  // namespace
+
 torch::Tensor compute_loss(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& targets,
                            const torch::Tensor& time, const torch::Tensor& event) {
+  const bool two = config.kind == LossKind::kBceCox;
+  if (two != (output.dim() == 2 && output.size(1) == 2))
+    throw ValidationError(fmt::format("{} loss: expected model output of shape {}, got {}", to_string(config.kind),
+                                      two ? "[B, 2] (logit, risk)" : "[B]", c10::str(output.sizes())));
   switch (config.kind) {
     case LossKind::kBce:
-      return weighted_bce_with_logits(output, targets, config.negative_weight, config.positive_weight);
     case LossKind::kFocal:
-      return focal_loss_with_logits(output, targets, config.focal_alpha, config.focal_gamma);
+      return binary_loss(config, output, targets);
     case LossKind::kCox:
       return cox_partial_likelihood_loss(output, time, event);
+    case LossKind::kBceCox: {
+      LossConfig bce = config;
+      bce.kind = LossKind::kBce;
+      return binary_loss(bce, output.select(1, 0), targets) +
+             config.cox_weight * cox_partial_likelihood_loss(output.select(1, 1), time, event);
+    }
   }
   throw ConfigError("unknown loss kind");
 }

@@ -11,8 +11,10 @@
 
 namespace cervirisk::train {
 
-enum class LossKind { kBce, kFocal, kCox };
-inline constexpr ChoiceNames<3> kLossKindNames{"bce", "focal", "cox"};
+// kBceCox trains two heads at once: the model returns [B, 2] = (logit, Cox risk) and the loss is
+// BCE(logit) + cox_weight * Cox(risk).
+enum class LossKind { kBce, kFocal, kCox, kBceCox };
+inline constexpr ChoiceNames<4> kLossKindNames{"bce", "focal", "cox", "bce+cox"};
 
 LossKind parse_loss_kind(const std::string& name);  // throws ConfigError naming the choices
 std::string to_string(LossKind kind);
@@ -25,6 +27,7 @@ struct LossConfig {
   // Focal loss: alpha in [0, 1] weights the positive class (alpha_t), alpha < 0 disables it.
   double focal_alpha = 0.25;
   double focal_gamma = 2.0;
+  double cox_weight = 1.0;  // kBceCox
 };
 
 struct ClassWeights {
@@ -33,7 +36,7 @@ struct ClassWeights {
 };
 // n / (2 n_c): each class contributes half of the total weight (the "balanced" heuristic of
 // King & Zeng 2001, doi:10.1093/oxfordjournals.pan.a004868; sklearn's class_weight="balanced").
-// Throws ValidationError when a class is absent.
+// NaN labels (no binary label) are ignored. Throws ValidationError when a class is absent.
 ClassWeights balanced_class_weights(const torch::Tensor& labels);
 
 // mean_i w_{y_i} * BCE(logit_i, y_i), computed from logits (log-sum-exp stable).
@@ -55,7 +58,10 @@ torch::Tensor focal_loss_with_logits(const torch::Tensor& logits, const torch::T
 torch::Tensor cox_partial_likelihood_loss(const torch::Tensor& risk, const torch::Tensor& time,
                                           const torch::Tensor& event);
 
-// Dispatch on config. `targets` is the binary label; `time`/`event` are used by kCox only.
+// Dispatch on config. `targets` is the binary label: NaN = no binary label (the horizon endpoint's
+// patients censored before the horizon), left out of BCE / focal (the mean is over labelled rows;
+// none labelled gives 0 with a zero gradient) but kept in the Cox loss. `time`/`event` are used by
+// kCox and kBceCox. kBceCox needs `output` of shape [B, 2] (logit, risk); the others [B].
 torch::Tensor compute_loss(const LossConfig& config, const torch::Tensor& output,
                            const torch::Tensor& targets, const torch::Tensor& time,
                            const torch::Tensor& event);

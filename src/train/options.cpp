@@ -31,6 +31,7 @@ TrainingSetup training_setup(const config::Config& cfg, const std::vector<float>
   loss.kind = parse_loss_kind(cfg.get_string("train.loss"));
   loss.focal_gamma = cfg.get_double("train.focal_gamma");
   loss.focal_alpha = -1;
+  loss.cox_weight = cfg.get_double("train.cox_weight");
 
   LoaderOptions& l = s.loader;
   l.batch_size = cfg.get_int("train.batch_size");

@@ -18,8 +18,8 @@ struct TrainingSetup {
   LoaderOptions loader;
 };
 
-// `train_labels`: the binary labels of the TRAINING cohort (class weights are fitted on them,
-// nothing else). `variant` and `seed` enter the checkpoint fingerprint with the config hash.
+// `train_labels`: the binary labels of the patients the model is trained on (class weights are
+// fitted on them, nothing else; NaN = no binary label, ignored). `variant` and `seed` enter the checkpoint fingerprint with the config hash.
 // train.class_balance:
 //   weighted -- bce: balanced_class_weights(train_labels); focal: alpha = n_negative / n (the
 //               positive class's share of the balanced weights); cox: no weights

@@ -18,14 +18,19 @@ namespace cervirisk::train {
 namespace {
 // The validation AUC (stats::roc_auc, Mann-Whitney); NaN when a class is absent, so selection
 // falls back to "no improvement" instead of failing the run.
-double validation_auc(const torch::Tensor& scores, const torch::Tensor& labels) {
-  std::vector<double> s(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
-  std::vector<int> y(static_cast<std::size_t>(labels.numel()));
+// Patients without a binary label (NaN) are left out. With two outputs (logit, risk) the logit is scored.
+double validation_auc(const torch::Tensor& outputs, const torch::Tensor& labels) {
+  const torch::Tensor scores = (outputs.dim() == 2 ? outputs.select(1, 0) : outputs).contiguous();
+  std::vector<double> s;
+  std::vector<int> y;
   const float* l = labels.data_ptr<float>();
+  const float* sc = scores.data_ptr<float>();
   bool pos = false, neg = false;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    y[i] = l[i] > 0.5f ? 1 : 0;
-    (y[i] ? pos : neg) = true;
+  for (std::int64_t i = 0; i < labels.numel(); ++i) {
+    if (std::isnan(l[i])) continue;
+    s.push_back(sc[i]);
+    y.push_back(l[i] > 0.5f ? 1 : 0);
+    (y.back() ? pos : neg) = true;
   }
   if (!pos || !neg) return std::numeric_limits<double>::quiet_NaN();
   return stats::roc_auc(s, y);
@@ -81,9 +86,9 @@ double Trainer::train_step(const Batch& batch) {
   fns.forward = [&](int k, std::int64_t begin, std::int64_t end) {
     torch::Tensor out = forward_(parts > 1 ? slices[static_cast<std::size_t>(k)] : batch);
     if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
-    if (out.dim() != 1 || out.size(0) != end - begin)
-      throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}]", c10::str(out.sizes()),
-                                   end - begin));
+    if (!output_shape_ok(out, end - begin))
+      throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}{}]", c10::str(out.sizes()),
+                                   end - begin, two_outputs() ? ", 2" : ""));
     return out;
   };
   fns.loss = [&](const torch::Tensor& out) {
@@ -119,7 +124,8 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   Evaluation ev;
   std::vector<torch::Tensor> outs, labels, times, events;
   while (auto b = loader.next()) {
-    auto out = forward_(b->to(options_.device)).reshape({-1}).to(torch::kCPU, torch::kFloat);
+    auto out = forward_(b->to(options_.device));
+    out = (two_outputs() ? out.reshape({-1, 2}) : out.reshape({-1})).to(torch::kCPU, torch::kFloat);
     outs.push_back(out);
     labels.push_back(b->label);
     times.push_back(b->time);
@@ -144,7 +150,18 @@ bool Trainer::improved(const EpochRecord& r) const {
   return options_.select_on == SelectOn::kAuc ? m > state_.best_metric : m < state_.best_metric;
 }
 
-FitResult Trainer::fit(Loader& train, const Dataset& validation) {
+bool Trainer::two_outputs() const { return options_.loss.kind == LossKind::kBceCox; }
+
+bool Trainer::output_shape_ok(const torch::Tensor& out, std::int64_t rows) const {
+  if (two_outputs()) return out.dim() == 2 && out.size(0) == rows && out.size(1) == 2;
+  return out.dim() == 1 && out.size(0) == rows;
+}
+
+FitResult Trainer::fit(Loader& train, const Dataset& validation) { return fit(train, &validation); }
+
+FitResult Trainer::fit(Loader& train, const Dataset* validation) {
+  if (validation == nullptr && options_.restore_best)
+    throw ConfigError("trainer: restore_best needs a validation set to choose the best epoch");
   FitResult result;
   set_deterministic(options_.deterministic);
   const std::int64_t per_epoch = train.batches_per_epoch();
@@ -175,12 +192,15 @@ FitResult Trainer::fit(Loader& train, const Dataset& validation) {
   }
 
   std::unique_ptr<Progress> bar;
-  const std::int64_t remaining = std::max<std::int64_t>(0, options_.epochs - state_.epochs_done) * per_epoch;
+  const std::int64_t planned = options_.run_epochs > 0 ? std::min(options_.run_epochs, options_.epochs) : options_.epochs;
+  const std::int64_t remaining = std::max<std::int64_t>(0, planned - state_.epochs_done) * per_epoch;
   if (options_.progress && !state_.stopped_early && remaining > 0)
     bar = std::make_unique<Progress>(options_.label, remaining);
   std::string last_val = state_.history.empty() ? "" : fmt::format(" val_auc {:.3f}", state_.history.back().val_auc);
 
-  for (std::int64_t epoch = state_.epochs_done; epoch < options_.epochs && !state_.stopped_early; ++epoch) {
+  const std::int64_t last_epoch =
+      options_.run_epochs > 0 ? std::min(options_.run_epochs, options_.epochs) : options_.epochs;
+  for (std::int64_t epoch = state_.epochs_done; epoch < last_epoch && !state_.stopped_early; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     train.start_epoch(epoch);
     double loss_sum = 0;
@@ -191,15 +211,20 @@ FitResult Trainer::fit(Loader& train, const Dataset& validation) {
       if (bar) bar->tick(1, fmt::format("ep {}/{} loss {:.4f}{}", epoch + 1, options_.epochs, loss_sum / n, last_val));
       if (step_callback_) step_callback_(epoch, n - 1);
     }
-    Evaluation ev = evaluate(validation);
     EpochRecord r;
     r.epoch = epoch;
     r.train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, n));
-    r.val_loss = ev.loss;
-    r.val_auc = ev.auc;
+    r.val_loss = r.val_auc = std::numeric_limits<double>::quiet_NaN();
+    if (validation != nullptr) {
+      const Evaluation ev = evaluate(*validation);
+      r.val_loss = ev.loss;
+      r.val_auc = ev.auc;
+    }
     r.lr = optimizer_->lr(ParamGroup::kHeadDecay);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (improved(r)) {
+    if (validation == nullptr) {
+      state_.best_epoch = epoch;  // nothing to select on: the last epoch is the model
+    } else if (improved(r)) {
       state_.best_epoch = epoch;
       state_.best_metric = options_.select_on == SelectOn::kAuc ? r.val_auc : r.val_loss;
       state_.epochs_without_improvement = 0;
@@ -209,7 +234,7 @@ FitResult Trainer::fit(Loader& train, const Dataset& validation) {
     }
     state_.history.push_back(r);
     state_.epochs_done = epoch + 1;
-    if (options_.patience > 0 && state_.epochs_without_improvement >= options_.patience) state_.stopped_early = true;
+    if (validation != nullptr && options_.patience > 0 && state_.epochs_without_improvement >= options_.patience) state_.stopped_early = true;
     last_val = fmt::format(" val_auc {:.3f}", r.val_auc);
     log::debug("{}: epoch {} train_loss {:.5f} val_loss {:.5f} val_auc {:.4f} lr {:.3g} ({:.1f}s)", options_.label,
                epoch + 1, r.train_loss, r.val_loss, r.val_auc, r.lr, r.seconds);

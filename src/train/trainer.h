@@ -29,7 +29,9 @@ enum class SelectOn { kAuc, kLoss };
 SelectOn parse_select_on(const std::string& name);  // "auc" | "loss"
 
 struct TrainerOptions {
-  std::int64_t epochs = 30;             // train.epochs
+  std::int64_t epochs = 30;             // train.epochs: the length of the learning-rate schedule
+  std::int64_t run_epochs = 0;          // > 0: stop after this many epochs (the schedule still spans `epochs`):
+                                        // the refit of train.selection = cv
   std::int64_t patience = 8;            // train.early_stop_patience (0 = never stop early)
   SelectOn select_on = SelectOn::kAuc;  // train.select_on
   double grad_clip = 1.0;               // train.grad_clip (0 = none)
@@ -61,7 +63,7 @@ struct Evaluation {
   double auc = 0;  // NaN with one class
   std::vector<std::string> ids;
   std::vector<std::int64_t> indices;
-  torch::Tensor outputs;  // float [N], CPU, dataset order
+  torch::Tensor outputs;  // float [N] ([N, 2] = logit, risk with loss bce+cox), CPU, dataset order
   torch::Tensor labels, time, event;
 };
 
@@ -81,8 +83,10 @@ class Trainer {
 
   // Trains on `train` (its options decide sampling/augmentation), selects on `validation`.
   // Without a checkpoint to resume it starts a fresh optimiser and schedule (the model's current
-  // weights are the starting point).
+  // weights are the starting point). With `validation` null nothing is evaluated or selected:
+  // the weights are those of the last epoch (needs restore_best = false; set patience 0).
   FitResult fit(Loader& train, const Dataset& validation);
+  FitResult fit(Loader& train, const Dataset* validation);
   // THE optimisation step; returns the batch loss. Throws Error on a non-finite loss.
   double train_step(const Batch& batch);
   // Eval mode, no gradients, no augmentation, dataset order.
@@ -101,6 +105,8 @@ class Trainer {
 
  private:
   bool improved(const EpochRecord& r) const;
+  bool two_outputs() const;  // loss bce+cox: the model returns [B, 2] (logit, risk)
+  bool output_shape_ok(const torch::Tensor& out, std::int64_t rows) const;
 
   torch::nn::Module& model_;
   ForwardFn forward_;
