@@ -115,6 +115,10 @@ TEST(ClinicalShap, ModelOfTheClinicalBlockEqualsTheFullForwardPass) {
     rows.bottomRows(fx.train.rows()) = fx.train;
     Eigen::VectorXd p = f(rows);
     EXPECT_NEAR(p(0), torch::sigmoid(out.logit[i]).item<double>(), 1e-6) << i;
+    // with the bundle's recalibration: sigmoid(a + b * logit) of the same forward pass
+    EXPECT_NEAR(clinical_model(fx.model, fused[i], {-0.7, 0.4})(rows)(0),
+                1 / (1 + std::exp(0.7 - 0.4 * out.logit[i].item<double>())), 1e-6)
+        << i;
     for (Eigen::Index r = 0; r < fx.train.rows(); ++r)
       EXPECT_NEAR(p(1 + r), fx.full_probability(i, fx.train.row(r).transpose()), 1e-6) << i << "/" << r;
   }

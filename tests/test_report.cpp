@@ -183,7 +183,7 @@ TEST(RunFolder, ErrorsNameFileAndField) {
     text.replace(pos, 3, ",7,");
     write_file_atomic(run / "predictions" / "vit.csv", text);
   }
-  expect_error_containing([&] { load_run_folder(run); }, "vit.csv:2: column 'label': '7', expected 0 or 1");
+  expect_error_containing([&] { load_run_folder(run); }, "vit.csv:2: column 'label': '7', expected 0, 1 or NA");
   damage_metrics(run, "\"auc\": 0.", "\"auc\": \"high\", \"x\": 0.");
   expect_error_containing([&] { load_run_folder(run); }, "metrics[0].auc must be a number");
   write_file_atomic(run / "metrics.json", "{\"variants\": [");
@@ -644,4 +644,27 @@ TEST(Cli, ReportOnARunFolder) {
   r = run_cli("report --run " + run.string(), Stderr::kMerged);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.out.find("metrics.json is missing"), std::string::npos);
+}
+
+TEST(Html, SelectionCheckShowsTheOptimismOfInternalSelection) {
+  TempDir tmp("selcheck");
+  auto run = copy_run(tmp);
+  auto m = read_json(run / "metrics.json");
+  m["selection_check"] = nlohmann::json::array({{{"variant", "msm_tc"},
+                                                 {"selection", "split"},
+                                                 {"chosen_epoch", 3},
+                                                 {"internal_auc_chosen", 0.712},
+                                                 {"internal_best_epoch", 6},
+                                                 {"internal_auc_best", 0.781},
+                                                 {"epochs", 9}}});
+  write_json(run / "metrics.json", m);
+  const std::string h = render_report_html(load_run_folder(run));
+  const std::string s = part(h, "What selection on the internal cohort would have reported", "</table>");
+  // epochs shown from 1; optimism = 0.781 - 0.712
+  for (const char* cell : {">msm_tc<", ">split<", ">4<", ">0.712<", ">7<", ">0.781<", ">0.069<"})
+    EXPECT_NE(s.find(cell), std::string::npos) << cell << "\n" << s;
+  // A run without the check has no such table.
+  m.erase("selection_check");
+  write_json(run / "metrics.json", m);
+  EXPECT_EQ(render_report_html(load_run_folder(run)).find("What selection on the internal cohort"), std::string::npos);
 }

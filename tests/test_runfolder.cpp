@@ -128,6 +128,7 @@ Metrics full_metrics() {
   m.follow_up = {{"external", "", 115, 16, 2, 48.5, {40, 55}, 0.62},
                  {"external", "C", 12, 0, 0, kNaN, {30, kNaN}, 1.0 / 3}};
   m.warnings = {"Median follow-up differs: 48.5 months (external) vs 61 (train)", "only 16 events in external"};
+  m.selection_check = {{"msm_tc", "split", 3, 0.712, 6, 0.781, 9}, {"clinical", "split", 2, kNaN, -1, kNaN, 4}};
   return m;
 }
 
@@ -402,6 +403,10 @@ TEST(RunFolderMetrics, EveryHonestValidationFieldRoundTrips) {
   EXPECT_TRUE(std::isnan(b.follow_up[1].ci.hi));
   EXPECT_EQ(b.follow_up[1].followed_at_horizon, 1.0 / 3);
   EXPECT_EQ(b.warnings, m.warnings);
+  ASSERT_EQ(b.selection_check.size(), 2u);
+  EXPECT_EQ(b.selection_check[0].internal_best_epoch, 6);
+  EXPECT_EQ(b.selection_check[0].internal_auc_best, 0.781);
+  EXPECT_TRUE(std::isnan(b.selection_check[1].internal_auc_chosen));
 }
 
 TEST(RunFolderMetrics, DamagedHonestValidationFieldsNameThePath) {
@@ -525,8 +530,10 @@ TEST(RunFolderModelInfo, RoundTripAndFormatChecked) {
 TEST(RunFolderModelInfo, FractionalFoldEpochIsRefused) {
   TempDir d("model_epochs");
   ModelInfo m;
+  m.arch = {{"variant", "msm_tc"}};
   m.selection = {"cv", 0, 0, 2, {3, 4}};
   write_model_info(d / "model.json", m);
+  EXPECT_EQ(read_model_info(d / "model.json").selection.fold_best_epochs, (std::vector<std::int64_t>{3, 4}));
   damage(d / "model.json", "\"fold_best_epochs\": [\n      3,", "\"fold_best_epochs\": [\n      3.5,");
   EXPECT_NE(error_message([&] { read_model_info(d / "model.json"); }, ExitCode::kCorruptInput).find("selection.fold_best_epochs[0]"),
             std::string::npos);

@@ -93,6 +93,18 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
   EXPECT_EQ(lines, 61);
   const auto rj = json::parse(slurp(run / "run.json"));
   EXPECT_TRUE(rj["timings_s"].contains("train/msm_tc"));
+  // The internal AUC recorded after the chosen epoch (selection on the training split) is the
+  // internal AUC of the final model: the trace records the weights the bundle keeps.
+  ASSERT_TRUE(m.contains("selection_check"));
+  for (const auto& c : m["selection_check"]) {
+    EXPECT_EQ(c["selection"], "split");
+    for (const auto& e : m["metrics"])
+      if (e["variant"] == c["variant"] && e["cohort"] == "internal" && !e["auc"].is_null() &&
+          !c["internal_auc_chosen"].is_null())
+        EXPECT_NEAR(c["internal_auc_chosen"].get<double>(), e["auc"].get<double>(), 1e-9) << c["variant"];
+    EXPECT_GE(c["internal_auc_best"].get<double>(), c["internal_auc_chosen"].get<double>());
+  }
+  EXPECT_TRUE(fs::exists(run / "selection" / "msm_tc_internal.csv"));
   EXPECT_EQ(rj["synthetic"], "true");
 
   // Explanations of msm_tc: clinical KernelSHAP for every patient, overlays of the example

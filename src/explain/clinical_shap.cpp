@@ -81,7 +81,7 @@ bool clinical_head_split_applies(models::RecurrenceModel model) {
   return split_head(model, torch::Tensor(), it - order.begin(), model->arch().fusion_dim).ok;
 }
 
-BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused) {
+BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused, LogitMap map) {
   const auto& order = model->modality_order();
   const auto it = std::find(order.begin(), order.end(), "clinical");
   if (it == order.end() || !model->clinical)
@@ -100,7 +100,7 @@ BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fu
   }
   const std::int64_t nf = model->arch().clinical_features;
   auto split = std::make_shared<HeadSplit>(split_head(model, row, m, F));
-  return [model, row, m, F, D, nf, split](const Eigen::MatrixXd& rows) mutable {
+  return [model, row, m, F, D, nf, split, map](const Eigen::MatrixXd& rows) mutable {
     if (rows.cols() != nf)
       throw ModelError("explain: clinical rows have " + std::to_string(rows.cols()) + " features, the model expects " +
                        std::to_string(nf));
@@ -118,14 +118,15 @@ BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fu
       auto y = torch::addmm(h.a_o, c, h.wc);
       y.mul_(inv).addcmul_(mu.unsqueeze(1) * inv, h.w_gamma.unsqueeze(0), -1.0).add_(h.bias);
       auto logit = torch::linear(torch::gelu(y), h.cls_w, h.cls_b).squeeze(-1);
-      return to_eigen(torch::sigmoid(logit));
+      return to_eigen(torch::sigmoid(map.intercept + map.slope * logit));
     }
     torch::Tensor v = block;
     if (row.defined()) {
       v = row.expand({n, D}).clone();
       v.narrow(1, m * F, F).copy_(block);
     }
-    return to_eigen(torch::sigmoid(model->classifier(model->head->forward(v)).squeeze(-1)));
+    return to_eigen(
+        torch::sigmoid(map.intercept + map.slope * model->classifier(model->head->forward(v)).squeeze(-1)));
   };
 }
 
@@ -166,7 +167,7 @@ std::vector<double> clinical_display_values(const models::ClinicalEncoder& encod
 
 ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::ClinicalEncoder& encoder,
                                   const Eigen::MatrixXd& X, const torch::Tensor& fused, const Background& background,
-                                  KernelShapOptions options) {
+                                  KernelShapOptions options, LogitMap map) {
   if (fused.defined() && fused.size(0) != X.rows())
     throw ModelError("explain: " + std::to_string(X.rows()) + " clinical rows but " + std::to_string(fused.size(0)) +
                      " fused vectors");
@@ -188,7 +189,7 @@ ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::C
   pool.run(workers, [&](int) {
     try {
       for (Eigen::Index i; (i = next++) < n;) {
-        auto f = clinical_model(model, fused.defined() ? fused[i] : torch::Tensor());
+        auto f = clinical_model(model, fused.defined() ? fused[i] : torch::Tensor(), map);
         out[static_cast<std::size_t>(i)] = kernel_shap(f, X.row(i).transpose(), background, options);
       }
     } catch (...) {

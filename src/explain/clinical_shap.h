@@ -26,7 +26,12 @@ namespace cervirisk::explain {
 // fused vector [fusion_dim × modalities] (the head's input); it may be undefined when the
 // clinical block is the only modality (variant `clinical`). Throws ModelError when the model
 // has no clinical path, is in training mode or `fused` has the wrong length.
-BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused);
+// The explained probability is sigmoid(intercept + slope * logit): the bundle's recalibration, so
+// that the values explain the probability the study reports.
+struct LogitMap {
+  double intercept = 0, slope = 1;
+};
+BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused, LogitMap map = {});
 
 // Whether clinical_model uses the split head (the fast path) for this model's head structure;
 // otherwise it runs the whole head per row (same values, slower).
@@ -55,6 +60,6 @@ struct ClinicalShap {
 };
 ClinicalShap clinical_kernel_shap(models::RecurrenceModel model, const models::ClinicalEncoder& encoder,
                                   const Eigen::MatrixXd& X, const torch::Tensor& fused, const Background& background,
-                                  KernelShapOptions options);
+                                  KernelShapOptions options, LogitMap map = {});
 
 }  // namespace cervirisk::explain

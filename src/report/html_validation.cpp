@@ -134,7 +134,23 @@ std::string design_section(const ReportData& d) {
   row("Time-dependent AUC horizons (months)", list(g->tdauc_horizons));
   row("Kaplan\u2013Meier times (months)", list(g->km_times));
   row("Data", g->synthetic ? "synthetic" : "as given by the cohort manifest");
-  h << "</tbody></table></section>\n";
+  h << "</tbody></table>";
+  if (!d.selection_check.empty()) {
+    // The optimism of choosing the epoch on the cohort one reports: the internal AUC after each
+    // epoch of the same training, at the epoch the selection chose and at its maximum.
+    h << "<h3>What selection on the internal cohort would have reported</h3><table><thead><tr><th>Model</th>"
+         "<th>Selection</th><th>Chosen epoch</th><th>Internal AUC at it</th><th>Internal cohort's best epoch</th>"
+         "<th>Internal AUC at that epoch</th><th>Optimism</th></tr></thead><tbody>";
+    for (const auto& c : d.selection_check)
+      h << "<tr>" << td_text(c.variant) << td_text(c.selection) << td(std::to_string(c.chosen_epoch + 1))
+        << td(fmt3(c.internal_auc_chosen)) << td(std::to_string(c.internal_best_epoch + 1))
+        << td(fmt3(c.internal_auc_best)) << td(fmt3(c.internal_auc_best - c.internal_auc_chosen)) << "</tr>";
+    h << "</tbody></table><p class=\"note\">The internal cohort's AUC after every epoch of each model's training "
+         "(recorded, never used for selection unless train.selection = internal). Choosing the epoch on it would "
+         "report the maximum over epochs: the difference is the optimism that selection on the reported cohort "
+         "adds. Epochs counted from 1.</p>";
+  }
+  h << "</section>\n";
   return h.str();
 }
 

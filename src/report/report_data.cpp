@@ -115,6 +115,7 @@ void load_metrics(const fs::path& dir, ReportData& d) {
   d.centers = m.centers;
   d.follow_up = m.follow_up;
   d.warnings = m.warnings;
+  d.selection_check = m.selection_check;
   d.seeds_reported = m.seeds.has_value();
   for (const auto& r : m.metrics) {
     if (!std::isfinite(r.auc)) continue;  // one class only: nothing to show

@@ -114,6 +114,7 @@ struct ReportData {
   std::vector<runfolder::CenterRow> centers;        // per-centre subgroups
   std::vector<runfolder::FollowUpRow> follow_up;    // per cohort (center "") and per centre
   std::vector<std::string> warnings;                // design warnings, shown at the top
+  std::vector<runfolder::SelectionCheck> selection_check;  // internal AUC: chosen vs best epoch
   std::map<std::string, runfolder::ModelInfo> models;  // models/<variant>/model.json, by variant
   bool seeds_reported = false;                      // metrics.json has "seeds"
   std::set<std::string> files;  // the run-folder files present, relative ("config.toml", "models/msm_tc/weights.safetensors")

@@ -18,6 +18,11 @@ inline std::filesystem::path model_dir(const std::filesystem::path& run, const s
   return run / "models" / variant;
 }
 inline std::filesystem::path explain_dir(const std::filesystem::path& run) { return run / "explain"; }
+// The internal cohort's loss and AUC after every epoch of the model's training, recorded (not
+// used) with train.selection = split / cv: history.csv's format. Outside the bundle.
+inline std::filesystem::path internal_trace_file(const std::filesystem::path& run, const std::string& variant) {
+  return run / "selection" / (variant + "_internal.csv");
+}
 inline std::filesystem::path fused_file(const std::filesystem::path& run, const std::string& variant) {
   return explain_dir(run) / ("fused_" + variant + ".safetensors");
 }

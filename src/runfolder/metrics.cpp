@@ -146,6 +146,16 @@ json to_json(const FollowUpRow& f) {
           {"median", f.median}, {"ci", interval(f.ci)}, {"followed_at_horizon", f.followed_at_horizon}};
 }
 
+json to_json(const SelectionCheck& c) {
+  return {{"variant", c.variant},
+          {"selection", c.selection},
+          {"chosen_epoch", c.chosen_epoch},
+          {"internal_auc_chosen", c.internal_auc_chosen},
+          {"internal_best_epoch", c.internal_best_epoch},
+          {"internal_auc_best", c.internal_auc_best},
+          {"epochs", c.epochs}};
+}
+
 json to_json(const Design& d) {
   return {{"endpoint", d.endpoint},
           {"horizon_months", d.horizon_months},
@@ -385,6 +395,18 @@ FollowUpRow read_follow_up_row(const json& f, const JsonPath& w) {
   return r;
 }
 
+SelectionCheck read_selection_check(const json& c, const JsonPath& w) {
+  SelectionCheck r;
+  r.variant = string_field(c, "variant", w);
+  r.selection = string_field(c, "selection", w);
+  r.chosen_epoch = int_field(c, "chosen_epoch", w);
+  r.internal_auc_chosen = number_field(c, "internal_auc_chosen", w);
+  r.internal_best_epoch = int_field(c, "internal_best_epoch", w);
+  r.internal_auc_best = number_field(c, "internal_auc_best", w);
+  r.epochs = int_field(c, "epochs", w);
+  return r;
+}
+
 Design read_design(const json& d, const JsonPath& w) {
   Design r;
   r.endpoint = choice_field(d, "endpoint", w, {"event", "horizon"});
@@ -469,6 +491,7 @@ json to_json(const Metrics& m) {
   j["centers"] = array_of(m.centers);
   j["follow_up"] = array_of(m.follow_up);
   j["warnings"] = m.warnings;
+  if (!m.selection_check.empty()) j["selection_check"] = array_of(m.selection_check);
   return j;
 }
 
@@ -490,6 +513,8 @@ Metrics read_metrics(const fs::path& file) {
   m.centers = read_rows<CenterRow>(j, "centers", top, read_center_row);
   m.follow_up = read_rows<FollowUpRow>(j, "follow_up", top, read_follow_up_row);
   m.warnings = strings_field(j, "warnings", top);
+  if (j.contains("selection_check"))
+    m.selection_check = read_rows<SelectionCheck>(j, "selection_check", top, read_selection_check);
   return m;
 }
 

@@ -144,6 +144,19 @@ struct FollowUpRow {
   double followed_at_horizon = kNaN;  // reverse-KM probability of still being followed at the horizon
 };
 
+// The optimism that selection on the internal cohort would add, per variant ("selection_check"):
+// the internal AUC after each epoch of the model's training (recorded, never used, with
+// train.selection = split / cv; the selection history itself with internal), at the chosen epoch
+// and at the epoch the internal cohort would have chosen (its maximum over the epochs trained).
+struct SelectionCheck {
+  std::string variant, selection;
+  int chosen_epoch = -1;          // 0-based; the last epoch for the cv refit
+  double internal_auc_chosen = kNaN;
+  int internal_best_epoch = -1;
+  double internal_auc_best = kNaN;
+  int epochs = 0;
+};
+
 // How the run was designed, as the study ran it ("design"): the report's methods, its TRIPOD+AI
 // section and the limitations are written from it.
 struct Design {
@@ -186,6 +199,7 @@ struct Metrics {
   std::vector<CenterRow> centers;
   std::vector<FollowUpRow> follow_up;
   std::vector<std::string> warnings;  // design warnings for the report (follow-up, selection, events)
+  std::vector<SelectionCheck> selection_check;
 
   const MetricsRow* find(const std::string& variant, const std::string& cohort) const;
 };

@@ -288,6 +288,8 @@ runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vec
     append_follow_up(settings, cohort, by.begin()->second, m.follow_up);
   }
   m.warnings = design_warnings(settings, m);
+  for (const auto& v : variants)
+    if (auto c = selection_check(v, preds.at(v).selection)) m.selection_check.push_back(*c);
   if (comparisons) *comparisons = std::move(cmp);
   return m;
 }
@@ -314,8 +316,6 @@ std::vector<runfolder::SeedRow> seed_summary(const std::vector<runfolder::Metric
 }
 
 void evaluate_run(const fs::path& run) {
-  const auto cfg = config::Config::load(run / "config.toml");
-  const StudySettings settings = StudySettings::from_config(cfg);
   std::vector<std::string> variants;
   std::map<std::string, VariantPredictions> preds;
   for (const auto& v : models::variant_names()) {
@@ -323,9 +323,19 @@ void evaluate_run(const fs::path& run) {
     if (!fs::exists(f)) continue;
     const auto info = runfolder::read_model_info(runfolder::model_dir(run, v) / "model.json");
     variants.push_back(v);
-    preds[v] = {runfolder::read_predictions(f), info.threshold, info.cutpoint};
+    preds[v] = {runfolder::read_predictions(f), info.threshold, info.cutpoint, {}};
+    auto& sel = preds[v].selection;
+    sel.mode = info.selection.mode;
+    sel.chosen_epoch = info.best_epoch;
+    const fs::path trace = sel.mode == "internal" ? runfolder::model_dir(run, v) / "history.csv"
+                                                  : runfolder::internal_trace_file(run, v);
+    if (fs::exists(trace)) sel.internal = runfolder::read_history(trace);
   }
   if (variants.empty()) throw InputError((run / "predictions").string() + ": no predictions/<variant>.csv");
+  // The run's own resolved configuration: endpoint, horizon, bootstrap, horizons, km times, design.
+  if (!fs::exists(run / "config.toml"))
+    throw InputError((run / "config.toml").string() + ": missing (the study writes it; evaluate reads the run's design from it)");
+  const StudySettings settings = StudySettings::from_config(config::Config::load(run / "config.toml"));
   std::vector<runfolder::Comparison> comparisons;
   runfolder::write_metrics(run / "metrics.json", compute_metrics(settings, variants, preds, &comparisons, true));
   runfolder::write_comparisons(run / "comparisons.csv", comparisons);

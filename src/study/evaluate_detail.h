@@ -74,6 +74,9 @@ void append_centers(const std::string& variant, const std::string& cohort, const
 void append_follow_up(const StudySettings& settings, const std::string& cohort, const CohortPreds& all,
                       std::vector<runfolder::FollowUpRow>& out);
 
+// The internal AUC at the chosen epoch and at the internal cohort's best epoch (none without a trace).
+std::optional<runfolder::SelectionCheck> selection_check(const std::string& variant, const SelectionTrace& trace);
+
 runfolder::Design design_of(const StudySettings& settings);
 // Follow-up differences between centres, train.selection = internal, too few events.
 std::vector<std::string> design_warnings(const StudySettings& settings, const runfolder::Metrics& m);

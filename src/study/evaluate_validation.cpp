@@ -254,6 +254,27 @@ void append_follow_up(const StudySettings& settings, const std::string& cohort, 
     out.push_back(follow_up_row(settings, cohort, c, all.subset([&](std::size_t i) { return all.center[i] == c; })));
 }
 
+std::optional<runfolder::SelectionCheck> selection_check(const std::string& variant, const SelectionTrace& trace) {
+  if (trace.internal.empty() || trace.chosen_epoch < 0) return std::nullopt;
+  runfolder::SelectionCheck c;
+  c.variant = variant;
+  c.selection = trace.mode;
+  c.epochs = static_cast<int>(trace.internal.size());
+  for (std::size_t e = 0; e < trace.internal.size(); ++e) {
+    const auto& r = trace.internal[e];
+    if (static_cast<std::int64_t>(r.epoch) == trace.chosen_epoch) {
+      c.chosen_epoch = static_cast<int>(r.epoch);
+      c.internal_auc_chosen = r.val_auc;
+    }
+    if (std::isfinite(r.val_auc) && (c.internal_best_epoch < 0 || r.val_auc > c.internal_auc_best)) {
+      c.internal_best_epoch = static_cast<int>(r.epoch);
+      c.internal_auc_best = r.val_auc;
+    }
+  }
+  if (c.chosen_epoch < 0) return std::nullopt;  // a resumed run's trace lacks the chosen epoch
+  return c;
+}
+
 runfolder::Design design_of(const StudySettings& s) {
   runfolder::Design d;
   d.endpoint = s.endpoint == Endpoint::kHorizon ? "horizon" : "event";

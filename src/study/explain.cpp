@@ -145,13 +145,16 @@ ModalityResult modality_shapley(const RunContext& c, std::uint64_t seed) {
   const Eigen::MatrixXd X = to_matrix(r.fused);
   auto background = explain::kmeans_background(training_rows(X, c.preds), 20, seed);
   auto model = c.bundle.model;
-  explain::BatchModel f = [model](const Eigen::MatrixXd& rows) mutable {
+  const auto rc = c.bundle.info.recalibration;  // the reported (recalibrated) probability is explained
+  explain::BatchModel f = [model, rc](const Eigen::MatrixXd& rows) mutable {
     torch::NoGradGuard ng;
     auto t = torch::empty({rows.rows(), rows.cols()}, torch::kFloat32);
     auto a = t.accessor<float, 2>();
     for (Eigen::Index i = 0; i < rows.rows(); ++i)
       for (Eigen::Index j = 0; j < rows.cols(); ++j) a[i][j] = static_cast<float>(rows(i, j));
-    auto p = torch::sigmoid(model->classifier(model->head->forward(t)).squeeze(-1)).to(torch::kFloat64).contiguous();
+    auto p = torch::sigmoid(rc.intercept + rc.slope * model->classifier(model->head->forward(t)).squeeze(-1))
+                 .to(torch::kFloat64)
+                 .contiguous();
     return Eigen::VectorXd(Eigen::Map<Eigen::VectorXd>(p.data_ptr<double>(), p.size(0)));
   };
   const auto F = c.bundle.arch.fusion_dim;
@@ -205,7 +208,8 @@ ClinicalResult clinical_shap(const RunContext& c, const torch::Tensor& fused, st
   // MLP and an F x H product), so smaller batches stay in cache.
   ko.batch_size = 1024;
   ko.nsamples = 2 * r.players.names.size() + static_cast<std::size_t>(c.cfg.get_int("explain.kernel_samples"));
-  r.shap = explain::clinical_kernel_shap(c.bundle.model, enc, X, fused, background, ko);
+  const auto& rc = c.bundle.info.recalibration;
+  r.shap = explain::clinical_kernel_shap(c.bundle.model, enc, X, fused, background, ko, {rc.intercept, rc.slope});
   sum.max_efficiency_error = r.shap.max_efficiency_error;
   sum.clinical_coalitions = r.shap.coalitions;
   const std::size_t m = r.players.names.size();
@@ -259,7 +263,7 @@ int patient_overlays(const RunContext& c, const explain::RolloutOptions& ro, con
   const auto in = bundle::model_inputs(train::collate(std::move(one)).inputs);
   auto model = c.bundle.model;
   const auto maps = explain::patient_relevance_maps(model, in, ro);
-  const double p_model = 1.0 / (1.0 + std::exp(-maps.logit));
+  const double p_model = c.bundle.info.recalibration.apply(maps.logit);
   if (std::abs(p_model - e.probability) > 1e-4)
     log::warn("explain: patient {}: the model gives {:.6f} now, predictions/{}.csv {:.6f}", e.id, p_model, c.variant,
               e.probability);

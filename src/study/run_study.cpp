@@ -51,7 +51,7 @@ std::map<std::string, VariantPredictions> train_all(const VariantJob& base, cons
       job.seed_index = k;
       job.seeds = seeds;
       auto t = train_variant(job, timer);
-      preds[v] = {std::move(t.predictions), t.threshold, t.cutpoint};
+      preds[v] = {std::move(t.predictions), t.threshold, t.cutpoint, std::move(t.selection)};
     }
     if (seeds > 1) per_seed->push_back(compute_metrics(*base.settings, variants, preds, nullptr, false));
     if (k == 0) first = std::move(preds);

@@ -17,6 +17,7 @@
 #include "models/registry.h"
 #include "models/weights.h"
 #include "runfolder/explanations.h"
+#include "runfolder/history.h"
 #include "runfolder/metrics.h"
 #include "runfolder/model_info.h"
 #include "runfolder/predictions.h"
@@ -106,6 +107,15 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
                                 const std::vector<std::string>& variants, const StudyFeatures& features,
                                 const SelectionPlan& plan, StepTimer& timer);
 
+// The internal cohort's loss and AUC after each epoch of the final model's training (recorded,
+// never used, with train.selection = split / cv; the selection history itself with internal), and
+// the epoch that was chosen: metrics.json "selection_check".
+struct SelectionTrace {
+  std::string mode;
+  std::int64_t chosen_epoch = -1;
+  std::vector<runfolder::EpochRow> internal;
+};
+
 // --- train_variant.cpp ----------------------------------------------------------------------------
 struct VariantJob {
   const config::Config* cfg = nullptr;
@@ -120,6 +130,7 @@ struct VariantJob {
 struct TrainedVariant {
   double threshold = 0.5, cutpoint = 0;
   std::vector<runfolder::Prediction> predictions;  // every patient of every cohort
+  SelectionTrace selection;
 };
 // Trains one variant with one seed, writes its bundle (models/<variant>/ or .../seed-k/), and
 // for the first seed predictions/<variant>.csv and the fused vectors of explain/.
@@ -129,6 +140,7 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer);
 struct VariantPredictions {
   std::vector<runfolder::Prediction> rows;
   double threshold = 0.5, cutpoint = 0;  // fitted on the training cohort
+  SelectionTrace selection;
 };
 // metrics.json (and the rows of comparisons.csv) from the predictions of every variant.
 // `bootstrap` = false leaves out the bootstrap intervals (the per-seed metrics of --seeds).

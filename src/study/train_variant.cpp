@@ -39,6 +39,7 @@ struct HeldOut {
 };
 
 struct Fitted {
+  std::vector<runfolder::EpochRow> internal_trace;  // split / cv: the final model's epochs on the internal cohort
   models::ArchConfig arch;
   models::RecurrenceModel model{nullptr};
   train::TrainState state;
@@ -81,9 +82,12 @@ train::ForwardFn forward_fn(models::RecurrenceModel model, train::LossKind kind)
 }
 
 // One fit of `model` on `train_part`, selecting on `validation` (null: none, the last epoch).
+// With `trace`, the internal cohort is evaluated after every epoch and recorded there -- never
+// selected on (evaluation changes neither weights nor random streams; the leakage test checks it).
 train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, std::uint64_t seed,
                          const Patients& train_part, const bundle::FeatureDataset* validation,
-                         const fs::path& checkpoint, const std::string& what, std::int64_t run_epochs = 0) {
+                         const fs::path& checkpoint, const std::string& what, std::int64_t run_epochs = 0,
+                         std::vector<runfolder::EpochRow>* trace = nullptr) {
   auto setup = train::training_setup(*job.cfg, labels_of(train_part), job.variant, seed);
   setup.trainer.checkpoint = checkpoint;
   setup.trainer.resume = job.resume;
@@ -97,6 +101,12 @@ train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, 
   train::Trainer trainer(*model, forward_fn(model, setup.trainer.loss.kind), setup.trainer);
   const bundle::FeatureDataset train_ds(train_part, &job.features->spec);
   train::Loader loader(train_ds, train::effective_loader_options(setup.loader, job.settings->deterministic));
+  const auto internal = job.features->dataset(data::CohortKind::kInternal);
+  if (trace != nullptr && internal.size() > 0)
+    trainer.set_epoch_callback([&](const train::EpochRecord& r) {
+      const auto ev = trainer.evaluate(internal);
+      trace->push_back({static_cast<double>(r.epoch), r.train_loss, ev.loss, ev.auc});
+    });
   return trainer.fit(loader, validation).state;
 }
 
@@ -144,7 +154,7 @@ Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed)
       f.selection.validation_events = events_of(val);
       const bundle::FeatureDataset val_ds(val, &features.spec);
       f.model = fresh_model(job, f.arch, seed, init);
-      f.state = fit_on(job, f.model, seed, fitted_on, &val_ds, dir / "checkpoint.pt", "");
+      f.state = fit_on(job, f.model, seed, fitted_on, &val_ds, dir / "checkpoint.pt", "", 0, &f.internal_trace);
       keep_held_out(f.model, val_ds, f.held);
       f.held.fitted_on = "validation split";
       break;
@@ -165,7 +175,7 @@ Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed)
       log::info("{}: cv best epochs {} -> refit on the whole training cohort for {} epochs", job.variant,
                 fmt::join(f.selection.fold_best_epochs, ","), epochs);
       f.model = fresh_model(job, f.arch, seed, init);
-      f.state = fit_on(job, f.model, seed, train, nullptr, dir / "checkpoint.pt", "", epochs);
+      f.state = fit_on(job, f.model, seed, train, nullptr, dir / "checkpoint.pt", "", epochs, &f.internal_trace);
       f.held.fitted_on = "out-of-fold";
       std::error_code ec;
       fs::remove_all(dir / "cv", ec);  // the fold checkpoints are not part of the bundle
@@ -308,6 +318,9 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
   bundle::write_bundle(dir, fit.model, fit.arch, job.features->spec, info, history_rows(fit.state));
   timer.add("train/" + job.variant, StepTimer::since(t0));
 
+  out.selection.mode = fit.selection.mode;
+  out.selection.chosen_epoch = fit.state.best_epoch;
+  out.selection.internal = settings.selection == Selection::kInternal ? history_rows(fit.state) : fit.internal_trace;
   t0 = std::chrono::steady_clock::now();
   out.predictions = predict_cohorts(fit.model, *job.features, recal, out.cutpoint);
   if (job.seed_index == 0) {
@@ -318,6 +331,10 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
                                 {{"fused", bundle::fused_vectors(fit.model, {&a, &b, &c})}});
     }
     runfolder::write_predictions(runfolder::predictions_file(job.run, job.variant), out.predictions);
+    if (settings.selection != Selection::kInternal && !fit.internal_trace.empty()) {
+      ensure_writable_dir(runfolder::internal_trace_file(job.run, job.variant).parent_path());
+      runfolder::write_history(runfolder::internal_trace_file(job.run, job.variant), fit.internal_trace);
+    }
   }
   timer.add("predict", StepTimer::since(t0));
   return out;

@@ -234,7 +234,8 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
     }
     state_.history.push_back(r);
     state_.epochs_done = epoch + 1;
-    if (validation != nullptr && options_.patience > 0 && state_.epochs_without_improvement >= options_.patience) state_.stopped_early = true;
+    if (validation != nullptr && options_.patience > 0 && state_.epochs_without_improvement >= options_.patience)
+      state_.stopped_early = true;
     last_val = fmt::format(" val_auc {:.3f}", r.val_auc);
     log::debug("{}: epoch {} train_loss {:.5f} val_loss {:.5f} val_auc {:.4f} lr {:.3g} ({:.1f}s)", options_.label,
                epoch + 1, r.train_loss, r.val_loss, r.val_auc, r.lr, r.seconds);
