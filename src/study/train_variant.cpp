@@ -102,11 +102,19 @@ train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, 
   const bundle::FeatureDataset train_ds(train_part, &job.features->spec);
   train::Loader loader(train_ds, train::effective_loader_options(setup.loader, job.settings->deterministic));
   const auto internal = job.features->dataset(data::CohortKind::kInternal);
-  if (trace != nullptr && internal.size() > 0)
-    trainer.set_epoch_callback([&](const train::EpochRecord& r) {
+  if (trace != nullptr && internal.size() > 0 && job.seed_index == 0) {
+    // Written after every epoch, like the checkpoint, so that a resumed run continues the trace
+    // of the epochs before the interruption.
+    const fs::path file = runfolder::internal_trace_file(job.run, job.variant);
+    ensure_writable_dir(file.parent_path());
+    if (job.resume && fs::exists(file)) *trace = runfolder::read_history(file);
+    trainer.set_epoch_callback([&, file](const train::EpochRecord& r) {
       const auto ev = trainer.evaluate(internal);
+      while (!trace->empty() && trace->back().epoch >= static_cast<double>(r.epoch)) trace->pop_back();
       trace->push_back({static_cast<double>(r.epoch), r.train_loss, ev.loss, ev.auc});
+      runfolder::write_history(file, *trace);
     });
+  }
   return trainer.fit(loader, validation).state;
 }
 
@@ -331,10 +339,6 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
                                 {{"fused", bundle::fused_vectors(fit.model, {&a, &b, &c})}});
     }
     runfolder::write_predictions(runfolder::predictions_file(job.run, job.variant), out.predictions);
-    if (settings.selection != Selection::kInternal && !fit.internal_trace.empty()) {
-      ensure_writable_dir(runfolder::internal_trace_file(job.run, job.variant).parent_path());
-      runfolder::write_history(runfolder::internal_trace_file(job.run, job.variant), fit.internal_trace);
-    }
   }
   timer.add("predict", StepTimer::since(t0));
   return out;
