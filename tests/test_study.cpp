@@ -450,3 +450,52 @@ TEST(Study, SeedsSummariseEveryMetricPerVariantAndCohort) {
   EXPECT_GE(checked, 12);
   EXPECT_GT(differing, 0) << "the second seed must train other models";
 }
+
+// train.selection = cv with the horizon endpoint and both heads trained (bce+cox): the fold
+// models choose the epoch count, the refit is the bundle, patients censored before the horizon
+// have no binary label (NA) and are counted per cohort, and the risk score is the trained Cox head.
+TEST(Study, CrossValidatedSelectionHorizonEndpointAndBothHeads) {
+  const fs::path data = cohort_dir() / "data";
+  std::string t = slurp(data / "tiny.toml");
+  t.replace(t.find("[train]\n"), 8, "[train]\nselection = \"cv\"\ncv_folds = 3\nloss = \"bce+cox\"\n");
+  t.replace(t.find("[data]\n"), 7, "[data]\nendpoint = \"horizon\"\nhorizon_months = 36\n");
+  t += "\n[model]\ncox_head = true\n";
+  std::ofstream(data / "tiny_cv.toml") << t;
+  const fs::path run = cohort_dir() / "cv_run";
+  auto r = run_cli("study --no-report --variants msm_tc --config " + (data / "tiny_cv.toml").string() + " --out " +
+                   run.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto info = json::parse(slurp(run / "models" / "msm_tc" / "model.json"));
+  EXPECT_EQ(info["selection"]["mode"], "cv");
+  EXPECT_EQ(info["selection"]["folds"], 3);
+  ASSERT_EQ(info["selection"]["fold_best_epochs"].size(), 3u);
+  // the refit runs the median of the folds' epoch counts, without selection (the last epoch)
+  std::vector<int> counts;
+  for (const auto& e : info["selection"]["fold_best_epochs"]) counts.push_back(e.get<int>() + 1);
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(info["epochs_done"].get<int>(), counts[1]);
+  EXPECT_EQ(info["best_epoch"].get<int>(), counts[1] - 1);
+  EXPECT_EQ(info["recalibration"]["fitted_on"], "out-of-fold");
+  EXPECT_FALSE(fs::exists(run / "models" / "msm_tc" / "cv"));  // fold checkpoints are not in the bundle
+
+  // NA labels per cohort = metrics' "excluded"; the risk column is the Cox head, not the logit.
+  std::ifstream p(run / "predictions" / "msm_tc.csv");
+  std::string l;
+  std::getline(p, l);
+  std::map<std::string, int> na;
+  int risk_differs = 0;
+  while (std::getline(p, l)) {
+    const auto f = split_csv_line(l);
+    if (f[3] == "NA") na[f[1]] += 1;
+    risk_differs += f[6] != f[8];
+  }
+  EXPECT_GT(na["external"], 0);  // centre C is followed 18-48 months
+  EXPECT_GT(risk_differs, 50);
+  const auto m = metrics_of(run);
+  for (const auto& e : m["metrics"]) EXPECT_EQ(e["excluded"].get<int>(), na[e["cohort"].get<std::string>()]) << e["cohort"];
+  EXPECT_EQ(m["design"]["endpoint"], "horizon");
+  EXPECT_EQ(m["design"]["selection"], "cv");
+  bool ipcw = false;
+  for (const auto& e : m["metrics"]) ipcw |= e.contains("auc_ipcw");
+  EXPECT_TRUE(ipcw);
+}
