@@ -372,3 +372,51 @@ TEST(Imaging, CohortWithDicomSeriesInParallel) {
   PatientSample direct = preprocess(rle, io::read_mask(dir / "rmask.nii.gz", rle.geometry), p);
   EXPECT_EQ(direct.tumour.data, out[4].tumour.data);
 }
+
+// preprocess.tumour_fov_mm: a fixed field of view keeps absolute size -- a smaller tumour fills
+// less of the crop -- where the default (bounding box + margin) scales every tumour to fill it.
+TEST(Imaging, FixedTumourFieldOfViewKeepsAbsoluteSize) {
+  io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
+  io::Volume big = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
+  // The small tumour: the big one's voxels within the middle half of its in-plane box.
+  const auto& sh = big.geometry.shape;
+  std::int64_t i0 = sh[0], i1 = -1, j0 = sh[1], j1 = -1;
+  for (std::int64_t k = 0; k < sh[2]; ++k)
+    for (std::int64_t j = 0; j < sh[1]; ++j)
+      for (std::int64_t i = 0; i < sh[0]; ++i)
+        if (big.at(i, j, k) > 0.5f) i0 = std::min(i0, i), i1 = std::max(i1, i), j0 = std::min(j0, j), j1 = std::max(j1, j);
+  io::Volume small = big;
+  for (std::int64_t k = 0; k < sh[2]; ++k)
+    for (std::int64_t j = 0; j < sh[1]; ++j)
+      for (std::int64_t i = 0; i < sh[0]; ++i) {
+        const bool inner = 4 * (i - i0) >= (i1 - i0) && 4 * (i1 - i) >= (i1 - i0) && 4 * (j - j0) >= (j1 - j0) &&
+                           4 * (j1 - j) >= (j1 - j0);
+        if (!inner) small.voxels[static_cast<std::size_t>((k * sh[1] + j) * sh[0] + i)] = 0.f;
+      }
+  // Share of the tumour crop's pixels that fall inside the tumour (nearest voxel, centre slice).
+  auto filled = [&](const PatientSample& s, const io::Volume& m) {
+    int in = 0, all = 0;
+    for (int y = 0; y < s.tumour.height; ++y)
+      for (int x = 0; x < s.tumour.width; ++x) {
+        const auto ijk = s.tumour.box.pixel_to_index(image.geometry, x, y);
+        const auto i = std::llround(ijk[0]), j = std::llround(ijk[1]);
+        ++all;
+        if (i >= 0 && j >= 0 && i < sh[0] && j < sh[1]) in += m.at(i, j, s.slice_index) > 0.5f;
+      }
+    return static_cast<double>(in) / all;
+  };
+  PreprocessParams p;
+  const auto big_box = preprocess(image, big, p), small_box = preprocess(image, small, p);
+  EXPECT_GT(big_box.tumour.box.side_mm, 1.5 * small_box.tumour.box.side_mm);  // the crop follows the tumour
+  p.tumour_fov_mm = big_box.tumour.box.side_mm;
+  const auto big_fov = preprocess(image, big, p), small_fov = preprocess(image, small, p);
+  EXPECT_DOUBLE_EQ(big_fov.tumour.box.side_mm, p.tumour_fov_mm);
+  EXPECT_DOUBLE_EQ(small_fov.tumour.box.side_mm, p.tumour_fov_mm);
+  EXPECT_NEAR(filled(big_fov, big), filled(big_box, big), 1e-12);  // the same crop for the big one
+  // Fixed field of view: the small tumour fills about a quarter of what the big one fills
+  // (half the width, half the height); with box-scaled crops both fill a similar share.
+  EXPECT_LT(filled(small_fov, small), 0.5 * filled(big_fov, big));
+  EXPECT_GT(filled(small_box, small), 0.5 * filled(big_box, big));
+  // The context crop around it is fixed too: the tumour's field of view + 2 context margins.
+  EXPECT_DOUBLE_EQ(small_fov.context.box.side_mm, p.tumour_fov_mm + 2 * p.context_margin_mm);
+}

@@ -19,6 +19,7 @@ json preprocessing_json(const FeatureSpec& spec) {
                   {"tumour_margin_mm", im.tumour_margin_mm},
                   {"context_margin_mm", im.context_margin_mm},
                   {"context_fov_mm", im.context_fov_mm},
+                  {"tumour_fov_mm", im.tumour_fov_mm},
                   {"neighbours", im.neighbours},
                   {"tumour_size_px", im.tumour_size_px},
                   {"context_size_px", im.context_size_px},
@@ -43,6 +44,7 @@ imaging::PreprocessParams read_imaging(const json& im, const JsonPath& w) {
   p.tumour_margin_mm = runfolder::number_field(im, "tumour_margin_mm", w);
   p.context_margin_mm = runfolder::number_field(im, "context_margin_mm", w);
   p.context_fov_mm = runfolder::number_field(im, "context_fov_mm", w);
+  p.tumour_fov_mm = runfolder::number_field(im, "tumour_fov_mm", w);
   p.neighbours = static_cast<int>(runfolder::integer_field(im, "neighbours", w));
   p.tumour_size_px = static_cast<int>(runfolder::integer_field(im, "tumour_size_px", w));
   p.context_size_px = static_cast<int>(runfolder::integer_field(im, "context_size_px", w));

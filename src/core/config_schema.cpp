@@ -43,6 +43,7 @@ std::vector<KeySpec> build() {
       {"preprocess.spacing_mm", Type::kFloat, 0.8, "In-plane spacing the slices are resampled to.", {}, 0.05, 10.0},
       {"preprocess.tumour_margin_mm", Type::kFloat, 5.0, "Margin around the mask's bounding box for the tumour crop.", {}, 0.0, 100.0},
       {"preprocess.context_margin_mm", Type::kFloat, 15.0, "Extra peritumoral margin of the context crop.", {}, 0.0, 200.0},
+      {"preprocess.tumour_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the tumour crop in mm, so that absolute tumour size reaches the model (0 = the tumour's bounding box + tumour margin: every tumour fills the crop).", {}, 0.0, 500.0},
       {"preprocess.context_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the context crop (0 = box + context margin).", {}, 0.0, 500.0},
       {"preprocess.neighbours", Type::kInt, std::int64_t{1}, "Slices each side of the largest-area slice (channels = 2k+1).", {}, 0, 5},
       {"preprocess.tumour_size_px", Type::kInt, std::int64_t{64}, "Model input size of the tumour crop.", {}, 8, 1024},

@@ -18,6 +18,7 @@ PreprocessParams PreprocessParams::from_config(const config::Config& c) {
   p.spacing_mm = c.get_double("preprocess.spacing_mm");
   p.tumour_margin_mm = c.get_double("preprocess.tumour_margin_mm");
   p.context_margin_mm = c.get_double("preprocess.context_margin_mm");
+  p.tumour_fov_mm = c.get_double("preprocess.tumour_fov_mm");
   p.context_fov_mm = c.get_double("preprocess.context_fov_mm");
   p.neighbours = static_cast<int>(c.get_int("preprocess.neighbours"));
   p.tumour_size_px = static_cast<int>(c.get_int("preprocess.tumour_size_px"));
@@ -44,9 +45,9 @@ void PreprocessParams::validate() const {
 
 std::string PreprocessParams::canonical() const {
   return fmt::format(
-      "spacing_mm={:.6f};tumour_margin_mm={:.6f};context_margin_mm={:.6f};context_fov_mm={:.6f};neighbours={};"
+      "spacing_mm={:.6f};tumour_margin_mm={:.6f};context_margin_mm={:.6f};context_fov_mm={:.6f};tumour_fov_mm={:.6f};neighbours={};"
       "tumour_size_px={};context_size_px={};clip=[{:.6f},{:.6f}];normalise={}",
-      spacing_mm, tumour_margin_mm, context_margin_mm, context_fov_mm, neighbours, tumour_size_px, context_size_px,
+      spacing_mm, tumour_margin_mm, context_margin_mm, context_fov_mm, tumour_fov_mm, neighbours, tumour_size_px, context_size_px,
       clip_low_percentile, clip_high_percentile, normalisation_name(normalise));
 }
 

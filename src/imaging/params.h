@@ -19,6 +19,7 @@ struct PreprocessParams {
   double spacing_mm = 0.8;          // in-plane spacing the slices are resampled to
   double tumour_margin_mm = 5.0;    // around the mask's bounding box (tumour crop)
   double context_margin_mm = 15.0;  // further peritumoral margin (context crop)
+  double tumour_fov_mm = 0.0;       // fixed tumour field of view (absolute size kept); 0 = box + margin
   double context_fov_mm = 0.0;      // fixed context field of view; 0 = box + margins
   int neighbours = 1;               // k: channels = 2k+1 slices around the largest-area slice
   int tumour_size_px = 64;

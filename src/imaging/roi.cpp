@@ -115,7 +115,7 @@ PatientSample preprocess(const io::Volume& image, const io::Volume& mask, const 
     w = (a1 - a0 + 1) * g.spacing_mm[0], h = (b1 - b0 + 1) * g.spacing_mm[1];
   }
   out.box_mm = {cx * s - w / 2, cy * s - h / 2, cx * s + w / 2, cy * s + h / 2};
-  const double side_t = std::max(w, h) + 2 * p.tumour_margin_mm;
+  const double side_t = p.tumour_fov_mm > 0 ? p.tumour_fov_mm : std::max(w, h) + 2 * p.tumour_margin_mm;
   const double side_c = p.context_fov_mm > 0 ? p.context_fov_mm : side_t + 2 * p.context_margin_mm;
   out.tumour = make_crop(r, k0, out.slice_indices, cx, cy, side_t, p.tumour_size_px, pad, out.slice_index);
   out.context = make_crop(r, k0, out.slice_indices, cx, cy, side_c, p.context_size_px, pad, out.slice_index);

@@ -5,7 +5,8 @@
 // fit the intensity statistics (normalise.h); resample those slices in plane to spacing_mm
 // (linear; the mask nearest, resample.h); take two square crops centred on the centre of the
 // mask's bounding box on the centre slice, with sides in millimetres:
-//   tumour  = max(box width, box height) + 2 * tumour_margin_mm
+//   tumour  = max(box width, box height) + 2 * tumour_margin_mm, or tumour_fov_mm when > 0 (a
+//             fixed field of view: absolute tumour size is kept)
 //   context = tumour side + 2 * context_margin_mm, or context_fov_mm when > 0;
 // each sampled bilinearly onto size_px x size_px pixels (crop + resize in one interpolation),
 // outside the image padded with the normalised lower clip value (the darkest tissue value).
