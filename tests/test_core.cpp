@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/random.h"
+#include "core/run_lock.h"
 #include "core/run_manifest.h"
 #include "core/torch/runtime.h"
 #include "test_util.h"
@@ -231,4 +233,50 @@ TEST(Config, DocsListEveryKey) {
   std::string doc = read_file(fs::path(CERV_SOURCE_DIR) / "docs" / "config.md");
   EXPECT_NE(doc.find(config::schema_markdown()), std::string::npos)
       << "docs/config.md is stale: regenerate it with `cervirisk --print-config-schema`";
+}
+
+// One writer per run folder: a second lock on a held folder is refused (exit 7) naming the
+// holder's pid and command; released on destruction; a lock file left by a dead process is
+// taken over (flock is dropped by the kernel when its holder dies, kill -9 included).
+TEST(RunLock, SecondWriterIsRefusedAndStaleLocksAreTakenOver) {
+  TempDir d("runlock");
+  const fs::path run = d / "run";
+  {
+    RunFolderLock first(run, "study");
+    const std::string text = read_file(RunFolderLock::file_in(run));
+    EXPECT_NE(text.find("pid " + std::to_string(::getpid())), std::string::npos) << text;
+    EXPECT_NE(text.find("command study"), std::string::npos) << text;
+    const std::string msg = error_message([&] { RunFolderLock second(run, "evaluate"); }, ExitCode::kOutputNotWritable);
+    EXPECT_NE(msg.find(run.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("in use by another cervirisk run (pid " + std::to_string(::getpid())), std::string::npos) << msg;
+    EXPECT_NE(msg.find("command study"), std::string::npos) << msg;
+  }
+  { RunFolderLock again(run, "study"); }  // released by the first holder's destructor
+
+  // A child takes the lock and is killed with SIGKILL: its lock file stays, its lock does not.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    try {
+      RunFolderLock held(run, "study");
+      (void)!::write(ready[1], "x", 1);
+      ::pause();
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  const std::string msg = error_message([&] { RunFolderLock busy(run, "study"); }, ExitCode::kOutputNotWritable);
+  EXPECT_NE(msg.find("pid " + std::to_string(child)), std::string::npos) << msg;
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE(fs::exists(RunFolderLock::file_in(run)));
+  RunFolderLock taken(run, "study");  // the dead holder's lock is taken over
+  EXPECT_NE(read_file(RunFolderLock::file_in(run)).find("pid " + std::to_string(::getpid())), std::string::npos);
 }

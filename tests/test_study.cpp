@@ -499,3 +499,29 @@ TEST(Study, CrossValidatedSelectionHorizonEndpointAndBothHeads) {
   for (const auto& e : m["metrics"]) ipcw |= e.contains("auc_ipcw");
   EXPECT_TRUE(ipcw);
 }
+
+// One writer per run folder: a second `study` into a folder a running one holds exits 7 naming
+// the holder; the first completes; once it has, the folder is free again.
+TEST(Study, ASecondStudyIntoAHeldRunFolderIsRefused) {
+  const std::string cfg = (cohort_dir() / "data" / "tiny.toml").string();
+  const fs::path run = cohort_dir() / "locked_run";
+  const pid_t first = start_cli({"study", "--no-report", "--variants", "clinical", "--config", cfg, "--out", run.string()});
+  ASSERT_GE(first, 0);
+  const std::string mine = "pid " + std::to_string(first);
+  bool held = false;
+  for (int i = 0; i < 3000 && !held; ++i) {
+    held = fs::exists(run / ".lock") && slurp(run / ".lock").find(mine) != std::string::npos;
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(held) << "the first study never took the lock";
+  auto second = run_cli("study --no-report --variants clinical --config " + cfg + " --out " + run.string());
+  int st = 0;
+  ::waitpid(first, &st, 0);
+  if (second.code == 0) GTEST_SKIP() << "the first study finished before the second started";
+  EXPECT_EQ(second.code, 7) << second.err;
+  EXPECT_NE(second.err.find("in use by another cervirisk run (" + mine), std::string::npos) << second.err;
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  auto third = run_cli("evaluate --run " + run.string());
+  EXPECT_EQ(third.code, 0) << third.err;
+}

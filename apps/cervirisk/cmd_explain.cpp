@@ -3,9 +3,11 @@
 // overlays of the report's example patients; then report.html again.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/run_lock.h"
 #include "models/arch.h"
 #include "study/study.h"
 #include "study_output.h"
@@ -21,6 +23,9 @@ void add_explain(CLI::App& app, GlobalOptions& g) {
   sub->add_option("--variant", *variant, "Variant to explain (default msm_tc; any variant with a trained model)");
   sub->callback([&g, run, variant] {
     apply_globals(g);
+    // The run folder's writer lock (core/run_lock.h), when the folder exists.
+    std::optional<RunFolderLock> lock;
+    if (std::filesystem::is_directory(*run)) lock.emplace(*run, "explain");
     const auto s = study::explain_run(*run, *variant);
     if (!s) throw InputError(*run + "/models/" + *variant + "/model.json missing (train that variant first)");
     study::write_report(*run);

@@ -2,9 +2,11 @@
 // (its files: docs/report.md).
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "commands.h"
+#include "core/run_lock.h"
 #include "study/study.h"
 
 namespace cervirisk::cli {
@@ -20,6 +22,8 @@ void add_report(CLI::App& app, GlobalOptions& g) {
   sub->callback([&g, run, out, no_figures] {
     apply_globals(g);
     const std::filesystem::path dir = *run;
+    std::optional<RunFolderLock> lock;  // the run folder's writer lock (core/run_lock.h)
+    if (std::filesystem::is_directory(dir)) lock.emplace(dir, "report");
     const auto r = study::write_report(dir, !*no_figures, *out);
     if (!*no_figures) std::cout << "figures: " << r.figures << " written to " << (dir / "figures").string() << "\n";
     std::cout << "report: " << r.html.string() << "\n";

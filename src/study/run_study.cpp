@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/run_lock.h"
 #include "core/torch/runtime.h"
 #include "runfolder/layout.h"
 #include "study/steps.h"
@@ -87,6 +88,7 @@ StudyResult run_study(const StudyOptions& options) {
   const StudySettings settings = StudySettings::from_config(cfg);
   const fs::path run = options.out.empty() ? cfg.get_path("study.out_dir") : options.out;
   ensure_writable_dir(run);
+  const RunFolderLock lock(run, options.command);  // one writer per run folder, until the report is written
   for (const char* d : {"predictions", "models", "explain"}) ensure_writable_dir(run / d);
   RunManifest manifest(options.command, settings.seed);
   manifest.set_runtime(runtime_info());
