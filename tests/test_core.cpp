@@ -280,3 +280,17 @@ TEST(RunLock, SecondWriterIsRefusedAndStaleLocksAreTakenOver) {
   RunFolderLock taken(run, "study");  // the dead holder's lock is taken over
   EXPECT_NE(read_file(RunFolderLock::file_in(run)).find("pid " + std::to_string(::getpid())), std::string::npos);
 }
+
+// Error messages quoting a corrupt file's bytes stay valid UTF-8 (and free of control characters)
+// on the terminal: invalid, overlong, surrogate and truncated sequences become \xNN, text in any
+// script stays as it is.
+TEST(Errors, PrintableMessageEscapesInvalidUtf8AndControls) {
+  EXPECT_EQ(printable_message("plain ascii, tab\there\nline"), "plain ascii, tab\there\nline");
+  EXPECT_EQ(printable_message("宫颈癌 é ✓ 😀"), "宫颈癌 é ✓ 😀");
+  EXPECT_EQ(printable_message("bad \xff\xfe name"), "bad \\xff\\xfe name");
+  EXPECT_EQ(printable_message("overlong \xc0\xaf"), "overlong \\xc0\\xaf");
+  EXPECT_EQ(printable_message("surrogate \xed\xa0\x80!"), "surrogate \\xed\\xa0\\x80!");
+  EXPECT_EQ(printable_message("above U+10FFFF \xf4\x90\x80\x80"), "above U+10FFFF \\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(printable_message("truncated \xe4\xb8"), "truncated \\xe4\\xb8");
+  EXPECT_EQ(printable_message(std::string("nul \0 bell \a del \x7f", 18)), "nul \\x00 bell \\x07 del \\x7f");
+}

@@ -86,13 +86,13 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kBadArguments);
   } catch (const Error& e) {
     std::fflush(stdout);
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << printable_message(e.what()) << "\n";
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory\n";
     return static_cast<int>(ExitCode::kFailure);
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << printable_message(e.what()) << "\n";
     return static_cast<int>(ExitCode::kFailure);
   }
   return 0;

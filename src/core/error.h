@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cervirisk {
@@ -56,5 +57,10 @@ struct ModelError : ErrorWithCode<ExitCode::kIncompatibleModel> { using ErrorWit
 struct OutputError : ErrorWithCode<ExitCode::kOutputNotWritable> { using ErrorWithCode::ErrorWithCode; };
 // A statistic that cannot be computed on the given data (one class only, n <= 1, ...).
 struct StatsError : ErrorWithCode<ExitCode::kValidationFailed> { using ErrorWithCode::ErrorWithCode; };
+
+// An error message made safe for a terminal and a log: valid UTF-8 (Chinese included), tab and
+// newline are kept; every byte of an invalid or truncated UTF-8 sequence and every other control
+// character becomes "\xNN". Errors often quote a corrupt file's bytes (a field, a name).
+std::string printable_message(std::string_view message);
 
 }  // namespace cervirisk
