@@ -103,12 +103,12 @@ train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, 
   train::Loader loader(train_ds, train::effective_loader_options(setup.loader, job.settings->deterministic));
   const auto internal = job.features->dataset(data::CohortKind::kInternal);
   if (trace != nullptr && internal.size() > 0 && job.seed_index == 0) {
-    // Written after every epoch, like the checkpoint, so that a resumed run continues the trace
-    // of the epochs before the interruption.
+    // Written after every epoch, before its checkpoint, so that a resumed run continues the trace
+    // of every epoch its checkpoint holds (a re-run epoch replaces its row).
     const fs::path file = runfolder::internal_trace_file(job.run, job.variant);
     ensure_writable_dir(file.parent_path());
     if (job.resume && fs::exists(file)) *trace = runfolder::read_history(file);
-    trainer.set_epoch_callback([&, file](const train::EpochRecord& r) {
+    trainer.set_before_checkpoint([&, file](const train::EpochRecord& r) {
       const auto ev = trainer.evaluate(internal);
       while (!trace->empty() && trace->back().epoch >= static_cast<double>(r.epoch)) trace->pop_back();
       trace->push_back({static_cast<double>(r.epoch), r.train_loss, ev.loss, ev.auc});

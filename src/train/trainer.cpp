@@ -239,6 +239,7 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
     last_val = fmt::format(" val_auc {:.3f}", r.val_auc);
     log::debug("{}: epoch {} train_loss {:.5f} val_loss {:.5f} val_auc {:.4f} lr {:.3g} ({:.1f}s)", options_.label,
                epoch + 1, r.train_loss, r.val_loss, r.val_auc, r.lr, r.seconds);
+    if (before_checkpoint_) before_checkpoint_(r);
     if (!options_.checkpoint.empty())
       save_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), {state_, capture_rng_state(), best_weights_});
     ++result.epochs_run;

@@ -100,6 +100,9 @@ class Trainer {
   void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
   // After each epoch, once its checkpoint is on disk.
   void set_epoch_callback(std::function<void(const EpochRecord&)> cb) { epoch_callback_ = std::move(cb); }
+  // After each epoch's evaluation, before its checkpoint is written: what a resumed run needs
+  // besides the checkpoint is recorded here, so a kill between the two loses nothing.
+  void set_before_checkpoint(std::function<void(const EpochRecord&)> cb) { before_checkpoint_ = std::move(cb); }
   // After each optimisation step (epoch, step within the epoch).
   void set_step_callback(std::function<void(std::int64_t, std::int64_t)> cb) { step_callback_ = std::move(cb); }
 
@@ -117,7 +120,7 @@ class Trainer {
   NamedTensors best_weights_;
   GradientHook gradient_hook_;
   std::unique_ptr<ShardPool> pool_;  // created on the first step that splits its batch
-  std::function<void(const EpochRecord&)> epoch_callback_;
+  std::function<void(const EpochRecord&)> epoch_callback_, before_checkpoint_;
   std::function<void(std::int64_t, std::int64_t)> step_callback_;
 };
 
