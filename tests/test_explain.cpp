@@ -473,3 +473,21 @@ TEST(Export, RowsForTheRunFolder) {
       },
       "3 players but 1 names");
 }
+
+// More than 20 players: refused before the model is called (2^21 coalitions would be evaluated).
+TEST(Shapley, ExactRefusesMoreThanTwentyPlayersBeforeCallingTheModel) {
+  int calls = 0;
+  BatchModel f = [&calls](const Eigen::MatrixXd& rows) {
+    ++calls;
+    return Eigen::VectorXd(rows.rowwise().sum());
+  };
+  const Eigen::MatrixXd bg = Eigen::MatrixXd::Zero(2, 21);
+  const Eigen::VectorXd x = Eigen::VectorXd::Ones(21);
+  try {
+    exact_shapley(f, x, make_background(bg), ShapleyOptions{});
+    FAIL() << "21 players accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("21 players; at most 20 (use kernel_shap)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls, 0);
+}

@@ -148,11 +148,16 @@ struct Start {
   std::vector<std::vector<int>> players;
   Explanation e;
 };
+// `max_players` >= 0: refuse more players before the model is called (exact_shapley's limit).
 Start start_explanation(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
-                        const std::vector<std::vector<int>>& groups, Link link, std::size_t batch_size) {
+                        const std::vector<std::vector<int>>& groups, Link link, std::size_t batch_size,
+                        int max_players = -1) {
   check_inputs(x, background);
   Start s;
   s.players = resolve_groups(groups, static_cast<int>(x.size()));
+  if (max_players >= 0 && static_cast<int>(s.players.size()) > max_players)
+    throw ConfigError("exact_shapley: " + std::to_string(s.players.size()) + " players; at most " +
+                      std::to_string(max_players) + " (use kernel_shap)");
   auto [fx, fnull] = endpoints(model, x, background, batch_size, s.e.model_rows);
   s.e.fx = apply_link(link, fx);
   s.e.expected = apply_link(link, fnull);
@@ -251,10 +256,9 @@ Background kmeans_background(const Eigen::MatrixXd& data, int k, std::uint64_t s
 
 Explanation exact_shapley(const BatchModel& model, const Eigen::VectorXd& x, const Background& background,
                           const ShapleyOptions& options) {
-  auto [players, e] = start_explanation(model, x, background, options.groups, options.link, options.batch_size);
+  auto [players, e] =
+      start_explanation(model, x, background, options.groups, options.link, options.batch_size, /*max_players=*/20);
   const int p = static_cast<int>(players.size());
-  if (p > 20)
-    throw ConfigError("exact_shapley: " + std::to_string(p) + " players; at most 20 (use kernel_shap)");
   e.exact = true;
   const std::size_t nc = std::size_t{1} << p;
   std::vector<double> v(nc);
