@@ -1,6 +1,6 @@
 // Manifest loading, clinical schema, split and the table-level guards (docs/data-format.md).
 #include "data/cohort.h"
-#include "stats/km.h"
+#include "stats/followup.h"
 
 #include <algorithm>
 #include <cmath>
@@ -150,13 +150,13 @@ std::vector<CohortKind> assign_split(const std::vector<SplitRow>& rows,
 }
 
 double reverse_km_median(const std::vector<double>& time, const std::vector<int>& event) {
-  // Kaplan-Meier of the censoring: follow-up ends "by event" when a patient is censored.
+  // The median potential follow-up (stats/followup.h), over the patients with a time.
   std::vector<double> t;
-  std::vector<int> censored;
+  std::vector<int> e;
   for (std::size_t i = 0; i < time.size(); ++i)
-    if (time[i] >= 0) t.push_back(time[i]), censored.push_back(event[i] == 0 ? 1 : 0);
+    if (time[i] >= 0) t.push_back(time[i]), e.push_back(event[i] != 0);
   if (t.empty()) return std::nan("");
-  double m = stats::kaplan_meier(t, censored).median;
+  const double m = stats::median_follow_up(t, e).median;
   return std::isfinite(m) ? m : std::nan("");
 }
 
