@@ -259,13 +259,18 @@ void load_modality_shapley(const fs::path& file, ReportData& d) {
   for (const auto& n : order) d.modality_importance.push_back({n, acc[n].first / acc[n].second});
 }
 
-void load_training(const fs::path& dir, ReportData& d) {
+// The variants whose model folders to read: metrics.json's, or every folder under models/.
+std::vector<std::string> model_variants(const fs::path& dir, const ReportData& d) {
   const fs::path models = dir / "models";
-  if (!fs::is_directory(models)) return;
+  if (!fs::is_directory(models)) return {};
   std::vector<std::string> names = d.variants;
   if (names.empty())
     for (const auto& e : fs::directory_iterator(models)) names.push_back(e.path().filename().string());
-  for (const auto& v : names) {
+  return names;
+}
+
+void load_training(const fs::path& dir, ReportData& d) {
+  for (const auto& v : model_variants(dir, d)) {
     const fs::path h = runfolder::model_dir(dir, v) / "history.csv";
     if (!fs::exists(h)) continue;
     TrainingHistory th;
@@ -283,12 +288,7 @@ void load_training(const fs::path& dir, ReportData& d) {
 
 // The variants' model.json (recalibration, selection, best epoch).
 void load_models(const fs::path& dir, ReportData& d) {
-  const fs::path models = dir / "models";
-  if (!fs::is_directory(models)) return;
-  std::vector<std::string> names = d.variants;
-  if (names.empty())
-    for (const auto& e : fs::directory_iterator(models)) names.push_back(e.path().filename().string());
-  for (const auto& v : names) {
+  for (const auto& v : model_variants(dir, d)) {
     const fs::path mj = runfolder::model_dir(dir, v) / "model.json";
     if (fs::exists(mj)) d.models[v] = runfolder::read_model_info(mj);
   }

@@ -192,9 +192,9 @@ void survival_metrics(const StudySettings& settings, const std::string& v, const
 }
 
 runfolder::MetricsRow variant_row(const StudySettings& settings, const std::string& v, const std::string& cohort,
-                                  const VariantPredictions& vp, const CohortPreds& all, bool bootstrap,
-                                  runfolder::Metrics& m) {
-  const CohortPreds bin = all.labelled(), surv = all.timed();
+                                  const VariantPredictions& vp, const CohortPreds& all, const CohortPreds& bin,
+                                  bool bootstrap, runfolder::Metrics& m) {
+  const CohortPreds surv = all.timed();
   runfolder::MetricsRow e;
   e.variant = v;
   e.cohort = cohort;
@@ -273,16 +273,16 @@ runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vec
   for (const auto& cohort : runfolder::kCohortNames) {
     auto by = by_variant(variants, preds, cohort);
     if (by.empty()) continue;
-    const CohortPreds ref = by[m.reference_variant].labelled();
+    std::map<std::string, CohortPreds> bin;  // the patients with a binary label, per variant
+    for (const auto& v : variants) bin[v] = by[v].labelled();
     for (const auto& v : variants) {
-      auto e = variant_row(settings, v, cohort, preds.at(v), by[v], bootstrap, m);
+      auto e = variant_row(settings, v, cohort, preds.at(v), by[v], bin[v], bootstrap, m);
       if (v != m.reference_variant && e.events > 0 && e.events < e.n)
-        compare(v, m.reference_variant, cohort, by[v].labelled(), ref, e, cmp);
-      if (v != kClinicalVariant && by.count(kClinicalVariant))
-        e.incremental = incremental_value(settings, by[kClinicalVariant].labelled(), by[v].labelled(), bootstrap,
-                                          v + "/" + cohort);
+        compare(v, m.reference_variant, cohort, bin[v], bin[m.reference_variant], e, cmp);
+      if (v != kClinicalVariant && bin.count(kClinicalVariant))
+        e.incremental = incremental_value(settings, bin[kClinicalVariant], bin[v], bootstrap, v + "/" + cohort);
       m.metrics.push_back(e);
-      append_centers(v, cohort, by[v].labelled(), m.centers);
+      append_centers(v, cohort, bin[v], m.centers);
     }
     holm(m.metrics, cohort);
     append_follow_up(settings, cohort, by.begin()->second, m.follow_up);
