@@ -17,6 +17,7 @@
 #include "imaging/resample.h"
 #include "imaging/roi.h"
 #include "io/dicom.h"
+#include "data/synth.h"
 #include "io/nifti.h"
 #include "test_util.h"
 
@@ -46,6 +47,9 @@ std::vector<float> read_f32(const std::string& path) {
 
 PreprocessParams params_of(const nlohmann::json& p) {
   PreprocessParams q;
+  q.frame = p.contains("frame") ? parse_frame(p["frame"].get<std::string>()) : Frame::kAcquisition;
+  if (p.contains("slice_spacing_mm")) q.slice_spacing_mm = p["slice_spacing_mm"];
+  q.tumour_fov_mm = p.contains("tumour_fov_mm") ? p["tumour_fov_mm"].get<double>() : 0.0;
   q.spacing_mm = p["spacing_mm"];
   q.tumour_margin_mm = p["tumour_margin_mm"];
   q.context_margin_mm = p["context_margin_mm"];
@@ -154,10 +158,18 @@ TEST(Imaging, PercentileAndOtsuAgreeWithHandValues) {
   EXPECT_LE(t, 200);
 }
 
+// The acquisition frame (the image's own slices): the crop centre is on the chosen slice.
+PreprocessParams acquisition_params() {
+  PreprocessParams p;
+  p.frame = Frame::kAcquisition;
+  p.tumour_fov_mm = 0;
+  return p;
+}
+
 TEST(Imaging, CropGeometryMapsBackOntoTheImage) {
   io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
   io::Volume mask = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
-  PreprocessParams p;
+  PreprocessParams p = acquisition_params();
   PatientSample s = preprocess(image, mask, p);
   // The crop centre lies on the chosen slice, inside the tumour.
   for (const Crop* c : {&s.tumour, &s.context}) {
@@ -204,7 +216,7 @@ TEST(Imaging, EdgeSlicesAreRepeatedAndEmptyMaskIsValidationError) {
   for (auto& x : mask.voxels) x = 0;
   for (int j = 10; j < 15; ++j)
     for (int i = 8; i < 20; ++i) mask.at(i, j, 3) = 1;
-  PreprocessParams p;
+  PreprocessParams p = acquisition_params();
   p.neighbours = 2;
   p.spacing_mm = 1.0;
   PatientSample s = preprocess(image, mask, p);
@@ -225,7 +237,7 @@ TEST(Imaging, EdgeSlicesAreRepeatedAndEmptyMaskIsValidationError) {
 TEST(Imaging, AugmentationIsSeededAndConsistent) {
   io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
   io::Volume mask = io::read_mask(idata("phantom_mask.nii.gz"), image.geometry);
-  PatientSample base = preprocess(image, mask, PreprocessParams{});
+  PatientSample base = preprocess(image, mask, acquisition_params());
   AugmentParams a;
   PatientSample s1 = base, s2 = base, s3 = base;
   std::mt19937_64 r1(99), r2(99), r3(100);
@@ -405,7 +417,7 @@ TEST(Imaging, FixedTumourFieldOfViewKeepsAbsoluteSize) {
       }
     return static_cast<double>(in) / all;
   };
-  PreprocessParams p;
+  PreprocessParams p = acquisition_params();
   const auto big_box = preprocess(image, big, p), small_box = preprocess(image, small, p);
   EXPECT_GT(big_box.tumour.box.side_mm, 1.5 * small_box.tumour.box.side_mm);  // the crop follows the tumour
   p.tumour_fov_mm = big_box.tumour.box.side_mm;
@@ -419,4 +431,169 @@ TEST(Imaging, FixedTumourFieldOfViewKeepsAbsoluteSize) {
   EXPECT_GT(filled(small_box, small), 0.5 * filled(big_box, big));
   // The context crop around it is fixed too: the tumour's field of view + 2 context margins.
   EXPECT_DOUBLE_EQ(small_fov.context.box.side_mm, p.tumour_fov_mm + 2 * p.context_margin_mm);
+}
+
+// ---- the canonical sagittal frame ----
+
+namespace {
+// A textured volume (smooth ramps + a fixed pseudo-random pattern) with an ellipsoid tumour, in
+// the canonical sagittal geometry: i = anterior -> posterior, j = superior -> inferior, k =
+// towards the patient's right, origin on the in-plane lattice of `s`.
+std::pair<io::Volume, io::Volume> canonical_phantom(double s, double slice) {
+  io::Volume v;
+  v.geometry.shape = {60, 56, 11};
+  v.geometry.spacing_mm = {s, s, slice};
+  v.geometry.direction_lps = {{{0, 0, -1}, {1, 0, 0}, {0, -1, 0}}};
+  v.geometry.origin_lps_mm = {12.0, 40 * s, -20 * s};
+  v.voxels.resize(static_cast<std::size_t>(v.geometry.voxel_count()));
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(0.f, 40.f);
+  for (auto& x : v.voxels) x = 200.f + u(rng);
+  io::Volume m = v;
+  for (std::int64_t k = 0; k < 11; ++k)
+    for (std::int64_t j = 0; j < 56; ++j)
+      for (std::int64_t i = 0; i < 60; ++i) {
+        v.at(i, j, k) += static_cast<float>(3 * i + 2 * j + 10 * k);
+        const double di = (i - 31) / 12.0, dj = (j - 25) / 9.0, dk = (k - 5.2) / 2.5;
+        const bool in = di * di + dj * dj + dk * dk <= 1;
+        m.at(i, j, k) = in ? 1.f : 0.f;
+        if (in) v.at(i, j, k) += 300.f;
+      }
+  return {v, m};
+}
+
+// The same voxels stored in another index order: axis `a` reversed (the geometry follows, so
+// every voxel keeps its world position; centre C's "rows posterior -> anterior" convention).
+io::Volume reverse_axis(const io::Volume& v, int a) {
+  io::Volume r = v;
+  const auto& sh = v.geometry.shape;
+  for (std::int64_t k = 0; k < sh[2]; ++k)
+    for (std::int64_t j = 0; j < sh[1]; ++j)
+      for (std::int64_t i = 0; i < sh[0]; ++i) {
+        std::int64_t q[3] = {i, j, k};
+        q[a] = sh[a] - 1 - q[a];
+        r.at(q[0], q[1], q[2]) = v.at(i, j, k);
+      }
+  io::Vec3 last{0, 0, 0};
+  last[a] = static_cast<double>(sh[a] - 1);
+  r.geometry.origin_lps_mm = v.geometry.index_to_lps(last);
+  for (int row = 0; row < 3; ++row) r.geometry.direction_lps[row][a] = -v.geometry.direction_lps[row][a];
+  return r;
+}
+
+double pearson(const std::vector<float>& a, const std::vector<float>& b) {
+  double ma = 0, mb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
+  ma /= a.size(), mb /= b.size();
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
+  return sab / std::sqrt(saa * sbb);
+}
+}  // namespace
+
+TEST(ImagingCanonical, OnASagittalLatticeSeriesTheFrameIsTheAcquisition) {
+  // Slices already sagittal, in-plane on the lattice, slice spacing = the frame's: the sagittal
+  // frame samples exactly the voxels the acquisition frame resamples (same crops to rounding).
+  auto [image, mask] = canonical_phantom(0.8, 4.0);
+  PreprocessParams sag;
+  sag.tumour_fov_mm = 24, sag.context_fov_mm = 36;  // both crops inside the volume
+  PreprocessParams acq = sag;
+  acq.frame = Frame::kAcquisition;
+  const PatientSample a = preprocess(image, mask, acq), s = preprocess(image, mask, sag);
+  EXPECT_EQ(s.frame, Frame::kSagittal);
+  EXPECT_EQ(s.slice_index, a.slice_index);
+  EXPECT_EQ(s.slice_indices, a.slice_indices);
+  EXPECT_NEAR(s.tumour_area_mm2, a.tumour_area_mm2, 1e-9);
+  ASSERT_EQ(s.tumour.data.size(), a.tumour.data.size());
+  for (std::size_t i = 0; i < s.tumour.data.size(); ++i) ASSERT_NEAR(s.tumour.data[i], a.tumour.data[i], 1e-4) << i;
+  for (std::size_t i = 0; i < s.context.data.size(); ++i) ASSERT_NEAR(s.context.data[i], a.context.data[i], 1e-4) << i;
+  for (int r = 0; r < 3; ++r) EXPECT_NEAR(s.tumour.box.centre_lps_mm[r], a.tumour.box.centre_lps_mm[r], 1e-9);
+}
+
+TEST(ImagingCanonical, IndexOrderAndAxisDirectionsDoNotChangeTheCrops) {
+  // Centre C stores rows posterior -> anterior, others slices right -> left: the same body in
+  // the same world positions must give the same sagittal crops (the acquisition frame mirrors).
+  auto [image, mask] = canonical_phantom(0.7, 4.0);
+  PreprocessParams p;
+  p.tumour_fov_mm = 24, p.context_fov_mm = 36;
+  const PatientSample ref = preprocess(image, mask, p);
+  for (int axis = 0; axis < 3; ++axis) {
+    SCOPED_TRACE(axis);
+    const PatientSample s = preprocess(reverse_axis(image, axis), reverse_axis(mask, axis), p);
+    ASSERT_EQ(s.tumour.data.size(), ref.tumour.data.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < s.tumour.data.size(); ++i)
+      worst = std::max(worst, double(std::fabs(s.tumour.data[i] - ref.tumour.data[i])));
+    EXPECT_LT(worst, 1e-3);
+    for (int r = 0; r < 3; ++r) EXPECT_NEAR(s.tumour.box.centre_lps_mm[r], ref.tumour.box.centre_lps_mm[r], 1e-6);
+  }
+  PreprocessParams acq = p;
+  acq.frame = Frame::kAcquisition;
+  const PatientSample a0 = preprocess(image, mask, acq), a1 = preprocess(reverse_axis(image, 0), reverse_axis(mask, 0), acq);
+  double mirrored = 0;  // the acquisition frame mirrors the crop
+  for (std::size_t i = 0; i < a0.tumour.data.size(); ++i)
+    mirrored = std::max(mirrored, double(std::fabs(a0.tumour.data[i] - a1.tumour.data[i])));
+  EXPECT_GT(mirrored, 0.5);
+}
+
+TEST(ImagingCanonical, FlipIsPatientLeftRight) {
+  auto [image, mask] = canonical_phantom(0.8, 4.0);
+  PreprocessParams p;
+  p.tumour_fov_mm = 40;
+  const PatientSample s = preprocess(image, mask, p);
+  Crop c = s.tumour;
+  AugmentDraw f;
+  f.flip = true;
+  apply_augment(c, f, Frame::kSagittal);
+  // The planes change places (left <-> right); the in-plane image is not mirrored.
+  for (int ch = 0; ch < 3; ++ch)
+    for (int y = 0; y < c.height; y += 7)
+      for (int x = 0; x < c.width; x += 5) EXPECT_FLOAT_EQ(c.at(ch, y, x), s.tumour.at(2 - ch, y, x));
+  const io::Vec3 n = s.tumour.box.normal_lps;
+  EXPECT_NEAR(n[0], -1, 1e-12);  // the planes are stacked along patient left-right
+  EXPECT_NEAR(s.tumour.box.slice_step_mm, 4.0, 1e-12);
+}
+
+TEST(ImagingCanonical, OnePatientInEveryCentresGeometryGivesTheSameCrops) {
+  // One synthetic body written with centre A's (sagittal), B's (oblique axial, 24 and 7 degrees)
+  // and C's (sagittal, rows posterior -> anterior) grid, spacing and matrix; the appearance
+  // (contrast, bias, noise) of A for all three so that only the geometry differs.
+  data::SynthOptions o;
+  o.patients = 40;
+  o.images = false;
+  const auto centres = data::center_profiles(3, "auto");
+  const auto patients = data::synth_biology(o, centres);
+  const data::SynthPatient* p = nullptr;
+  for (const auto& q : patients)
+    if (!p || q.size_cm > p->size_cm) p = &q;  // the largest tumour: many planes across it
+  ASSERT_NE(p, nullptr);
+  std::vector<PatientSample> sag, acq;
+  PreprocessParams ps, pa;
+  pa.frame = Frame::kAcquisition;
+  for (int c = 0; c < 3; ++c) {
+    data::CenterProfile prof = centres[0];
+    prof.spacing_mm = centres[c].spacing_mm, prof.slice_mm = centres[c].slice_mm;
+    prof.matrix = centres[c].matrix, prof.direction_lps = centres[c].direction_lps, prof.oblique = centres[c].oblique;
+    prof.noise = 0;
+    const auto im = data::synth_images(*p, prof, data::SynthSize::kFull);
+    sag.push_back(preprocess(im.image, im.mask, ps));
+    acq.push_back(preprocess(im.image, im.mask, pa));
+  }
+  for (int c = 1; c < 3; ++c) {
+    const double r_sag = pearson(sag[0].tumour.data, sag[c].tumour.data);
+    const double r_ctx = pearson(sag[0].context.data, sag[c].context.data);
+    const double r_acq = pearson(acq[0].tumour.data, acq[c].tumour.data);
+    std::printf("centre %c geometry: tumour crop r = %.3f (sagittal frame) vs %.3f (acquisition); context r = %.3f\n",
+                'A' + c, r_sag, r_acq, r_ctx);
+    EXPECT_GT(r_sag, 0.9) << "centre " << c;
+    // B's planes are 4.5 mm apart along superior-inferior, which the sagittal context crop spans
+    // 100 mm of (A: 0.75 mm): coarser, and its 90 mm slab does not cover all of it.
+    EXPECT_GT(r_ctx, 0.85) << "centre " << c;
+    EXPECT_GT(r_sag, r_acq + 0.1) << "centre " << c;
+    // The crop centres agree in the world within a few mm (the mask is resampled differently).
+    double d2 = 0;
+    for (int r = 0; r < 3; ++r) d2 += std::pow(sag[0].tumour.box.centre_lps_mm[r] - sag[c].tumour.box.centre_lps_mm[r], 2);
+    EXPECT_LT(std::sqrt(d2), 4.0) << "centre " << c;
+  }
 }

@@ -40,10 +40,12 @@ std::vector<KeySpec> build() {
       {"split.internal_fraction", Type::kFloat, 0.3, "Fraction of the non-external patients put in internal validation.", {}, 0.0, 0.9},
       {"split.stratify", Type::kBool, true, "Stratify the internal split by outcome."},
       // --- preprocess --------------------------------------------------------------------
+      {"preprocess.frame", Type::kString, std::string("sagittal"), "Where the 2.5D slices are taken: 'sagittal' = the canonical anatomical frame (sagittal planes, columns anterior->posterior, rows superior->inferior, whatever the acquisition plane); 'acquisition' = the image's own slices (the old behaviour).", {"sagittal", "acquisition"}},
+      {"preprocess.slice_spacing_mm", Type::kFloat, 4.0, "Distance between the 2.5D planes in the sagittal frame (mm).", {}, 0.1, 50.0},
       {"preprocess.spacing_mm", Type::kFloat, 0.8, "In-plane spacing the slices are resampled to.", {}, 0.05, 10.0},
       {"preprocess.tumour_margin_mm", Type::kFloat, 5.0, "Margin around the mask's bounding box for the tumour crop.", {}, 0.0, 100.0},
       {"preprocess.context_margin_mm", Type::kFloat, 15.0, "Extra peritumoral margin of the context crop.", {}, 0.0, 200.0},
-      {"preprocess.tumour_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the tumour crop in mm, so that absolute tumour size reaches the model (0 = the tumour's bounding box + tumour margin: every tumour fills the crop).", {}, 0.0, 500.0},
+      {"preprocess.tumour_fov_mm", Type::kFloat, 72.0, "Fixed field of view of the tumour crop in mm, so that absolute tumour size reaches the model (0 = the tumour's bounding box + tumour margin: every tumour fills the crop).", {}, 0.0, 500.0},
       {"preprocess.context_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the context crop (0 = box + context margin).", {}, 0.0, 500.0},
       {"preprocess.neighbours", Type::kInt, std::int64_t{1}, "Slices each side of the largest-area slice (channels = 2k+1).", {}, 0, 5},
       {"preprocess.tumour_size_px", Type::kInt, std::int64_t{64}, "Model input size of the tumour crop.", {}, 8, 1024},

@@ -19,20 +19,24 @@ AugmentDraw draw_augment(const AugmentParams& p, std::mt19937_64& rng) {
   return d;
 }
 
-void apply_augment(Crop& crop, const AugmentDraw& d) {
+void apply_augment(Crop& crop, const AugmentDraw& d, Frame frame) {
+  const bool mirror_x = d.flip && frame == Frame::kAcquisition;
+  const bool reverse_planes = d.flip && frame == Frame::kSagittal;
   const int w = crop.width, h = crop.height;
   const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
   const double ca = std::cos(d.angle_rad), sa = std::sin(d.angle_rad);
   std::vector<float> out(crop.data.size());
   for (int c = 0; c < crop.channels; ++c) {
-    const float* src = crop.data.data() + static_cast<std::size_t>(c) * w * h;
+    // Patient left-right in the sagittal frame: channel c takes the plane mirrored about the centre.
+    const int sc = reverse_planes ? crop.channels - 1 - c : c;
+    const float* src = crop.data.data() + static_cast<std::size_t>(sc) * w * h;
     float* dst = out.data() + static_cast<std::size_t>(c) * w * h;
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
         // inverse map: output -> source (rotate by -angle, divide by zoom), then flip
         double u = (x - cx) / d.zoom, v = (y - cy) / d.zoom;
         double sx = cx + ca * u + sa * v, sy = cy - sa * u + ca * v;
-        if (d.flip) sx = (w - 1) - sx;
+        if (mirror_x) sx = (w - 1) - sx;
         sx = std::clamp(sx, 0.0, w - 1.0);
         sy = std::clamp(sy, 0.0, h - 1.0);
         int x0 = static_cast<int>(sx), y0 = static_cast<int>(sy);
@@ -49,8 +53,8 @@ void apply_augment(Crop& crop, const AugmentDraw& d) {
 AugmentDraw augment(PatientSample& s, const AugmentParams& p, std::mt19937_64& rng) {
   if (!p.enabled) return {};
   AugmentDraw d = draw_augment(p, rng);
-  apply_augment(s.tumour, d);
-  apply_augment(s.context, d);
+  apply_augment(s.tumour, d, s.frame);
+  apply_augment(s.context, d, s.frame);
   return d;
 }
 

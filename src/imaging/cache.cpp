@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-constexpr const char* kFormat = "cervirisk-preprocess-cache-1";
+constexpr const char* kFormat = "cervirisk-preprocess-cache-2";
 
 json vec(const io::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
 io::Vec3 vec3(const json& j) { return {j[0].get<double>(), j[1].get<double>(), j[2].get<double>()}; }
@@ -30,7 +30,8 @@ json box_json(const Crop& c) {
           {"width", c.width},             {"size_px", c.box.size_px},
           {"side_mm", c.box.side_mm},     {"pixel_mm", c.box.pixel_mm},
           {"centre_lps_mm", vec(c.box.centre_lps_mm)}, {"step_x_lps", vec(c.box.step_x_lps)},
-          {"step_y_lps", vec(c.box.step_y_lps)},       {"centre_slice", c.box.centre_slice}};
+          {"step_y_lps", vec(c.box.step_y_lps)},       {"normal_lps", vec(c.box.normal_lps)},
+          {"slice_step_mm", c.box.slice_step_mm},      {"centre_slice", c.box.centre_slice}};
 }
 void box_from(const json& j, Crop& c) {
   c.channels = j["channels"];
@@ -42,6 +43,8 @@ void box_from(const json& j, Crop& c) {
   c.box.centre_lps_mm = vec3(j["centre_lps_mm"]);
   c.box.step_x_lps = vec3(j["step_x_lps"]);
   c.box.step_y_lps = vec3(j["step_y_lps"]);
+  c.box.normal_lps = vec3(j["normal_lps"]);
+  c.box.slice_step_mm = j["slice_step_mm"];
   c.box.centre_slice = j["centre_slice"];
 }
 
@@ -54,6 +57,7 @@ json to_json(const PatientSample& s) {
                                   vec({g.direction_lps[1][0], g.direction_lps[1][1], g.direction_lps[1][2]}),
                                   vec({g.direction_lps[2][0], g.direction_lps[2][1], g.direction_lps[2][2]})}}};
   return {{"format", kFormat},
+          {"frame", frame_name(s.frame)},
           {"tumour", box_json(s.tumour)},
           {"context", box_json(s.context)},
           {"slice_index", s.slice_index},
@@ -73,6 +77,7 @@ json to_json(const PatientSample& s) {
 
 PatientSample from_json(const json& j) {
   PatientSample s;
+  s.frame = parse_frame(j["frame"].get<std::string>());
   box_from(j["tumour"], s.tumour);
   box_from(j["context"], s.context);
   s.slice_index = j["slice_index"];

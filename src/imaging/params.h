@@ -11,15 +11,28 @@
 namespace cervirisk::imaging {
 
 enum class Normalisation { kZScore, kMinMax, kNone };
+// Where the 2.5D slices are taken (roi.h):
+//   sagittal    - the canonical anatomical frame: sagittal planes (normal patient right-left),
+//                 crop columns anterior -> posterior, rows superior -> inferior, whatever the
+//                 acquisition plane (sagittal, axial, oblique); planes slice_spacing_mm apart.
+//   acquisition - the image's own slices (k axis) and in-plane axes, as acquired (the format
+//                 before the canonical frame; an oblique-axial and a sagittal series then show
+//                 different anatomy).
+enum class Frame { kSagittal, kAcquisition };
+inline constexpr ChoiceNames<2> kFrameNames{"sagittal", "acquisition"};
+const char* frame_name(Frame f);
+Frame parse_frame(const std::string& name);  // throws ConfigError naming the choices
 inline constexpr ChoiceNames<3> kNormalisationNames{"zscore", "minmax", "none"};
 const char* normalisation_name(Normalisation n);
 Normalisation parse_normalisation(const std::string& name);  // throws ConfigError naming the choices
 
 struct PreprocessParams {
+  Frame frame = Frame::kSagittal;   // where the slices are taken (see Frame)
   double spacing_mm = 0.8;          // in-plane spacing the slices are resampled to
+  double slice_spacing_mm = 4.0;    // distance between the 2.5D planes (sagittal frame only)
   double tumour_margin_mm = 5.0;    // around the mask's bounding box (tumour crop)
   double context_margin_mm = 15.0;  // further peritumoral margin (context crop)
-  double tumour_fov_mm = 0.0;       // fixed tumour field of view (absolute size kept); 0 = box + margin
+  double tumour_fov_mm = 72.0;      // fixed tumour field of view (absolute size kept); 0 = box + margin
   double context_fov_mm = 0.0;      // fixed context field of view; 0 = box + margins
   int neighbours = 1;               // k: channels = 2k+1 slices around the largest-area slice
   int tumour_size_px = 64;
