@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Phantom fixtures and goldens for tests/test_imaging.cpp.
 
-  /usr/bin/python3 scripts/make_imaging_goldens.py
-Writes tests/data/imaging/{phantom,phantom_mask}.nii.gz (nibabel) and, for two parameter sets,
+  /usr/bin/python3 scripts/make_imaging_goldens.py [--phantom]
+Writes (the phantom only when absent or with --phantom) tests/data/imaging/{phantom,phantom_mask}.nii.gz (nibabel) and, for each parameter set (two in the acquisition frame, two in the sagittal frame),
 the crops computed by scripts/preprocess_reference.py (nibabel + numpy + scipy.ndimage) as raw
 little-endian float32 ([C][H][W]) plus goldens.json (statistics, slices, sides, versions).
 """
@@ -47,12 +47,17 @@ CASES = {
     "default": dict(ref.DEFAULTS),
     "fov_k2": dict(ref.DEFAULTS, neighbours=2, context_fov_mm=100.0, spacing_mm=0.6, tumour_size_px=48,
                    context_size_px=80, clip=(1.0, 99.0), tumour_margin_mm=3.0),
+    # The canonical sagittal frame on the phantom's rotated axial grid (4 mm slices along S).
+    "sagittal": dict(ref.SAGITTAL),
+    "sagittal_box_k2": dict(ref.SAGITTAL, neighbours=2, slice_spacing_mm=2.5, tumour_fov_mm=0.0, spacing_mm=0.6,
+                            tumour_size_px=48, context_size_px=80, tumour_margin_mm=3.0),
 }
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    phantom()
+    if "--phantom" in sys.argv or not os.path.exists(os.path.join(OUT, "phantom.nii.gz")):
+        phantom()  # gzip bytes depend on the zlib build: rewrite only when asked
     g = {"tool": "nibabel %s, numpy %s, scipy %s" % (nib.__version__, np.__version__, scipy.__version__),
          "command": "/usr/bin/python3 scripts/make_imaging_goldens.py", "cases": {}}
     for name, p in CASES.items():
@@ -65,6 +70,9 @@ def main():
             "side_t": r["side_t"], "side_c": r["side_c"], "centre_px": list(r["centre"]),
             "tumour_shape": list(r["tumour"].shape), "context_shape": list(r["context"].shape),
         }
+        if "centre_lps" in r:
+            g["cases"][name]["centre_lps"] = r["centre_lps"]
+            g["cases"][name]["area_mm2"] = r["area_mm2"]
     with open(os.path.join(OUT, "goldens.json"), "w") as f:
         json.dump(g, f, indent=1)
         f.write("\n")

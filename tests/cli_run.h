@@ -24,14 +24,15 @@ struct CliResult {
 // empty; for tests that look for a message wherever it is printed.
 enum class Stderr { kSeparate, kMerged };
 
-// `args` is appended to the binary's path and run by the shell (quoting applies). The output files
+// run_command: any shell command (a reference tool); run_cli: `args` appended to the binary's
+// path. Both run by the shell (quoting applies). The output files
 // are named by pid and a counter: ctest runs the tests of one binary in parallel processes.
-inline CliResult run_cli(const std::string& args, Stderr stderr_to = Stderr::kSeparate) {
+inline CliResult run_command(const std::string& command, Stderr stderr_to = Stderr::kSeparate) {
   static int counter = 0;
   std::string base = (std::filesystem::temp_directory_path() /
                       ("cerv_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                          .string();
-  std::string cmd = std::string(CERV_BINARY) + " " + args + " >" + base + ".out " +
+  std::string cmd = command + " >" + base + ".out " +
                     (stderr_to == Stderr::kMerged ? "2>&1" : "2>" + base + ".err");
   int st = std::system(cmd.c_str());
   CliResult r;
@@ -47,6 +48,10 @@ inline CliResult run_cli(const std::string& args, Stderr stderr_to = Stderr::kSe
   std::filesystem::remove(base + ".out");
   std::filesystem::remove(base + ".err");
   return r;
+}
+
+inline CliResult run_cli(const std::string& args, Stderr stderr_to = Stderr::kSeparate) {
+  return run_command(std::string(CERV_BINARY) + " " + args, stderr_to);
 }
 
 // Starts the binary in the background with stdout and stderr discarded, for a test that signals

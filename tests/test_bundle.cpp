@@ -2,6 +2,7 @@
 // weights, threshold, cut-point, feature spec and the same prediction -- and a damaged or foreign
 // bundle is refused with exit 4 naming the file and field.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "bundle/bundle.h"
@@ -96,7 +97,24 @@ TEST(Bundle, DamagedOrForeignBundleIsExit4) {
   write_file_atomic(dir / "preprocessing.json", text);
   EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kCorruptInput).find("imaging.normalise is \"robust\""),
             std::string::npos);
+  // A bundle from before the canonical frame: no imaging.frame -> refused (exit 6), never read
+  // with today's sagittal frame.
   fresh();
+  nlohmann::json pre = nlohmann::json::parse(read_file(dir / "preprocessing.json"));
+  pre["imaging"].erase("frame");
+  pre["imaging"].erase("slice_spacing_mm");
+  write_file_atomic(dir / "preprocessing.json", pre.dump(2));
+  EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kIncompatibleModel)
+                .find("before the canonical anatomical frame"),
+            std::string::npos);
+  fresh();
+  pre = nlohmann::json::parse(read_file(dir / "preprocessing.json"));
+  pre["imaging"]["frame"] = "coronal";
+  write_file_atomic(dir / "preprocessing.json", pre.dump(2));
+  EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kCorruptInput).find("imaging.frame is \"coronal\""),
+            std::string::npos);
+  fresh();
+  EXPECT_EQ(bundle::load_bundle(dir).spec.imaging.frame, imaging::Frame::kSagittal);
   text = read_file(dir / "model.json");
   text.replace(text.find("cervirisk-model/2"), 17, "cervirisk-model/9");
   write_file_atomic(dir / "model.json", text);

@@ -21,7 +21,7 @@ TEST(Cli, HelpListsEverySubcommand) {
   CliResult r = run("--help");
   EXPECT_EQ(r.code, 0);
   for (const char* c : {"demo", "synth", "validate", "inspect", "study", "train", "evaluate", "explain",
-                        "report", "predict", "stats", "tokenize", "pretrain-text", "weights"})
+                        "report", "predict", "stats", "tokenize", "pretrain-text", "weights", "convert"})
     EXPECT_NE(r.out.find(c), std::string::npos) << c;
 }
 

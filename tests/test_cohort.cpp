@@ -16,6 +16,7 @@
 #include "data/csv.h"
 #include "data/utf8.h"
 #include "io/dicom.h"
+#include "io/mask.h"
 #include "io/nifti.h"
 #include "io/table.h"
 #include "test_util.h"
@@ -477,4 +478,56 @@ TEST_F(CohortTest, DicomFolderImages) {
   EXPECT_EQ(same->patient_ids, (std::vector<std::string>{"A1", "A2"}));
   EXPECT_EQ(find(c, "image_unreadable"), nullptr);
   EXPECT_EQ(find(c, "mask_outside_image"), nullptr);
+}
+
+// Hospital files in the manifest: an RTSTRUCT (on a plastimatch-written DICOM series) and a
+// 3D Slicer .seg.nrrd, each chosen by the mask_segment column (or data.mask_segment); every
+// guard and the preprocessing read them like NIfTI masks.
+TEST_F(CohortTest, RtstructAndSegNrrdMasksWithMaskSegment) {
+  const fs::path dob = fs::path(CERV_TEST_DATA) / "dicom_objects", fmt = fs::path(CERV_TEST_DATA) / "formats";
+  auto row2 = [](const std::string& id, const std::string& center, const fs::path& image, const fs::path& mask,
+                 const std::string& segment) {
+    return id + "," + center + "," + image.string() + "," + mask.string() + "," + segment + ",0,24,50,IB1,no\n";
+  };
+  const std::string header = "patient_id,center,image,mask,mask_segment,event,time_months,age,stage,lvsi\n";
+  std::string m = header + row2("R1", "A", dob / "image", dob / "rtstruct.dcm", "gtv") +
+                  row2("R2", "A", dob / "image", dob / "rtstruct.dcm", "Bladder") +
+                  row2("S1", "C", fmt / "oblique_t2.nii.gz", fmt / "three_segments.seg.nrrd", "GTV") +
+                  row2("S2", "C", fmt / "oblique_t2.nii.gz", fmt / "three_segments.seg.nrrd", "3");
+  auto c = load(m);
+  EXPECT_EQ(c.patients.at(0).mask_segment, "gtv");
+  data::check_images(c, 2);
+  for (const auto& f : c.findings)
+    EXPECT_TRUE(f.guard == "identical_images" || f.severity == data::Severity::kWarning) << f.guard << ": " << f.message;
+  // The RTSTRUCT's GTV on the series' grid is the mask plastimatch was given (Dice >= 0.95).
+  const io::Volume image = io::read_image(dob / "image");
+  const io::Volume gtv = io::read_mask(dob / "rtstruct.dcm", image.geometry, {"GTV"});
+  const io::Volume truth = io::read_mask(dob / "gtv.nii.gz", image.geometry);
+  double both = 0, a = 0, b = 0;
+  for (std::size_t i = 0; i < gtv.voxels.size(); ++i)
+    both += gtv.voxels[i] * truth.voxels[i], a += gtv.voxels[i], b += truth.voxels[i];
+  EXPECT_GE(2 * both / (a + b), 0.95);
+  // The .seg.nrrd's GTV [1] equals the NIfTI mask it was made from.
+  const io::Volume t2 = io::read_image(fmt / "oblique_t2.nii.gz");
+  const io::Volume seg = io::read_mask(fmt / "three_segments.seg.nrrd", t2.geometry, {"gtv"});
+  EXPECT_EQ(seg.voxels, io::read_mask(fmt / "oblique_mask.nii.gz", t2.geometry).voxels);
+
+  // Without a name the file is ambiguous: the guard lists the structures.
+  m = header + row2("R1", "A", dob / "image", dob / "rtstruct.dcm", "") +
+      row2("S1", "C", fmt / "oblique_t2.nii.gz", fmt / "three_segments.seg.nrrd", "tumour");
+  auto bad = load(m);
+  data::check_images(bad, 2);
+  const auto* f = find(bad, "mask_segment");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("GTV [0], Bladder [1]"), std::string::npos) << f->message;
+  bool listed = false;
+  for (const auto& x : bad.findings)
+    listed = listed || (x.guard == "mask_segment" && x.message.find("no segment named \"tumour\"") != std::string::npos &&
+                        x.message.find("CTV ring [2]") != std::string::npos);
+  EXPECT_TRUE(listed);
+  // data.mask_segment fills empty cells.
+  std::string toml = kToml;
+  toml.replace(toml.find("[data]\n"), 7, "[data]\nmask_segment = \"GTV\"\n");
+  auto dflt = load(header + row2("R1", "A", dob / "image", dob / "rtstruct.dcm", ""), toml);
+  EXPECT_EQ(dflt.patients.at(0).mask_segment, "GTV");
 }

@@ -283,17 +283,38 @@ TEST(Overlay, CropBoxOfThePreprocessingMapsOntoTheSlice) {
   EXPECT_LT(heat.at(45, 40), 1e-6);
   EXPECT_GT(heat.at(16, 11), heat.at(30, 25));
 
-  auto fig = relevance_overlay(slice, grid, s, false, "known box", "relevance");
+  // The map in the image's geometry: the same hot corner, on the crop's slab only.
+  auto sample = s;
+  sample.tumour.box.normal_lps = sample.context.box.normal_lps = {0, 0, 1};
+  sample.tumour.box.slice_step_mm = sample.context.box.slice_step_mm = 3.0;
+  const io::Volume map = relevance_volume(grid, sample.tumour, vol.geometry);
+  ASSERT_TRUE(map.geometry.same_grid(vol.geometry, 1e-9));
+  for (int y = 0; y < 50; ++y)
+    for (int x = 0; x < 60; ++x) {
+      // the crop's 3 channels span slices 1..3 (4.5 mm either side of slice 2's centre)
+      EXPECT_NEAR(map.at(x, y, 2), std::isfinite(heat.at(x, y)) ? heat.at(x, y) : 0.0, 1e-6) << x << "," << y;
+      EXPECT_FLOAT_EQ(map.at(x, y, 1), map.at(x, y, 2));
+      EXPECT_EQ(map.at(x, y, 0), 0.0f);
+      EXPECT_EQ(map.at(x, y, 4), 0.0f);
+    }
+
+  auto fig = relevance_overlay(vol, map, sample.tumour, sample, "known box", "relevance");
   auto png = figtest::decode_png(fig.png);
   EXPECT_EQ(png.width, fig.width);
   EXPECT_EQ(png.height, fig.height);
   EXPECT_GT(figtest::distinct_colours(png), 50u);
   const auto& fr = fig.frames.at(0);
-  const double k = fr.width / 60.0;  // displayed pixels per voxel
-  // inside the hot corner: tinted (viridis yellow: r, g >> b); far outside: grey (r = g = b)
-  auto hot = png.at(static_cast<int>(fr.left + 15.5 * k), static_cast<int>(fr.top + 10.5 * k));
+  // The view: the context box (24 mm) with half its size around it = 48 mm at 0.5 mm = 96 pixels,
+  // centred on the crops' centre (voxel (30, 25)); the hot corner starts at voxel (14, 9).
+  const double k = fr.width / 96.0;  // displayed pixels per view pixel
+  // view pixel x holds voxel i = x - 17.5 (j = y - 22.5); its centre is displayed at (x + 0.5) * k
+  auto at_voxel = [&](double i, double j) {
+    return png.at(static_cast<int>(fr.left + (i + 17.5 + 0.5) * k), static_cast<int>(fr.top + (j + 22.5 + 0.5) * k));
+  };
+  // inside the hot corner: tinted (viridis yellow: r, g >> b); far outside the crop: grey (r = g = b)
+  auto hot = at_voxel(15.5, 10.5);
   EXPECT_GT(static_cast<int>((hot >> 8) & 255) - static_cast<int>(hot & 255), 40);
-  auto grey = png.at(static_cast<int>(fr.left + 2.5 * k), static_cast<int>(fr.top + 47.5 * k));
+  auto grey = at_voxel(2.5, 47.5);
   EXPECT_EQ((grey >> 16) & 255, grey & 255);
   EXPECT_EQ((grey >> 8) & 255, grey & 255);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/mask.h"
 #include "io/nifti.h"
 #include "io_golden.h"
 #include "test_util.h"

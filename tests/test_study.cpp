@@ -16,7 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include "bundle/feature_spec.h"
 #include "cli_run.h"
+#include "imaging/roi.h"
+#include "io/mask.h"
+#include "io/volume.h"
 #include "study/study.h"
 
 namespace fs = std::filesystem;
@@ -131,6 +135,51 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
       }
     }
     EXPECT_GT(images, 0);
+    // The same maps as NIfTI on each example patient's own image grid; nibabel reads them with
+    // the source image's affine, and their maximum lies inside the patient's tumour crop.
+    std::string files;
+    int maps = 0;
+    for (const auto& e : ex) {
+      const fs::path dir = run / "explain" / "msm_tc" / e["id"].get<std::string>();
+      ASSERT_TRUE(fs::is_directory(dir)) << dir;
+      for (const auto& f : fs::directory_iterator(dir)) {
+        files += " " + f.path().string() + " " + (cohort_dir() / "data" / "images" / (e["id"].get<std::string>() + "_t2.nii.gz")).string();
+        ++maps;
+      }
+    }
+    EXPECT_EQ(maps, images);
+    const auto py = cervirisk::testing::run_command("/usr/bin/python3 " + std::string(CERV_SOURCE_DIR) +
+                                                    "/scripts/check_maps.py" + files);
+    EXPECT_EQ(py.code, 0) << py.out << py.err;
+    EXPECT_NE(py.out.find("maps ok: " + std::to_string(maps)), std::string::npos) << py.out << py.err;
+    // nibabel's argmax voxel, through the image's geometry, falls inside the crop the map is of.
+    const auto spec = cervirisk::bundle::read_feature_spec(run / "models" / "msm_tc");
+    std::istringstream lines(py.out);
+    int inside = 0;
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream w(line);
+      std::string tag, path, a, b, c, d;
+      double diff = 0, vmax = 0, ijk[3] = {0, 0, 0};
+      if (!(w >> tag >> path >> a >> diff >> b >> vmax >> c >> ijk[0] >> ijk[1] >> ijk[2]) || tag != "map") continue;
+      const std::string id = fs::path(path).parent_path().filename().string();
+      const auto image = cervirisk::io::read_image(cohort_dir() / "data" / "images" / (id + "_t2.nii.gz"));
+      const auto mask = cervirisk::io::read_mask(cohort_dir() / "data" / "masks" / (id + "_mask.nii.gz"), image.geometry);
+      const auto sample = cervirisk::imaging::preprocess(image, mask, spec.imaging);
+      const auto& crop = path.find("context") != std::string::npos ? sample.context : sample.tumour;
+      const auto p = image.geometry.index_to_lps({ijk[0], ijk[1], ijk[2]});
+      double x = 0, y = 0, n = 0;
+      for (int r = 0; r < 3; ++r) {
+        const double q = p[r] - crop.box.centre_lps_mm[r];
+        x += q * crop.box.step_x_lps[r] / crop.box.pixel_mm, y += q * crop.box.step_y_lps[r] / crop.box.pixel_mm;
+        n += q * crop.box.normal_lps[r];
+      }
+      EXPECT_LE(std::abs(x), crop.box.side_mm / 2 + 1e-6) << line;
+      EXPECT_LE(std::abs(y), crop.box.side_mm / 2 + 1e-6) << line;
+      EXPECT_LE(std::abs(n), crop.channels / 2.0 * crop.box.slice_step_mm + 1e-6) << line;
+      EXPECT_GT(vmax, 0.5) << line;  // min-max scaled: the maximum is 1 up to interpolation
+      ++inside;
+    }
+    EXPECT_EQ(inside, maps);
     EXPECT_NE(html.find("Attention rollout, ViT tumour path"), std::string::npos);
     EXPECT_NE(html.find("Grad-CAM, ViT context path"), std::string::npos);
     EXPECT_NE(html.find("SHAP values of the clinical features"), std::string::npos);
@@ -185,9 +234,19 @@ TEST(Study, TinyCohortWritesCompleteRunFolder) {
     }
     std::ofstream(pd / "clinical.json") << cj.dump();
   }
-  auto pr = run_cli("predict --model " + (run / "models" / "msm_tc").string() + " --patient " + pd.string());
+  const fs::path maps = pd / "maps";
+  auto pr = run_cli("predict --model " + (run / "models" / "msm_tc").string() + " --patient " + pd.string() +
+                    " --explain " + maps.string());
   ASSERT_EQ(pr.code, 0) << pr.err;
   const auto pj = json::parse(pr.out);
+  // --explain: the image maps as NIfTI on the patient's grid (+ their overlay PNGs), listed.
+  ASSERT_TRUE(pj.contains("maps")) << pr.out;
+  int nifti = 0;
+  for (const auto& m : pj["maps"]) {
+    EXPECT_TRUE(fs::exists(m.get<std::string>())) << m;
+    nifti += m.get<std::string>().find(".nii.gz") != std::string::npos;
+  }
+  EXPECT_GE(nifti, 2);
   std::vector<std::string> fields;
   std::istringstream rs(row);
   for (std::string v; std::getline(rs, v, ',');) fields.push_back(v);

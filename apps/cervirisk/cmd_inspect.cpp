@@ -1,4 +1,5 @@
-// cervirisk inspect PATH [--json]: geometry and intensities of a NIfTI file or a DICOM folder.
+// cervirisk inspect PATH [--json]: geometry and intensities of a NIfTI, NRRD or MetaImage file or
+// a DICOM folder; the structures (name, label) of an RTSTRUCT, DICOM-SEG or .seg.nrrd.
 // --json prints exactly one JSON object (docs: issue "Medical images in"):
 //   {"path","format","shape","spacing_mm","affine_ras","origin_lps_mm","direction_lps","dtype","min","max","mean"}
 // and for a DICOM folder holding several series {"path","format":"dicom","series":[{...}]}.
@@ -13,7 +14,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/dicom.h"
+#include "io/dicom_objects.h"
+#include "io/metaimage.h"
 #include "io/nifti.h"
+#include "io/nrrd.h"
+#include "io/segments.h"
 
 namespace cervirisk::cli {
 namespace {
@@ -52,6 +57,19 @@ ordered_json describe(const io::Volume& v) {
   return j;
 }
 
+ordered_json structures(const std::vector<io::SegmentInfo>& list) {
+  ordered_json a = ordered_json::array();
+  for (const auto& s : list) {
+    ordered_json j;
+    j["name"] = s.name;
+    j["label"] = s.label;
+    if (!s.id.empty()) j["id"] = s.id;
+    if (!s.description.empty()) j["description"] = s.description;
+    a.push_back(std::move(j));
+  }
+  return a;
+}
+
 void print_text(const ordered_json& j, const std::string& indent) {
   auto vec = [](const ordered_json& a) {
     std::string s;
@@ -88,6 +106,41 @@ void run_inspect(const InspectOptions& o) {
               << v.metadata["sform_code"] << ", " << v.metadata["byte_order"] << "-endian)\n";
     print_text(out, "  ");
     return;
+  }
+  if (!fs::is_directory(o.path, ec) && (io::is_nrrd_path(o.path) || io::is_metaimage_path(o.path))) {
+    const bool nrrd = io::is_nrrd_path(o.path);
+    const auto segments = nrrd ? io::nrrd_segments(o.path) : std::vector<io::SegmentInfo>{};
+    out["format"] = nrrd ? (segments.empty() ? "nrrd" : "nrrd-segmentation") : "metaimage";
+    if (segments.empty()) out.update(describe(io::read_image(o.path)));
+    else out.update(describe(io::read_nrrd_mask(o.path, std::to_string(segments.front().label))));
+    if (!segments.empty()) out["segments"] = structures(segments);
+    if (o.json) {
+      std::cout << out.dump() << "\n";
+      return;
+    }
+    std::cout << o.path << ": " << (nrrd ? "NRRD" : "MetaImage")
+              << (segments.empty() ? "" : " segmentation with " + std::to_string(segments.size()) + " segment(s): " +
+                                              io::list_segments(segments) + " (geometry of the first)")
+              << "\n";
+    print_text(out, "  ");
+    return;
+  }
+  if (!fs::is_directory(o.path, ec)) {
+    const auto kind = io::dicom_object_kind(o.path);
+    if (kind == io::DicomObjectKind::kRtStruct || kind == io::DicomObjectKind::kSegmentation) {
+      const bool rt = kind == io::DicomObjectKind::kRtStruct;
+      const auto list = rt ? io::rtstruct_rois(o.path) : io::dicom_seg_segments(o.path);
+      out["format"] = rt ? "dicom-rtstruct" : "dicom-seg";
+      out["structures"] = structures(list);
+      if (o.json) {
+        std::cout << out.dump() << "\n";
+        return;
+      }
+      std::cout << o.path << ": DICOM " << (rt ? "RTSTRUCT" : "SEG") << " with " << list.size() << " "
+                << (rt ? "ROI(s)" : "segment(s)") << " (name [label]): " << io::list_segments(list)
+                << "\n  (a mask: give it with the image series it was drawn on; convert --reference IMAGE)\n";
+      return;
+    }
   }
   out["format"] = "dicom";
   std::vector<io::DicomSeriesInfo> all = io::list_dicom_series(o.path);
@@ -144,9 +197,9 @@ void run_inspect(const InspectOptions& o) {
 }  // namespace
 
 void add_inspect(CLI::App& app, GlobalOptions& g) {
-  auto* sub = app.add_subcommand("inspect", "Geometry and intensities of a NIfTI file or DICOM series");
+  auto* sub = app.add_subcommand("inspect", "Geometry and intensities of an image (NIfTI, NRRD, MetaImage, DICOM); the structures of a mask file");
   auto o = std::make_shared<InspectOptions>();
-  sub->add_option("path", o->path, "NIfTI file (.nii, .nii.gz) or DICOM folder / file")->required();
+  sub->add_option("path", o->path, "NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM folder / file, RTSTRUCT, SEG")->required();
   sub->add_flag("--json", o->json, "Print one JSON object");
   sub->add_option("--volume", o->volume, "4D NIfTI: volume index (default: the first, with a warning)");
   sub->add_option("--series", o->series, "DICOM: regular expression on SeriesDescription, or a SeriesInstanceUID");

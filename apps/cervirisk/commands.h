@@ -21,6 +21,7 @@ void add_demo(CLI::App& app, GlobalOptions& g);
 void add_synth(CLI::App& app, GlobalOptions& g);
 void add_validate(CLI::App& app, GlobalOptions& g);
 void add_inspect(CLI::App& app, GlobalOptions& g);
+void add_convert(CLI::App& app, GlobalOptions& g);
 void add_study(CLI::App& app, GlobalOptions& g);
 void add_train(CLI::App& app, GlobalOptions& g);
 void add_evaluate(CLI::App& app, GlobalOptions& g);

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   cli::add_synth(app, g);
   cli::add_validate(app, g);
   cli::add_inspect(app, g);
+  cli::add_convert(app, g);
   cli::add_study(app, g);
   cli::add_train(app, g);
   cli::add_evaluate(app, g);

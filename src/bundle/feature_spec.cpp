@@ -15,7 +15,9 @@ using runfolder::JsonPath;
 json preprocessing_json(const FeatureSpec& spec) {
   const auto& im = spec.imaging;
   json j;
-  j["imaging"] = {{"spacing_mm", im.spacing_mm},
+  j["imaging"] = {{"frame", imaging::frame_name(im.frame)},
+                  {"slice_spacing_mm", im.slice_spacing_mm},
+                  {"spacing_mm", im.spacing_mm},
                   {"tumour_margin_mm", im.tumour_margin_mm},
                   {"context_margin_mm", im.context_margin_mm},
                   {"context_fov_mm", im.context_fov_mm},
@@ -40,6 +42,20 @@ namespace {
 
 imaging::PreprocessParams read_imaging(const json& im, const JsonPath& w) {
   imaging::PreprocessParams p;
+  // Bundles written before the canonical frame existed took their crops in each image's own
+  // acquisition frame with box-scaled tumour crops; reading them with today's defaults would
+  // feed the model other anatomy than it was trained on. Refuse them by name.
+  if (!im.contains("frame"))
+    throw ModelError(w.file + ": imaging.frame is missing: this bundle was made by a cervirisk before the canonical "
+                     "anatomical frame (its crops were taken in each image's acquisition frame); retrain it with this "
+                     "version (preprocess.frame = \"acquisition\" reproduces the old crops)");
+  const std::string frame = runfolder::string_field(im, "frame", w);
+  try {
+    p.frame = imaging::parse_frame(frame);
+  } catch (const Error&) {
+    w.at("frame").fail("is \"" + frame + "\", expected sagittal or acquisition");
+  }
+  p.slice_spacing_mm = runfolder::number_field(im, "slice_spacing_mm", w);
   p.spacing_mm = runfolder::number_field(im, "spacing_mm", w);
   p.tumour_margin_mm = runfolder::number_field(im, "tumour_margin_mm", w);
   p.context_margin_mm = runfolder::number_field(im, "context_margin_mm", w);

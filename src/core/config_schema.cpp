@@ -25,6 +25,7 @@ std::vector<KeySpec> build() {
       {"data.endpoint", Type::kString, std::string("event"), "Binary endpoint: 'event' (recurrence during follow-up) or 'horizon' (recurrence within data.horizon_months).", {"event", "horizon"}},
       {"data.horizon_months", Type::kFloat, 24.0, "Horizon for the 'horizon' endpoint.", {}, 0.0, 600.0},
       {"data.dicom_series", Type::kString, std::string(""), "Regular expression on SeriesDescription choosing the series when an image folder holds several."},
+      {"data.mask_segment", Type::kString, std::string(""), "Which structure of a mask file holding several (RTSTRUCT ROI, DICOM-SEG or .seg.nrrd segment: name, case-insensitive, or label value; label image: label value) when the manifest has no mask_segment column or leaves it empty ('' = the file's only one)."},
       {"data.max_missing_fraction", Type::kFloat, 0.5, "Warn when a clinical column misses more than this fraction.", {}, 0.0, 1.0},
       // --- clinical schema: [[clinical]] tables --------------------------------------------
       {"clinical", Type::kTableArray, std::string(""), "Declared clinical columns, one [[clinical]] table each."},
@@ -80,6 +81,7 @@ std::vector<KeySpec> build() {
       {"model.fusion_dim", Type::kInt, std::int64_t{64}, "Per-modality projection width.", {}, 4, 4096},
       {"model.modality_dropout", Type::kFloat, 0.15, "Probability of dropping a modality in training.", {}, 0.0, 0.9},
       {"model.dropout", Type::kFloat, 0.2, "Dropout in the fusion head.", {}, 0.0, 0.9},
+      {"model.convnext_context", Type::kBool, true, "ConvNeXt embeds the context crop as well as the tumour crop (shared weights, embeddings concatenated), so the ConvNeXt and ViT branches see the same fields of view; false = the tumour crop only."},
       {"model.cox_head", Type::kBool, false, "Add a Cox partial-likelihood risk head (needs train.loss = 'bce+cox': an untrained head is a configuration error)."},
       // --- train -------------------------------------------------------------------------
       {"train.variants", Type::kStringList, S{"clinical", "convnext", "vit", "msm", "msm_t", "msm_tc"}, "Variants trained by `study`."},

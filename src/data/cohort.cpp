@@ -166,6 +166,8 @@ namespace {
 // are checked here, before any row is read.
 struct ManifestColumns {
   int id = -1, center = -1, cohort = -1, image = -1, mask = -1, report = -1, text = -1, event = -1, time = -1;
+  int segment = -1;      // optional mask_segment column
+  std::string default_segment;  // data.mask_segment
   std::vector<int> clinical;  // in schema order
 };
 
@@ -186,6 +188,8 @@ ManifestColumns manifest_columns(const io::Table& t, const Cohort& c, const conf
   m.id = column("patient_id"), m.center = column("center"), m.cohort = column("cohort");
   m.image = column("image"), m.mask = column("mask"), m.report = column("report");
   m.text = column("report_text"), m.event = column("event"), m.time = column("time_months");
+  m.segment = column("mask_segment");
+  m.default_segment = cfg.get_string("data.mask_segment");
   return m;
 }
 
@@ -226,6 +230,8 @@ void read_files(Cohort& c, const ManifestRow& m, const fs::path& base, Patient& 
   else p.image = fs::absolute(base / img).lexically_normal();
   if (msk.empty()) add(c, Severity::kError, "mask_missing", m.where + ": empty mask", {p.id});
   else p.mask = fs::absolute(base / msk).lexically_normal();
+  const std::string seg = m.cell(m.col.segment);
+  p.mask_segment = seg.empty() ? m.col.default_segment : seg;
 }
 
 // The report: a file named in `report` (resolved against the manifest's folder) or the inline

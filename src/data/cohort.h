@@ -54,6 +54,7 @@ struct Patient {
   CohortKind cohort = CohortKind::kTrain;
   std::size_t row = 0;  // 1-based data row in the manifest (the header is row 0)
   std::filesystem::path image, mask;  // absolute (resolved against the manifest's folder)
+  std::string mask_segment;           // manifest column mask_segment, else data.mask_segment ("" = the only one)
   std::filesystem::path report_path;  // empty when the report is inline or absent
   std::optional<std::string> report;  // the text (valid UTF-8); nullopt = no report
   int event = 0;

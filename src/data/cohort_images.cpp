@@ -10,6 +10,7 @@
 #include "core/parallel.h"
 #include "data/cohort.h"
 #include "io/dicom.h"
+#include "io/mask.h"
 #include "io/nifti.h"
 
 namespace cervirisk::data {
@@ -22,29 +23,6 @@ struct ImageCheck {
   io::Geometry geometry;
   std::vector<Finding> findings;
 };
-
-// Number of mask voxels (> 0.5) whose centre falls inside the image grid.
-std::int64_t voxels_inside(const io::Volume& mask, const io::Geometry& image, std::int64_t& total) {
-  total = 0;
-  std::int64_t inside = 0;
-  const auto& s = mask.geometry.shape;
-  const bool same = mask.geometry.same_grid(image);
-  for (std::int64_t k = 0; k < s[2]; ++k)
-    for (std::int64_t j = 0; j < s[1]; ++j)
-      for (std::int64_t i = 0; i < s[0]; ++i) {
-        if (!(mask.at(i, j, k) > 0.5f)) continue;
-        ++total;
-        if (same) {
-          ++inside;
-          continue;
-        }
-        const io::Vec3 q = image.lps_to_index(mask.geometry.index_to_lps({double(i), double(j), double(k)}));
-        bool in = true;
-        for (int d = 0; d < 3; ++d) in = in && q[d] > -0.5 && q[d] < static_cast<double>(image.shape[d]) - 0.5;
-        inside += in;
-      }
-  return inside;
-}
 
 // A DICOM folder's content hash: SHA-256 over the sorted hashes of its files (names ignored, so
 // a renamed copy is still caught).
@@ -70,15 +48,14 @@ ImageCheck check_one(const Patient& p, const std::string& dicom_series) {
   }
   io::Volume image;
   try {
+    io::ImageReadOptions opt;
     if (fs::is_directory(p.image)) {
       r.hash = folder_hash(p.image);
-      io::DicomReadOptions opt;
       opt.series_pattern = dicom_series;
-      image = io::read_dicom(p.image, opt);
     } else {
       r.hash = sha256_file(p.image);
-      image = io::read_nifti(p.image);
     }
+    image = io::read_image(p.image, opt);
     r.geometry = image.geometry;
   } catch (const Error& e) {
     fail("image_unreadable", e.what());
@@ -89,13 +66,15 @@ ImageCheck check_one(const Patient& p, const std::string& dicom_series) {
     return r;
   }
   try {
-    const io::Volume mask = io::read_nifti(p.mask);
-    std::int64_t total = 0;
-    const std::int64_t inside = voxels_inside(mask, image.geometry, total);
-    if (total == 0) fail("mask_empty", "mask is empty (no voxel > 0.5): " + p.mask.string());
-    else if (inside == 0)
-      fail("mask_outside_image", "mask does not overlap its image (none of its " + std::to_string(total) +
-                                     " voxels lies inside " + p.image.filename().string() + "): " + p.mask.string());
+    // Every format io::read_mask takes (RTSTRUCT and SEG rasterised on the image's grid), with
+    // the patient's structure; emptiness and overlap are reported by name.
+    io::read_mask(p.mask, image.geometry, io::MaskReadOptions{p.mask_segment});
+  } catch (const ValidationError& e) {
+    const std::string what = e.what();
+    if (what.find("is empty") != std::string::npos) fail("mask_empty", what);
+    else if (what.find("overlap") != std::string::npos || what.find("lies outside") != std::string::npos)
+      fail("mask_outside_image", "mask does not overlap its image " + p.image.filename().string() + ": " + what);
+    else fail("mask_segment", what);
   } catch (const Error& e) {
     fail("mask_unreadable", e.what());
   }

@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/parallel.h"
+#include "io/mask.h"
 #include "io/nifti.h"
 #include "io/safetensors.h"
 
@@ -184,7 +185,7 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
       std::string key, image_hash, mask_hash;
       if (cache) {
         std::string opts = std::to_string(in.read_options.volume_index) + "|" + in.read_options.series_pattern + "|" +
-                           in.read_options.series_uid;
+                           in.read_options.series_uid + (in.mask_segment.empty() ? "" : "|segment=" + in.mask_segment);
         image_hash = input_hash(in.image);
         mask_hash = input_hash(in.mask);
         key = cache->key(image_hash, mask_hash, p, opts);
@@ -195,7 +196,7 @@ std::vector<PatientSample> preprocess_cohort(const std::vector<PatientInput>& pa
         }
       }
       io::Volume image = io::read_image(in.image, in.read_options);
-      io::Volume mask = io::read_mask(in.mask, image.geometry);
+      io::Volume mask = io::read_mask(in.mask, image.geometry, io::MaskReadOptions{in.mask_segment});
       out[i] = preprocess(image, mask, p);
       ++computed;
       if (cache) cache->store(key, out[i], p, image_hash, mask_hash);

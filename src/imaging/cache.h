@@ -40,8 +40,9 @@ class PreprocessCache {
 struct PatientInput {
   std::string id;                  // study pseudonym (never a DICOM PatientID)
   std::filesystem::path image;     // NIfTI file or DICOM folder
-  std::filesystem::path mask;      // NIfTI mask (any grid; resampled onto the image)
+  std::filesystem::path mask;      // mask in any format io::read_mask reads (any grid; put on the image's)
   io::ImageReadOptions read_options;
+  std::string mask_segment;        // RTSTRUCT ROI / SEG or .seg.nrrd segment / label value ("" = the only one)
 };
 
 struct CohortStats {

@@ -21,6 +21,10 @@ enum class Interpolation { kLinear, kNearest };
 io::Volume resample_inplane(const io::Volume& volume, double spacing_mm, Interpolation interpolation,
                             std::int64_t k_begin = 0, std::int64_t k_end = -1);
 
+// Trilinear sample of a volume at continuous voxel index `ijk`; a point more than half a voxel
+// outside the volume gives NaN (the caller pads), within half a voxel the edge voxel's value.
+float sample_trilinear(const io::Volume& volume, const io::Vec3& ijk);
+
 // Bilinear sample of a ni x nj slice (i fastest) at continuous index (x, y); outside
 // [0, ni-1] x [0, nj-1] gives `pad` (map_coordinates order=1, mode='constant').
 float sample_bilinear(const float* slice, std::int64_t ni, std::int64_t nj, double x, double y, float pad);

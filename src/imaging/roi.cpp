@@ -161,30 +161,6 @@ bool mask_nearest(const io::Volume& mask, const io::Vec3& x) {
   return mask.at(i, j, k) > 0.5f;
 }
 
-// Trilinear sample; more than half a voxel outside the volume -> nan (the caller pads).
-float sample_trilinear(const io::Volume& v, const io::Vec3& x) {
-  const auto& s = v.geometry.shape;
-  double c[3];
-  for (int a = 0; a < 3; ++a) {
-    if (x[a] < -0.5 || x[a] > s[a] - 0.5) return std::numeric_limits<float>::quiet_NaN();
-    c[a] = std::clamp(x[a], 0.0, static_cast<double>(s[a] - 1));
-  }
-  std::int64_t i0[3], i1[3];
-  double f[3];
-  for (int a = 0; a < 3; ++a) {
-    i0[a] = static_cast<std::int64_t>(c[a]);
-    i1[a] = std::min<std::int64_t>(i0[a] + 1, s[a] - 1);
-    f[a] = c[a] - static_cast<double>(i0[a]);
-  }
-  double acc = 0;
-  for (int corner = 0; corner < 8; ++corner) {
-    const std::int64_t i = (corner & 1) ? i1[0] : i0[0], j = (corner & 2) ? i1[1] : i0[1], k = (corner & 4) ? i1[2] : i0[2];
-    const double w = ((corner & 1) ? f[0] : 1 - f[0]) * ((corner & 2) ? f[1] : 1 - f[1]) * ((corner & 4) ? f[2] : 1 - f[2]);
-    if (w != 0) acc += w * v.at(i, j, k);
-  }
-  return static_cast<float>(acc);
-}
-
 std::int64_t nearest_slice(const io::Geometry& g, const io::Vec3& lps) {
   const double k = g.lps_to_index(lps)[2];
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(k + 0.5)), 0, g.shape[2] - 1);

@@ -791,26 +791,4 @@ void write_nifti(const Volume& volume, const fs::path& path, NiftiDtype dtype, i
   }
 }
 
-Volume read_mask(const fs::path& path, const Geometry& image_grid) {
-  Volume m = read_nifti(path);
-  std::int64_t inside = 0;
-  for (float& x : m.voxels) {
-    x = x > 0.5f ? 1.0f : 0.0f;
-    inside += x > 0;
-  }
-  if (inside == 0) throw ValidationError("tumour mask " + path.string() + " is empty (no voxel > 0.5)");
-  if (m.geometry.same_grid(image_grid)) return m;
-  if (!extents_overlap(m.geometry, image_grid))
-    throw ValidationError("tumour mask " + path.string() + " does not overlap the image: their world extents are disjoint");
-  Volume r = resample_nearest(m, image_grid, 0.0f);
-  std::int64_t after = 0;
-  for (float x : r.voxels) after += x > 0;
-  if (after == 0)
-    throw ValidationError("tumour mask " + path.string() + " lies outside the image: no mask voxel falls on the image grid");
-  log::info("{}: mask grid differs from the image grid; resampled (nearest neighbour), {} -> {} voxels", path.string(),
-            inside, after);
-  r.metadata = m.metadata;
-  return r;
-}
-
 }  // namespace cervirisk::io

@@ -68,11 +68,6 @@ bool nifti_fast_inflate_available();
 // True for names ending in .nii or .nii.gz (case-insensitive).
 bool is_nifti_path(const std::filesystem::path& path);
 
-// A tumour mask for an image: reads the NIfTI at `path` (any datatype; voxel > 0.5 = inside)
-// and, when its grid differs from `image_grid` (Geometry::same_grid, 1e-3 mm), resamples it with
-// nearest neighbour onto the image grid (in world LPS coordinates). Returns a 0/1 volume on the
-// image grid. Throws ValidationError (exit 5) for an empty mask, a mask whose extent does not
-// overlap the image, or a mask that becomes empty on the image grid; messages name the file.
-Volume read_mask(const std::filesystem::path& path, const Geometry& image_grid);
+// Tumour masks in any format (NIfTI included): io/mask.h.
 
 }  // namespace cervirisk::io

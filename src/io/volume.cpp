@@ -88,7 +88,10 @@ bool Geometry::same_grid(const Geometry& o, double tol_mm) const {
 
 #include "core/error.h"
 #include "io/dicom.h"
+#include "io/dicom_objects.h"
+#include "io/metaimage.h"
 #include "io/nifti.h"
+#include "io/nrrd.h"
 
 namespace cervirisk::io {
 namespace {
@@ -156,7 +159,18 @@ Volume resample_nearest(const Volume& src, const Geometry& grid, float fill) {
 Volume read_image(const std::filesystem::path& path, const ImageReadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError("image not found: " + path.string());
+  if (is_nrrd_path(path)) return read_nrrd(path);
+  if (is_metaimage_path(path)) return read_metaimage(path);
   if (std::filesystem::is_directory(path, ec) || !is_nifti_path(path)) {
+    const DicomObjectKind kind = std::filesystem::is_directory(path, ec) ? DicomObjectKind::kImage : dicom_object_kind(path);
+    if (kind == DicomObjectKind::kRtStruct || kind == DicomObjectKind::kSegmentation)
+      throw InputError(path.string() + ": a DICOM " +
+                       std::string(kind == DicomObjectKind::kRtStruct ? "RTSTRUCT" : "SEG") +
+                       " is a mask, not an image (give it as the mask, with the image series it was drawn on)");
+    if (kind == DicomObjectKind::kNotDicom)
+      throw FormatError(path.string() +
+                        ": not an image format cervirisk reads (expected .nii/.nii.gz, .nrrd/.nhdr, .mha/.mhd, or "
+                        "DICOM: a series folder or one file)");
     DicomReadOptions d;
     d.series_pattern = options.series_pattern;
     d.series_uid = options.series_uid;

@@ -67,7 +67,9 @@ struct ImageReadOptions {
   std::string series_uid;          // DICOM folder: exact SeriesInstanceUID (wins over the pattern)
 };
 
-// A NIfTI file (.nii / .nii.gz) or a DICOM folder / single DICOM file, decided by the path.
+// An image: NIfTI (.nii / .nii.gz), NRRD (.nrrd / .nhdr), MetaImage (.mha / .mhd), or a DICOM
+// folder / single DICOM file, decided by the path (and, for a file of another name, by its DICOM
+// preamble). A DICOM RTSTRUCT or SEG given as an image is an InputError naming it a mask.
 Volume read_image(const std::filesystem::path& path, const ImageReadOptions& options = {});
 
 }  // namespace cervirisk::io

@@ -61,7 +61,8 @@ void scalar_fields(A& a, F&& f) {
                  field("context_size", a.context_size), field("clinical_features", a.clinical_features),
                  field("clinical_hidden", a.clinical_hidden), field("fusion_dim", a.fusion_dim),
                  field("head_hidden", a.head_hidden), field("dropout", a.dropout),
-                 field("modality_dropout", a.modality_dropout), field("cox_head", a.cox_head));
+                 field("modality_dropout", a.modality_dropout), field("cox_head", a.cox_head),
+                 field("convnext_context", a.convnext_context));
 }
 
 // Writes each field it is given into `j`.

@@ -55,6 +55,10 @@ struct ArchConfig {
   double dropout = 0.2;                     // in the fusion head
   double modality_dropout = 0.15;           // probability of dropping text / clinical in training
   bool cox_head = false;
+  // ConvNeXt also embeds the context crop (the same weights; the two pooled embeddings are
+  // concatenated before the projection), so the ConvNeXt and ViT branches see the same fields of
+  // view. false = the tumour crop only (architectures written before the option existed).
+  bool convnext_context = false;
 
   Modalities modalities() const { return modalities_of(variant); }
   nlohmann::json to_json() const;

@@ -51,7 +51,7 @@ RecurrenceModelImpl::RecurrenceModelImpl(const ArchConfig& arch, TextEncoderPtr 
     c.in_chans = arch_.in_chans;
     c.num_classes = 0;
     convnext = register_module("convnext", ConvNeXt(c));
-    add_projection(proj, "convnext", projection(c.embed_dim(), F));
+    add_projection(proj, "convnext", projection(c.embed_dim() * (arch_.convnext_context ? 2 : 1), F));
     order_.push_back("convnext");
   }
   if (m.vit) {
@@ -102,8 +102,14 @@ FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
   if (convnext) {
     require(in.tumour, "tumour", 4, vname);
     auto r = convnext->forward(in.tumour);
-    out.embeddings["convnext"] = r.embedding;
     out.convnext_features = r.features;
+    if (arch_.convnext_context) {
+      require(in.context, "context", 4, vname);
+      auto rc = convnext->forward(in.context);
+      out.convnext_context_features = rc.features;
+      r.embedding = torch::cat({r.embedding, rc.embedding}, 1);
+    }
+    out.embeddings["convnext"] = r.embedding;
     parts.push_back(proj["convnext"]->as<torch::nn::SequentialImpl>()->forward(r.embedding));
   }
   if (vit) {
@@ -184,7 +190,11 @@ std::vector<torch::Tensor> RecurrenceModelImpl::head_parameters() const {
 std::int64_t RecurrenceModelImpl::flops(std::int64_t text_tokens) const {
   std::int64_t f = 0;
   const auto F = arch_.fusion_dim;
-  if (convnext) f += convnext->flops(arch_.tumour_size, arch_.tumour_size) + 2 * convnext->config().embed_dim() * F;
+  if (convnext) {
+    const std::int64_t views = arch_.convnext_context ? 2 : 1;
+    f += convnext->flops(arch_.tumour_size, arch_.tumour_size) + 2 * views * convnext->config().embed_dim() * F;
+    if (arch_.convnext_context) f += convnext->flops(arch_.context_size, arch_.context_size);
+  }
   if (vit) f += vit->flops() + 2 * vit->config().embed_total() * F;
   if (text) f += text->flops(text_tokens) + 2 * text->dim() * F;
   if (clinical)

@@ -46,6 +46,7 @@ struct FusionOutput {
   std::vector<torch::Tensor> attention_b;      // ViT branch B (context)
   std::vector<torch::Tensor> cross_attention;  // per multi-scale block: A-CLS, B-CLS [B, h, 1, N]
   torch::Tensor convnext_features;             // last ConvNeXt stage map [B, C, h, w] (Grad-CAM)
+  torch::Tensor convnext_context_features;     // ... on the context crop (arch.convnext_context)
   std::array<torch::Tensor, 2> vit_tokens;     // ViT A / B tokens entering the last block (Grad-CAM)
 };
 

@@ -120,6 +120,7 @@ ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const Da
   if (file.empty() || cfg.is_set("model.dropout")) a.dropout = cfg.get_double("model.dropout");
   if (file.empty() || cfg.is_set("model.modality_dropout")) a.modality_dropout = cfg.get_double("model.modality_dropout");
   if (file.empty() || cfg.is_set("model.cox_head")) a.cox_head = cfg.get_bool("model.cox_head");
+  if (file.empty() || cfg.is_set("model.convnext_context")) a.convnext_context = cfg.get_bool("model.convnext_context");
   if (file.empty() || cfg.is_set("text.embedding"))
     a.text_pooling = report_embedding_from_name(cfg.get_string("text.embedding"));
   a.convnext.in_chans = a.vit.in_chans = a.in_chans;

@@ -97,6 +97,7 @@ std::string img_file(const fs::path& p, const std::string& alt) {
 std::string overlay_caption(const std::string& stem, const std::string& id) {
   static const std::pair<const char*, const char*> kinds[] = {
       {"gradcam_convnext", "Grad-CAM, ConvNeXt last stage (tumour crop)"},
+      {"gradcam_convnext_context", "Grad-CAM, ConvNeXt last stage (context crop)"},
       {"gradcam_vit_tumour", "Grad-CAM, ViT tumour path"},
       {"gradcam_vit_context", "Grad-CAM, ViT context path"},
       {"rollout_tumour", "Attention rollout, ViT tumour path"},

@@ -19,6 +19,7 @@
 #include "explain/patient_maps.h"
 #include "explain/shapley.h"
 #include "imaging/cache.h"
+#include "io/nifti.h"
 #include "io/volume.h"
 #include "runfolder/explanations.h"
 #include "runfolder/layout.h"
@@ -247,13 +248,18 @@ void attach_shapley(const RunContext& c, const ModalityResult* modality, const C
   }
 }
 
-// Grad-CAM and attention-rollout overlays of one example patient on its MRI slice.
+// Grad-CAM and attention-rollout maps of one example patient: each as NIfTI on the patient's
+// own image grid (explain/<variant>/<patient>/<map>.nii.gz, opens aligned over the MRI) and as
+// an overlay PNG drawn from that map (explain/overlays/<patient>_<map>.png).
 int patient_overlays(const RunContext& c, const explain::RolloutOptions& ro, const fs::path& cache_dir,
                      runfolder::ExampleRecord& e) {
   const fs::path ov_dir = c.ex_dir / "overlays";
   ensure_writable_dir(ov_dir);
   const auto& p = c.patient(e.id);
-  auto samples = imaging::preprocess_cohort({{p.id, p.image, p.mask, {}}}, c.bundle.spec.imaging, 1, cache_dir);
+  imaging::PatientInput pi;
+  pi.id = p.id, pi.image = p.image, pi.mask = p.mask, pi.mask_segment = p.mask_segment;
+  pi.read_options.series_pattern = c.cfg.get_string("data.dicom_series");  // the study's cache key
+  auto samples = imaging::preprocess_cohort({pi}, c.bundle.spec.imaging, 1, cache_dir);
   bundle::PatientFeatures f;
   f.id = p.id;
   f.image = std::move(samples.at(0));
@@ -267,12 +273,14 @@ int patient_overlays(const RunContext& c, const explain::RolloutOptions& ro, con
   if (std::abs(p_model - e.probability) > 1e-4)
     log::warn("explain: patient {}: the model gives {:.6f} now, predictions/{}.csv {:.6f}", e.id, p_model, c.variant,
               e.probability);
-  const io::Volume image = io::read_image(p.image);
-  const auto slice = explain::volume_slice(image, f.image.tumour.box.centre_slice);
+  const io::Volume image = io::read_image(p.image, pi.read_options);
+  const fs::path map_dir = c.ex_dir / c.variant / file_safe(e.id);
+  ensure_writable_dir(map_dir);
   int n = 0;
-  for (const auto& [stem, fig] : explain::patient_overlays(maps, f.image, slice, e.id, ro)) {
-    const fs::path file = ov_dir / (file_safe(e.id) + "_" + stem + ".png");
-    write_file_atomic(file, fig.png);
+  for (const auto& m : explain::patient_map_outputs(maps, f.image, image, e.id, ro)) {
+    io::write_nifti(m.map, map_dir / (m.stem + ".nii.gz"));
+    const fs::path file = ov_dir / (file_safe(e.id) + "_" + m.stem + ".png");
+    write_file_atomic(file, m.figure.png);
     e.images.push_back(file);
     ++n;
   }
@@ -290,6 +298,16 @@ void example_overlays(const RunContext& c, std::vector<runfolder::ExampleRecord>
   if (fs::is_directory(ov_dir))
     for (const auto& f : fs::directory_iterator(ov_dir))
       if (f.is_regular_file() && f.path().extension() == ".png") fs::remove(f.path());
+  // ... and so would the NIfTI maps of earlier example patients (one folder per patient).
+  if (fs::is_directory(c.ex_dir / c.variant))
+    for (const auto& d : fs::directory_iterator(c.ex_dir / c.variant)) {
+      if (!d.is_directory()) continue;
+      bool maps_only = true;
+      for (const auto& f : fs::directory_iterator(d.path()))
+        maps_only = maps_only && f.is_regular_file() && f.path().string().size() > 7 &&
+                    f.path().string().compare(f.path().string().size() - 7, 7, ".nii.gz") == 0;
+      if (maps_only) fs::remove_all(d.path());
+    }
   for (auto& e : examples)
     sum.overlays += step("overlays of patient " + e.id, [&] { return patient_overlays(c, ro, cache_dir, e); });
 }

@@ -72,7 +72,12 @@ void fit_features(const config::Config& cfg, const data::Cohort& cohort, const s
                   const fs::path& run, StudyFeatures& out) {
   fit_spec(cfg, cohort, run, out);
   std::vector<imaging::PatientInput> in;
-  for (const auto& p : cohort.patients) in.push_back({p.id, p.image, p.mask, {}});
+  for (const auto& p : cohort.patients) {
+    imaging::PatientInput pi;
+    pi.id = p.id, pi.image = p.image, pi.mask = p.mask, pi.mask_segment = p.mask_segment;
+    pi.read_options.series_pattern = cfg.get_string("data.dicom_series");  // as validate reads it
+    in.push_back(std::move(pi));
+  }
   const fs::path cache = cfg.is_set("preprocess.cache_dir") ? cfg.get_path("preprocess.cache_dir") : run / "cache";
   imaging::CohortStats cs;
   auto samples = imaging::preprocess_cohort(in, out.spec.imaging, static_cast<int>(cfg.get_int("preprocess.workers")),

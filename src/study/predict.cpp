@@ -4,7 +4,9 @@
 #include "bundle/bundle.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "explain/patient_maps.h"
 #include "imaging/cache.h"
+#include "io/mask.h"
 #include "io/nifti.h"
 #include "io/volume.h"
 #include "stats/risk_group.h"
@@ -12,11 +14,13 @@
 
 namespace cervirisk::study {
 
+namespace fs = std::filesystem;
+
 PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInput& input) {
   const bundle::Bundle b = bundle::load_bundle(dir);
   bundle::PatientFeatures f;
   const io::Volume image = io::read_image(input.image);
-  const io::Volume mask = io::read_mask(input.mask, image.geometry);
+  const io::Volume mask = io::read_mask(input.mask, image.geometry, io::MaskReadOptions{input.mask_segment});
   f.image = imaging::preprocess(image, mask, b.spec.imaging);
   const models::ClinicalRow row(input.clinical.begin(), input.clinical.end());
   bundle::fill_text_clinical(b.spec, input.report, row, f);
@@ -30,6 +34,22 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
   o.cutpoint = b.info.cutpoint;
   o.risk_group = stats::risk_group(sc.risk[0], b.info.cutpoint);
   const auto m = b.arch.modalities();
+  if (!input.explain_dir.empty()) {
+    if (!m.convnext && !m.vit)
+      throw ConfigError("predict --explain: the " + b.info.variant + " model has no image branch, so no image maps");
+    ensure_writable_dir(input.explain_dir);
+    std::vector<train::Sample> one{ds.get(0, nullptr)};
+    const auto in = bundle::model_inputs(train::collate(std::move(one)).inputs);
+    const auto maps = explain::patient_relevance_maps(model, in);
+    std::vector<fs::path> pngs;
+    for (const auto& mo : explain::patient_map_outputs(maps, f.image, image, "patient", {})) {
+      o.maps.push_back(input.explain_dir / (mo.stem + ".nii.gz"));
+      io::write_nifti(mo.map, o.maps.back());
+      pngs.push_back(input.explain_dir / (mo.stem + ".png"));
+      write_file_atomic(pngs.back(), mo.figure.png);
+    }
+    o.maps.insert(o.maps.end(), pngs.begin(), pngs.end());
+  }
   if (m.convnext || m.vit) o.modalities_present.push_back("image");
   if (m.text && f.has_text) o.modalities_present.push_back("report");
   if (m.clinical && f.has_clinical) o.modalities_present.push_back("clinical");
@@ -38,11 +58,9 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
 
 namespace {
 
-namespace fs = std::filesystem;
-
 fs::path find_in(const fs::path& dir, const std::string& stem) {
   if (dir.empty() || !fs::is_directory(dir)) return {};
-  for (const char* ext : {".nii.gz", ".nii", ""}) {
+  for (const char* ext : {".nii.gz", ".nii", ".nrrd", ".seg.nrrd", ".nhdr", ".mha", ".mhd", ".dcm", ""}) {
     const fs::path p = dir / (stem + ext);
     if (fs::exists(p)) return p;
   }

@@ -94,14 +94,18 @@ struct PredictInput {
   std::filesystem::path image, mask;
   std::optional<std::string> report;          // text; nullopt = no report
   std::map<std::string, std::string> clinical;  // raw values by column; empty = no clinical data
+  std::string mask_segment;                     // ROI / segment / label of a multi-structure mask
+  std::filesystem::path explain_dir;            // non-empty: write the image maps there (NIfTI + PNG)
 };
 struct PredictOutput {
   double probability = 0, logit = 0, threshold = 0, cutpoint = 0;
   std::string risk_group;
   std::vector<std::string> modalities_present;
+  std::vector<std::filesystem::path> maps;  // explain_dir's NIfTI maps (image geometry), then overlay PNGs
 };
 PredictOutput predict_patient(const std::filesystem::path& bundle, const PredictInput& input);
-// A patient folder: image(.nii.gz|.nii) or a DICOM folder `image`, mask(.nii.gz|.nii), report.txt
+// A patient folder: image(.nii.gz|.nii|.nrrd|.mha) or a DICOM folder `image`, mask (same, or an
+// RTSTRUCT / SEG file mask.dcm), report.txt
 // and clinical.json ({"column": value}, null = missing), each replaceable by a file of its own
 // (empty path = take it from the folder). InputError naming what is missing.
 struct PatientFiles {
