@@ -44,8 +44,9 @@ def otsu(v):
 def intensity_stats(data, p):
     thr = otsu(data)
     fg = data[data >= thr]
-    lo, hi = np.percentile(fg, p["clip"][0]), np.percentile(fg, p["clip"][1])
-    c = np.clip(fg.astype(np.float64), lo, hi)
+    # clip at percentiles of the whole image; mean and SD of the whole clipped image
+    lo, hi = np.percentile(data, p["clip"][0]), np.percentile(data, p["clip"][1])
+    c = np.clip(data.astype(np.float64), lo, hi)
     mean, sd = c.mean(), c.std()
     return dict(otsu=thr, n_fg=int(fg.size), lo=float(lo), hi=float(hi), mean=float(mean), sd=float(sd or 1.0))
 

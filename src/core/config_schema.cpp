@@ -51,7 +51,7 @@ std::vector<KeySpec> build() {
       {"preprocess.neighbours", Type::kInt, std::int64_t{1}, "Slices each side of the largest-area slice (channels = 2k+1).", {}, 0, 5},
       {"preprocess.tumour_size_px", Type::kInt, std::int64_t{64}, "Model input size of the tumour crop.", {}, 8, 1024},
       {"preprocess.context_size_px", Type::kInt, std::int64_t{96}, "Model input size of the context crop.", {}, 8, 1024},
-      {"preprocess.clip_percentiles", Type::kFloatList, D{0.5, 99.5}, "Intensity percentiles (within the foreground) clipped before z-scoring."},
+      {"preprocess.clip_percentiles", Type::kFloatList, D{0.5, 99.5}, "Intensity percentiles of the whole image clipped before z-scoring with the clipped image's mean and SD."},
       {"preprocess.normalise", Type::kString, std::string("zscore"), "Intensity normalisation.", {"zscore", "minmax", "none"}},
       {"preprocess.cache_dir", Type::kString, std::string(""), "Preprocessing cache ('' = <out_dir>/cache)."},
       {"preprocess.workers", Type::kInt, std::int64_t{0}, "Parallel patients; 0 = number of cores.", {}, 0, 256},

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-constexpr const char* kFormat = "cervirisk-preprocess-cache-2";
+constexpr const char* kFormat = "cervirisk-preprocess-cache-3";
 
 json vec(const io::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
 io::Vec3 vec3(const json& j) { return {j[0].get<double>(), j[1].get<double>(), j[2].get<double>()}; }

@@ -114,34 +114,36 @@ bool fit_integer(const std::vector<float>& v, IntensityStats& s, const Preproces
   for (std::int64_t val = first; val <= mx; ++val) n += counts[static_cast<std::size_t>(val - mn)];
   if (n == 0) first = mn, n = static_cast<std::int64_t>(v.size());
   s.n_foreground = n;
+  // The clip percentiles, mean and SD are of the whole image (see fit_intensity).
+  const std::int64_t n_all = static_cast<std::int64_t>(v.size());
   auto value_at_rank = [&](std::int64_t rank) {
     std::int64_t acc = 0;
-    for (std::int64_t val = first; val <= mx; ++val) {
+    for (std::int64_t val = mn; val <= mx; ++val) {
       acc += counts[static_cast<std::size_t>(val - mn)];
       if (acc > rank) return static_cast<double>(val);
     }
     return static_cast<double>(mx);
   };
   auto pct = [&](double q) {
-    double pos = q / 100.0 * static_cast<double>(n - 1);
+    double pos = q / 100.0 * static_cast<double>(n_all - 1);
     std::int64_t lo = static_cast<std::int64_t>(std::floor(pos));
-    std::int64_t hi = std::min<std::int64_t>(lo + 1, n - 1);
+    std::int64_t hi = std::min<std::int64_t>(lo + 1, n_all - 1);
     double a = value_at_rank(lo), b = value_at_rank(hi);
     return a + (pos - static_cast<double>(lo)) * (b - a);
   };
   s.clip_low = pct(p.clip_low_percentile);
   s.clip_high = pct(p.clip_high_percentile);
   double sum = 0;
-  for (std::int64_t val = first; val <= mx; ++val)
+  for (std::int64_t val = mn; val <= mx; ++val)
     sum += static_cast<double>(counts[static_cast<std::size_t>(val - mn)]) *
            std::clamp(static_cast<double>(val), s.clip_low, s.clip_high);
-  s.mean = sum / static_cast<double>(n);
+  s.mean = sum / static_cast<double>(n_all);
   double ss = 0;
-  for (std::int64_t val = first; val <= mx; ++val) {
+  for (std::int64_t val = mn; val <= mx; ++val) {
     double d = std::clamp(static_cast<double>(val), s.clip_low, s.clip_high) - s.mean;
     ss += static_cast<double>(counts[static_cast<std::size_t>(val - mn)]) * d * d;
   }
-  s.sd = std::sqrt(ss / static_cast<double>(n));
+  s.sd = std::sqrt(ss / static_cast<double>(n_all));
   return true;
 }
 
@@ -153,7 +155,7 @@ IntensityStats fit_intensity(const io::Volume& image, const PreprocessParams& p)
   if (image.voxels.empty()) throw ValidationError("fit_intensity: empty image");
   if (fit_integer(image.voxels, s, p)) {
     if (!(s.sd > 0)) {
-      log::warn("image intensities are constant within the foreground; z-score uses sd = 1");
+      log::warn("image intensities are constant; z-score uses sd = 1");
       s.sd = 1;
     }
     return s;
@@ -168,26 +170,30 @@ IntensityStats fit_intensity(const io::Volume& image, const PreprocessParams& p)
   if (finite.size() < image.voxels.size())
     log::warn("{} non-finite voxel(s) ignored by the intensity statistics", image.voxels.size() - finite.size());
   s.otsu_threshold = otsu_threshold(finite);
-  std::vector<float> fg;
-  fg.reserve(finite.size() / 2);
-  for (float x : finite)
-    if (x >= s.otsu_threshold) fg.push_back(x);
-  if (fg.empty()) fg = finite;
-  s.n_foreground = static_cast<std::int64_t>(fg.size());
-  s.clip_low = percentile(fg, p.clip_low_percentile);
-  s.clip_high = percentile(fg, p.clip_high_percentile);
+  s.n_foreground = 0;
+  for (float x : finite) s.n_foreground += x >= s.otsu_threshold;
+  if (s.n_foreground == 0) s.n_foreground = static_cast<std::int64_t>(finite.size());
+  // Clip at percentiles of the whole image and z-score with the clipped image's mean and SD
+  // (nnU-Net's MRI scheme). Statistics of the Otsu foreground (before issue Hospital files) cut
+  // every voxel below the foreground's 0.5th percentile to one value: on T2 the threshold falls
+  // between intermediate-signal tissue (tumour, stroma) and the bright class, so most of the
+  // tumour became a flat blob, by a fraction that differed by centre, and its texture never
+  // reached the models; the foreground's narrow SD also put the tumour at z -5 to -16
+  // (docs/images.md "Intensity normalisation"). Otsu's threshold is still recorded.
+  s.clip_low = percentile(finite, p.clip_low_percentile);
+  s.clip_high = percentile(finite, p.clip_high_percentile);
   double sum = 0;
-  for (float x : fg) sum += std::clamp(static_cast<double>(x), s.clip_low, s.clip_high);
-  const double n = static_cast<double>(fg.size());
+  for (float x : finite) sum += std::clamp(static_cast<double>(x), s.clip_low, s.clip_high);
+  const double n = static_cast<double>(finite.size());
   s.mean = sum / n;
   double ss = 0;  // two passes: no cancellation for large intensities
-  for (float x : fg) {
+  for (float x : finite) {
     double d = std::clamp(static_cast<double>(x), s.clip_low, s.clip_high) - s.mean;
     ss += d * d;
   }
   s.sd = std::sqrt(ss / n);  // population SD (numpy's default ddof=0)
   if (!(s.sd > 0)) {
-    log::warn("image intensities are constant within the foreground; z-score uses sd = 1");
+    log::warn("image intensities are constant; z-score uses sd = 1");
     s.sd = 1;
   }
   return s;

@@ -23,7 +23,7 @@ struct IntensityStats {
   double otsu_threshold = 0;
   std::int64_t n_foreground = 0;
   double clip_low = 0, clip_high = 0;  // intensity values at the clip percentiles
-  double mean = 0, sd = 1;              // of the clipped foreground
+  double mean = 0, sd = 1;              // of the clipped image
 
   // Normalised value of a raw intensity (clip, then standardise).
   float apply(float raw) const;
