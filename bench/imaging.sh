@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Preprocessing throughput per patient: load .nii.gz image + mask, foreground normalisation,
+# Preprocessing throughput per patient: load .nii.gz image + mask, whole-image normalisation,
 # in-plane resampling, multi-scale crops (the pipeline of src/imaging/roi.h), ours vs the same
 # algorithm in nibabel + numpy + scipy.ndimage (scripts/preprocess_reference.py), on the same
 # files in the same run. Files: synthetic pelvis-sized T2 volumes written by nibabel
