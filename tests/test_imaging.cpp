@@ -338,6 +338,51 @@ TEST(Imaging, IntegerFastPathAgreesWithGenericPath) {
   EXPECT_NEAR(b.sd, a.sd * 1.5, 1e-9 * a.sd);
 }
 
+// A T2-like histogram: a dark class (5 %), the tumour at intermediate signal with texture
+// (20 %) and a bright dominant class (75 %). Otsu's threshold falls between the tumour and the
+// bright class; the statistics must not flatten the tumour (the Otsu-foreground clip did: it
+// set every tumour voxel to one value). Hand-computed: the clip range holds the whole tumour,
+// and the z-scores keep the tumour's SD in units of the image's SD. Both fit paths.
+TEST(Imaging, NormalisationKeepsIntermediateSignalTissue) {
+  io::Volume image;
+  image.geometry.shape = {50, 40, 10};
+  image.geometry.spacing_mm = {1, 1, 1};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> tex(-10, 10);
+  std::vector<float> tumour_raw;
+  for (int i = 0; i < 20000; ++i) {
+    float v;
+    if (i % 20 == 0) v = 100.0f + float(tex(rng));                          // dark
+    else if (i % 20 <= 4) v = 140.0f + float(tex(rng)), tumour_raw.push_back(v);  // tumour
+    else v = 185.0f + float(tex(rng)) / 2.0f;                               // bright
+    image.voxels.push_back(v);
+  }
+  for (int path = 0; path < 2; ++path) {
+    io::Volume im = image;
+    if (path == 1)
+      for (auto& x : im.voxels) x += 0.25f;  // non-integer: the generic path
+    const IntensityStats s = fit_intensity(im, PreprocessParams{});
+    EXPECT_GT(s.otsu_threshold, 150.0 + 0.25 * path);  // the tumour is below Otsu's threshold
+    std::vector<double> z;
+    int clipped = 0;
+    for (float raw : tumour_raw) {
+      const float x = raw + 0.25f * float(path);
+      z.push_back(s.apply(x));
+      clipped += x < s.clip_low || x > s.clip_high;
+    }
+    EXPECT_EQ(clipped, 0) << "path " << path;
+    double m = 0, v = 0;
+    for (double q : z) m += q;
+    m /= double(z.size());
+    for (double q : z) v += (q - m) * (q - m);
+    const double sd_z = std::sqrt(v / double(z.size()));
+    // raw tumour SD = sqrt((21^2 - 1) / 12) = 6.06 (discrete uniform on -10..10); in z units
+    // that divided by the image's SD.
+    EXPECT_NEAR(sd_z * s.sd, 6.06, 0.15) << "path " << path;
+    EXPECT_GT(sd_z, 0.1) << "path " << path;
+  }
+}
+
 TEST(Imaging, NonFiniteVoxelsAreIgnoredByTheStatistics) {
   io::Volume image = io::read_nifti(idata("phantom.nii.gz"));
   PreprocessParams p;
