@@ -44,18 +44,13 @@ void run_convert(const ConvertOptions& o) {
   if (dicom_mask && o.reference.empty())
     throw ConfigError("convert: " + o.in + " is a " + kind +
                       ": it has no grid of its own; give the image series it was drawn on with --reference");
-  io::Volume m;
-  if (!o.reference.empty()) {
-    const io::Volume ref = io::read_image(o.reference);
-    m = io::read_mask(o.in, ref.geometry, io::MaskReadOptions{o.segment});
-  } else {
-    m = io::read_mask_native(o.in, io::MaskReadOptions{o.segment});
-    std::int64_t n = 0;
-    for (float x : m.voxels) n += x > 0.5f;
-    if (n == 0) throw ValidationError("convert: the mask " + o.in + " is empty (no voxel > 0.5)");
-  }
+  // read_mask refuses an empty mask itself; the mask's own grid is checked here.
+  const io::Volume m = o.reference.empty()
+                           ? io::read_mask_native(o.in, io::MaskReadOptions{o.segment})
+                           : io::read_mask(o.in, io::read_image(o.reference).geometry, io::MaskReadOptions{o.segment});
   std::int64_t n = 0;
   for (float x : m.voxels) n += x > 0.5f;
+  if (n == 0) throw ValidationError("convert: the mask " + o.in + " is empty (no voxel > 0.5)");
   io::write_nifti(m, o.out, io::NiftiDtype::kUInt8);
   std::cerr << "convert: " << o.in << " (" << (kind.empty() ? "mask" : kind) << ") -> " << o.out << " (mask, "
             << n << " voxels inside" << (o.reference.empty() ? "" : ", on the grid of " + o.reference) << ")\n";

@@ -15,6 +15,7 @@
 #include "io/volume.h"
 
 namespace gdcm {
+class DataSet;
 class File;
 class Reader;
 }  // namespace gdcm
@@ -26,6 +27,10 @@ void quiet_gdcm();
 
 // Strips DICOM padding (trailing spaces and NULs) and leading spaces.
 std::string trim(std::string s);
+
+// Raw bytes of a string-valued element (DS, IS, CS, LO, UI, ...; "" when absent or empty): no
+// endianness involved.
+std::string raw_string(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element);
 
 // Throws FormatError naming the byte offset when an element, item or sequence of the file runs
 // past its end or is not closed (PS3.5 7.1, 7.5, A.4); InputError when it cannot be opened.

@@ -19,11 +19,7 @@
 #include "io/dicom_detail.h"
 
 namespace cervirisk::io::dicom_detail {
-namespace {
 
-namespace fs = std::filesystem;
-
-// Raw bytes of a string-valued element (DS, IS, CS, LO, UI, ...): no endianness involved.
 std::string raw_string(const gdcm::DataSet& ds, std::uint16_t g, std::uint16_t e) {
   gdcm::Tag t(g, e);
   if (!ds.FindDataElement(t)) return "";
@@ -31,6 +27,10 @@ std::string raw_string(const gdcm::DataSet& ds, std::uint16_t g, std::uint16_t e
   if (!bv || !bv->GetPointer()) return "";
   return std::string(bv->GetPointer(), bv->GetLength());
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 long to_long(const std::string& s) {
   try {

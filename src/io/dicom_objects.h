@@ -119,6 +119,10 @@ bool has(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element);
 std::string raw_bytes(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element);
 std::string text(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element);
 
+// ValidationError when `grid` has an empty axis or a non-positive spacing; `structures` names
+// what would be placed ("structures", "segments").
+void check_grid(const Geometry& grid, const std::filesystem::path& file, const std::string& structures);
+
 // A decimal or integer string (DS / IS, backslash-separated) parsed to finite doubles; false
 // when a value does not parse.
 bool parse_numbers(const std::string& raw, std::vector<double>& out);

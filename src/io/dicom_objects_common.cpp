@@ -260,11 +260,13 @@ bool has(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
 }
 
 std::string raw_bytes(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-  gdcm::Tag t(group, element);
-  if (!ds.FindDataElement(t)) return "";
-  const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
-  if (!bv || !bv->GetPointer()) return "";
-  return std::string(bv->GetPointer(), bv->GetLength());
+  return dicom_detail::raw_string(ds, group, element);
+}
+
+void check_grid(const Geometry& grid, const fs::path& file, const std::string& structures) {
+  for (int a = 0; a < 3; ++a)
+    if (grid.shape[a] < 1 || !(grid.spacing_mm[a] > 0))
+      throw ValidationError("cannot place the " + structures + " of " + file.string() + " on an empty image grid");
 }
 
 std::string text(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {

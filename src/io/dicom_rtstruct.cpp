@@ -187,12 +187,6 @@ std::int64_t fill_slice(const std::vector<std::vector<Point2>>& polys, Volume& o
   return filled;
 }
 
-void check_grid(const Geometry& grid, const fs::path& file) {
-  for (int a = 0; a < 3; ++a)
-    if (grid.shape[a] < 1 || !(grid.spacing_mm[a] > 0))
-      throw ValidationError("cannot place the structures of " + file.string() + " on an empty image grid");
-}
-
 }  // namespace
 
 std::vector<SegmentInfo> rtstruct_rois(const fs::path& file) {
@@ -206,7 +200,7 @@ std::vector<SegmentInfo> rtstruct_rois(const fs::path& file) {
 }
 
 Volume read_rtstruct_mask(const fs::path& file, const Geometry& grid, const std::string& selector) {
-  check_grid(grid, file);
+  check_grid(grid, file, "structures");
   // Parsed and rasterised in a child process (a GDCM abort on a corrupt file is a FormatError).
   return decode_mask(parse_isolated(file, "RTSTRUCT", [&](Notes& notes) {
     gdcm::Reader reader;

@@ -327,12 +327,6 @@ SegHeader read_seg_header(const fs::path& file, const gdcm::File& f) {
   return h;
 }
 
-void check_grid(const Geometry& grid, const fs::path& file) {
-  for (int a = 0; a < 3; ++a)
-    if (grid.shape[a] < 1 || !(grid.spacing_mm[a] > 0))
-      throw ValidationError("cannot place the segments of " + file.string() + " on an empty image grid");
-}
-
 }  // namespace
 
 std::vector<SegmentInfo> dicom_seg_segments(const fs::path& file) {
@@ -422,7 +416,7 @@ Volume seg_mask_in_process(const fs::path& file, const Geometry& grid, const std
 }  // namespace
 
 Volume read_dicom_seg_mask(const fs::path& file, const Geometry& grid, const std::string& selector) {
-  check_grid(grid, file);
+  check_grid(grid, file, "segments");
   // Parsed and placed in a child process (a GDCM abort on a corrupt file is a FormatError).
   return decode_mask(parse_isolated(file, "DICOM-SEG", [&](Notes& notes) {
     return encode_mask(seg_mask_in_process(file, grid, selector, notes));
