@@ -12,6 +12,7 @@
 #include "io/mask.h"
 #include "io/nifti.h"
 #include "io/volume.h"
+#include "mask_compare.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -41,20 +42,8 @@ double affine_gap(const io::Geometry& a, const io::Geometry& b) {
   return worst;
 }
 
-std::size_t count(const io::Volume& v) {
-  std::size_t n = 0;
-  for (float x : v.voxels) n += x > 0.5f;
-  return n;
-}
-
-double dice(const io::Volume& a, const io::Volume& b) {
-  std::size_t both = 0, na = 0, nb = 0;
-  for (std::size_t i = 0; i < a.voxels.size(); ++i) {
-    const bool x = a.voxels[i] > 0.5f, y = b.voxels[i] > 0.5f;
-    both += x && y, na += x, nb += y;
-  }
-  return na + nb == 0 ? 1.0 : 2.0 * double(both) / double(na + nb);
-}
+using cervirisk::testing::dice;
+using cervirisk::testing::count_inside;
 
 }  // namespace
 
@@ -87,7 +76,7 @@ TEST(Convert, RtstructOnItsSeriesGivesTheOriginalMask) {
     ASSERT_EQ(m.geometry.shape, truth->geometry.shape);
     EXPECT_LE(affine_gap(m.geometry, truth->geometry), 1e-4);
     EXPECT_GE(dice(m, *truth), 0.95) << seg;
-    EXPECT_GT(count(m), 100u) << seg;
+    EXPECT_GT(count_inside(m), 100u) << seg;
   }
 }
 

@@ -19,6 +19,7 @@
 #include "io/dicom_objects.h"
 #include "io/nifti.h"
 #include "io/volume.h"
+#include "mask_compare.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -41,29 +42,9 @@ io::Volume nifti_mask(const std::string& name) {
   return v;
 }
 
-double dice(const io::Volume& a, const io::Volume& b) {
-  EXPECT_EQ(a.voxels.size(), b.voxels.size());
-  double both = 0, sa = 0, sb = 0;
-  for (std::size_t i = 0; i < a.voxels.size() && i < b.voxels.size(); ++i) {
-    const bool x = a.voxels[i] > 0.5f, y = b.voxels[i] > 0.5f;
-    both += x && y;
-    sa += x;
-    sb += y;
-  }
-  return sa + sb > 0 ? 2 * both / (sa + sb) : 1.0;
-}
-
-std::size_t differing(const io::Volume& a, const io::Volume& b) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < a.voxels.size(); ++i) n += (a.voxels[i] > 0.5f) != (b.voxels[i] > 0.5f);
-  return n;
-}
-
-std::size_t count(const io::Volume& v) {
-  std::size_t n = 0;
-  for (float x : v.voxels) n += x > 0.5f;
-  return n;
-}
+using cervirisk::testing::differing;
+using cervirisk::testing::dice;
+using cervirisk::testing::count_inside;
 
 bool binary(const io::Volume& v) {
   for (float x : v.voxels)
@@ -132,7 +113,7 @@ TEST(DicomObjects, RtstructMatchesPlastimatchAndTheOriginalMask) {
     const double d_pm = dice(ours, pm), d_truth = dice(ours, truth), d_or = dice(ours, pm_or);
     std::printf("[ dice     ] %s: vs plastimatch --xor-contours %.4f (%zu voxels differ), vs original mask %.4f "
                 "(%zu differ), vs plastimatch default (OR) %.4f; %zu voxels\n",
-                roi.c_str(), d_pm, differing(ours, pm), d_truth, differing(ours, truth), d_or, count(ours));
+                roi.c_str(), d_pm, differing(ours, pm), d_truth, differing(ours, truth), d_or, count_inside(ours));
     EXPECT_GE(d_pm, 0.98) << roi;
     EXPECT_GE(d_truth, 0.95) << roi;
   }
@@ -157,7 +138,7 @@ TEST(DicomObjects, RtstructAnalyticContoursMatchPlastimatchAndEvenOddReference) 
   const double d_pm = dice(ours, pm), d_ref = dice(ours, ref);
   std::printf("[ dice     ] analytic contours: vs plastimatch --xor-contours %.4f (%zu voxels differ), vs numpy even-odd "
               "%.4f (%zu differ); %zu voxels\n",
-              d_pm, differing(ours, pm), d_ref, differing(ours, ref), count(ours));
+              d_pm, differing(ours, pm), d_ref, differing(ours, ref), count_inside(ours));
   EXPECT_GE(d_pm, 0.98);
   EXPECT_EQ(differing(ours, ref), 0u);
   EXPECT_EQ(ours.at(13, 14, 7), 1.0f);  // the island inside the ring's hole
@@ -220,7 +201,7 @@ TEST(DicomObjects, RtstructContoursOffTheSlicesAreValidationErrors) {
   fine.spacing_mm[2] = 1.5;
   fine.shape[2] = 19;
   io::Volume v = io::read_rtstruct_mask(data("rtstruct.dcm"), fine, "GTV");
-  EXPECT_GT(count(v), 0u);
+  EXPECT_GT(count_inside(v), 0u);
 }
 
 TEST(DicomObjects, RtstructMalformedObjectsAreFormatErrors) {
@@ -268,8 +249,8 @@ TEST(DicomObjects, SegReproducesTheKnownMasksExactly) {
   io::Volume f = io::read_dicom_seg_mask(data("seg_fractional.dcm"), image_grid(), "");  // its only segment
   EXPECT_TRUE(binary(f));
   EXPECT_EQ(differing(f, gtv), 0u);
-  EXPECT_EQ(count(f), count(gtv));
-  std::printf("[ seg      ] GTV %zu voxels, Bladder %zu voxels reproduced exactly\n", count(gtv), count(bladder));
+  EXPECT_EQ(count_inside(f), count_inside(gtv));
+  std::printf("[ seg      ] GTV %zu voxels, Bladder %zu voxels reproduced exactly\n", count_inside(gtv), count_inside(bladder));
 
   auto t = thrown_by<ValidationError>([] { io::read_dicom_seg_mask(data("seg_binary.dcm"), image_grid(), "3"); });
   ASSERT_TRUE(t.thrown);
@@ -293,7 +274,7 @@ TEST(DicomObjects, SegOnAnotherGridIsPlacedThroughWorldCoordinates) {
   for (int r = 0; r < 3; ++r) flip.direction_lps[r][0] = -g.direction_lps[r][0], flip.direction_lps[r][2] = -g.direction_lps[r][2];
   io::Volume b = io::read_dicom_seg_mask(data("seg_binary.dcm"), flip, "GTV");
   EXPECT_EQ(differing(b, io::resample_nearest(gtv, flip)), 0u);
-  EXPECT_EQ(count(b), count(gtv));
+  EXPECT_EQ(count_inside(b), count_inside(gtv));
   // a finer grid, offset by a fraction of a voxel: resampled
   io::Geometry fine = g;
   fine.shape = {70, 60, 20};
@@ -302,8 +283,8 @@ TEST(DicomObjects, SegOnAnotherGridIsPlacedThroughWorldCoordinates) {
   io::Volume c = io::read_dicom_seg_mask(data("seg_binary.dcm"), fine, "GTV");
   const io::Volume expect = io::resample_nearest(gtv, fine);
   std::printf("[ seg      ] finer grid: %zu of %zu voxels differ from resample_nearest of the mask (dice %.4f)\n",
-              differing(c, expect), count(expect), dice(c, expect));
-  EXPECT_GT(count(expect), 1000u);
+              differing(c, expect), count_inside(expect), dice(c, expect));
+  EXPECT_GT(count_inside(expect), 1000u);
   EXPECT_EQ(differing(c, expect), 0u);
   // a grid that does not meet the segment
   io::Geometry away = g;
