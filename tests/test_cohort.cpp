@@ -531,3 +531,71 @@ TEST_F(CohortTest, RtstructAndSegNrrdMasksWithMaskSegment) {
   auto dflt = load(header + row2("R1", "A", dob / "image", dob / "rtstruct.dcm", ""), toml);
   EXPECT_EQ(dflt.patients.at(0).mask_segment, "GTV");
 }
+
+// A held-out test set named in the cohort column (test_internal / test_external, the rest of the
+// column empty): those rows keep their kind, and the config splits the other rows exactly as it
+// does without them -- the test set changes nobody's cohort.
+TEST_F(CohortTest, TestSetRowsKeepTheirKindAndLeaveTheSplitUnchanged) {
+  const char* toml = R"(
+[study]
+seed = 11
+[data]
+manifest = "manifest.csv"
+[split]
+external_centers = ["C"]
+internal_fraction = 0.3
+[[clinical]]
+name = "age"
+type = "numeric"
+min = 18.0
+max = 95.0
+[[clinical]]
+name = "stage"
+type = "ordinal"
+levels = ["IB1", "IB2", "IIA1"]
+[[clinical]]
+name = "lvsi"
+type = "categorical"
+levels = ["no", "yes"]
+)";
+  const std::string header = "patient_id,center,cohort,image,mask,report,event,time_months,age,stage,lvsi\n";
+  auto line = [](const std::string& id, const std::string& center, const std::string& cohort, int event) {
+    return id + "," + center + "," + cohort + ",i.nii,m.nii,," + std::to_string(event) + ",24,50,IB1,no\n";
+  };
+  std::string study, with_test;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = (i < 14 ? "A" : "C") + std::to_string(i);
+    study += line(id, i < 14 ? "A" : "C", "", i % 4 == 0);
+  }
+  with_test = study;
+  for (int i = 0; i < 6; ++i) with_test += line("TC" + std::to_string(i), "C", "test_external", i % 2);
+  with_test += line("TA1", "A", "Test_Internal", 0);  // case-insensitive, as the other kinds
+  const auto a = load(header + study, toml), b = load(header + with_test, toml);
+  EXPECT_FALSE(a.has_errors());
+  EXPECT_FALSE(b.has_errors());
+  EXPECT_EQ(b.split_source, "config");
+  ASSERT_EQ(b.patients.size(), a.patients.size() + 7);
+  int internal = 0;
+  for (std::size_t i = 0; i < a.patients.size(); ++i) {
+    EXPECT_EQ(a.patients[i].id, b.patients[i].id);
+    EXPECT_EQ(a.patients[i].cohort, b.patients[i].cohort) << a.patients[i].id;
+    internal += a.patients[i].cohort == data::CohortKind::kInternal;
+  }
+  EXPECT_EQ(internal, 4);  // round(0.3 x 14 non-external patients), stratified by event: 0.3x4 + 0.3x10
+  EXPECT_EQ(b.in(data::CohortKind::kTestExternal).size(), 6u);
+  ASSERT_EQ(b.in(data::CohortKind::kTestInternal).size(), 1u);
+  EXPECT_EQ(b.in(data::CohortKind::kTestInternal)[0]->id, "TA1");
+  EXPECT_STREQ(data::cohort_name(data::CohortKind::kTestExternal), "test_external");
+  EXPECT_TRUE(data::is_test(data::CohortKind::kTestInternal));
+  EXPECT_FALSE(data::is_test(data::CohortKind::kExternal));
+  // A split kind given for some rows only is still the partial-column error, test rows or not.
+  std::string partial = with_test + line("A99", "A", "train", 0);
+  const auto* f = find(load(header + partial, toml), "cohort_partial");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("test_internal / test_external alone may be given"), std::string::npos) << f->message;
+  const auto* u = find(load(header + line("A1", "A", "holdout", 0) + line("C1", "C", "", 1), toml), "unknown_cohort");
+  ASSERT_NE(u, nullptr);
+  EXPECT_NE(u->message.find("'holdout' is not one of train, internal, external, test_internal, test_external"),
+            std::string::npos)
+      << u->message;
+}

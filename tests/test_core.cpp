@@ -294,3 +294,21 @@ TEST(Errors, PrintableMessageEscapesInvalidUtf8AndControls) {
   EXPECT_EQ(printable_message("truncated \xe4\xb8"), "truncated \\xe4\\xb8");
   EXPECT_EQ(printable_message(std::string("nul \0 bell \a del \x7f", 18)), "nul \\x00 bell \\x07 del \\x7f");
 }
+
+// A settings file laid over a generated config: tables merge key by key, values replace.
+TEST(Config, MergeTomlOverlaysKeyByKey) {
+  const std::string base = "[study]\nseed = 3\nname = \"x\"\n[train]\nepochs = 10\nlr = 0.001\n[[clinical]]\nname = \"age\"\ntype = \"numeric\"\n";
+  const std::string merged = config::merge_toml(base, "base", "[train]\nepochs = 20\n[augment]\nrotate_deg = 5.0\n", "over.toml");
+  const auto c = config::Config::parse(merged, "merged", ".");
+  EXPECT_EQ(c.get_int("train.epochs"), 20);
+  EXPECT_DOUBLE_EQ(c.get_double("train.lr"), 0.001);
+  EXPECT_EQ(c.get_int("study.seed"), 3);
+  EXPECT_DOUBLE_EQ(c.get_double("augment.rotate_deg"), 5.0);
+  ASSERT_EQ(c.get_records("clinical").size(), 1u);
+  try {
+    config::merge_toml(base, "base", "[train\nepochs = 1\n", "over.toml");
+    ADD_FAILURE() << "no error for malformed TOML";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("over.toml:1"), std::string::npos) << e.what();
+  }
+}

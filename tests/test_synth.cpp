@@ -209,14 +209,17 @@ TEST(SynthReports, HouseStylesAndFacts) {
       EXPECT_NE(r.find("诊断意见"), std::string::npos) << r;
     }
     if (p.center == 2) {
-      EXPECT_NE(r.find("FINDINGS:"), std::string::npos) << r;
-      EXPECT_NE(r.find("FIGO 2018 stage"), std::string::npos) << r;
+      // The third centre's own Chinese style: bracketed headings, numbered impressions.
+      EXPECT_NE(r.find("【检查所见】"), std::string::npos) << r;
+      EXPECT_NE(r.find("【影像学诊断】\n1. 宫颈"), std::string::npos) << r;
+      EXPECT_EQ(r.find("影像所见"), std::string::npos) << r;
+      EXPECT_NE(r.find(p.read_depth >= 0.5 ? "间质环" : "侵犯深度<1/2"), std::string::npos) << r;
     }
     // The impression carries the stage read from the images, "r" for nodes on imaging.
     const std::string stage = std::string(kStages[static_cast<std::size_t>(p.read_stage)]) + (p.read_stage == 6 ? "r" : "");
     EXPECT_NE(r.find(stage), std::string::npos) << r;
     // Nodes called on imaging are mentioned with their side.
-    if (p.read_nodes && p.center != 2) {
+    if (p.read_nodes) {
       EXPECT_NE(r.find(p.node_side > 0 ? "左侧" : "右侧"), std::string::npos) << r;
     }
   }
@@ -225,6 +228,87 @@ TEST(SynthReports, HouseStylesAndFacts) {
   EXPECT_GT(seen[2], 0);
   const auto en = center_profiles(3, "en");
   EXPECT_NE(synth_report(ps[0], en[0]).find("IMPRESSION:"), std::string::npos);
+  // One centre in English (the stress test of the tokenizer and the domain shift).
+  const auto c_en = center_profiles(3, "auto", parse_report_languages("C=en"));
+  EXPECT_EQ(c_en[0].lang, "zh");
+  EXPECT_EQ(c_en[1].lang, "zh");
+  EXPECT_EQ(c_en[2].lang, "en");
+  for (const auto& p : ps)
+    if (p.center == 2 && p.has_report) {
+      const std::string r = synth_report(p, c_en[2]);
+      EXPECT_NE(r.find("FINDINGS:"), std::string::npos) << r;
+      EXPECT_NE(r.find("FIGO 2018 stage"), std::string::npos) << r;
+    }
+  // The reports of A and B do not depend on what C writes.
+  EXPECT_EQ(synth_report(ps[0], c_en[0]), synth_report(ps[0], centers[0]));
+  EXPECT_EQ(parse_report_languages("A=zh,C=en"), (std::map<std::string, std::string>{{"A", "zh"}, {"C", "en"}}));
+  for (const char* bad : {"C", "C=", "=en", "C=en,"}) EXPECT_THROW(parse_report_languages(bad), ConfigError) << bad;
+  try {
+    center_profiles(3, "auto", {{"D", "en"}});
+    ADD_FAILURE() << "no error for an unknown centre";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'D', which is not one of A, B, C"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(center_profiles(3, "auto", {{"C", "fr"}}), ConfigError);
+}
+
+// The large test set: the same generative process, other patients. It leaves the study's
+// patients, their files and their split as they are, is marked in the manifest's cohort column,
+// and draws the external set from the external centre and the internal set from the training
+// centres in their shares.
+TEST(SynthTestSet, SameStudyCohortPlusMarkedTestPatients) {
+  SynthOptions o;
+  o.patients = 60;
+  o.images = false;
+  o.seed = 21;
+  const TempDir tmp("synth_test_set");
+  const auto plain = write_synthetic_cohort(o, tmp / "plain");
+  o.test_external = 150;
+  o.test_internal = 66;
+  const auto with = write_synthetic_cohort(o, tmp / "with");
+  ASSERT_EQ(with.patients.size(), 60u + 150 + 66);
+  for (std::size_t i = 0; i < 60; ++i) {
+    EXPECT_EQ(with.patients[i].id, plain.patients[i].id);
+    EXPECT_EQ(with.patients[i].z, plain.patients[i].z);
+    EXPECT_EQ(with.patients[i].event, plain.patients[i].event);
+    EXPECT_TRUE(with.patients[i].test_cohort.empty());
+  }
+  int ext = 0, in_a = 0, in_b = 0;
+  for (std::size_t i = 60; i < with.patients.size(); ++i) {
+    const auto& p = with.patients[i];
+    EXPECT_EQ(p.id[0], 'T') << p.id;
+    EXPECT_EQ(p.id.size(), 7u) << p.id;
+    if (p.test_cohort == "test_external") {
+      ++ext;
+      EXPECT_EQ(p.center, 2) << p.id;
+    } else {
+      EXPECT_EQ(p.test_cohort, "test_internal") << p.id;
+      EXPECT_NE(p.center, 2) << p.id;
+      (p.center == 0 ? in_a : in_b)++;
+    }
+  }
+  EXPECT_EQ(ext, 150);
+  EXPECT_EQ(in_a, 40);  // shares 200 : 130 of 66 patients: 40 and 26
+  EXPECT_EQ(in_b, 26);
+  // Every file of the plain cohort but the tables is unchanged; reports of the study's patients too.
+  for (const auto& e : fs::directory_iterator(tmp / "plain" / "reports"))
+    EXPECT_EQ(read_file(e.path()), read_file(tmp / "with" / "reports" / e.path().filename())) << e.path();
+  const Cohort a = load_cohort(config::Config::load(tmp / "plain" / "study.toml"), false);
+  const Cohort b = load_cohort(config::Config::load(tmp / "with" / "study.toml"), false);
+  EXPECT_FALSE(b.has_errors());
+  for (std::size_t i = 0; i < a.patients.size(); ++i) EXPECT_EQ(a.patients[i].cohort, b.patients[i].cohort) << a.patients[i].id;
+  EXPECT_EQ(b.in(CohortKind::kTestExternal).size(), 150u);
+  EXPECT_EQ(b.in(CohortKind::kTestInternal).size(), 66u);
+  // The oracle table gets the test cohorts' rows, computed on those patients.
+  ASSERT_EQ(with.oracle.size(), 5u);
+  EXPECT_EQ(with.oracle[4].cohort, "test_external");
+  EXPECT_EQ(with.oracle[4].n, 150);
+  std::vector<double> score;
+  std::vector<int> y;
+  for (const auto& p : with.patients)
+    if (p.test_cohort == "test_external") score.push_back(p.oracle_image), y.push_back(p.event);
+  EXPECT_DOUBLE_EQ(with.oracle[4].auc_image, mann_whitney_auc(score, y));
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_DOUBLE_EQ(with.oracle[k].auc_all, plain.oracle[k].auc_all);
 }
 
 namespace {

@@ -14,7 +14,8 @@ namespace cervirisk::cli {
 
 namespace {
 
-// The AUC table beside the simulation's oracle AUCs, one column per cohort.
+// The AUC table beside the simulation's oracle AUCs, one column per cohort (the large test set's
+// too when the cohort has one).
 void print_oracle_table(const study::DemoResult& d) {
   const auto& r = d.study;
   std::printf("\n%-9s", "AUC");
@@ -31,8 +32,8 @@ void print_oracle_table(const study::DemoResult& d) {
     std::printf("\n");
   }
   std::printf("%-9s", "oracle");
-  for (const auto& c : d.synth.oracle) std::printf(" | %.3f                  ", c.auc_all);
-  std::printf("\n(oracle = the simulation's true risk of all modalities; image %s)\n", "/ report / clinical in truth.csv");
+  for (const auto& c : d.synth.oracle) std::printf(" | %.3f (image %.3f)    ", c.auc_all, c.auc_image);
+  std::printf("\n(oracle = the simulation's true risk of all modalities, and of the image alone; report / clinical in truth.csv)\n");
 }
 
 }  // namespace
@@ -44,6 +45,9 @@ void add_demo(CLI::App& app, GlobalOptions& g) {
   sub->add_option("--out", *out, "Output folder (data/ and run/ inside)");
   sub->add_option("--patients", o->patients, "Synthetic patients")->check(CLI::Range(20, 100000));
   sub->add_option("--variants", o->variants, "Variants (default: all six)");
+  sub->add_option("--test-patients", o->test_patients,
+                  "Add a large external-centre test set (e.g. 2000; evaluated, never fitted)")
+      ->check(CLI::Range(0, 1000000));
   sub->callback([&g, o, out] {
     apply_globals(g);
     o->out = *out;

@@ -18,6 +18,7 @@ struct GlobalOptions {
 void apply_globals(const GlobalOptions& g);
 
 void add_demo(CLI::App& app, GlobalOptions& g);
+void add_benchmark(CLI::App& app, GlobalOptions& g);
 void add_synth(CLI::App& app, GlobalOptions& g);
 void add_validate(CLI::App& app, GlobalOptions& g);
 void add_inspect(CLI::App& app, GlobalOptions& g);

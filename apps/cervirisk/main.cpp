@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   cli::add_demo(app, g);
+  cli::add_benchmark(app, g);
   cli::add_synth(app, g);
   cli::add_validate(app, g);
   cli::add_inspect(app, g);

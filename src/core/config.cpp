@@ -373,4 +373,35 @@ std::string schema_markdown() {
   return o.str();
 }
 
+namespace {
+
+toml::table parse_toml_text(std::string_view text, const std::string& source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream o;
+    o << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": malformed TOML: " << e.description();
+    throw ConfigError(o.str());
+  }
+}
+
+void merge_into(toml::table& base, const toml::table& over) {
+  for (auto&& [k, v] : over) {
+    toml::node* b = base.get(k);
+    if (b && b->is_table() && v.is_table()) merge_into(*b->as_table(), *v.as_table());
+    else base.insert_or_assign(k, v);
+  }
+}
+
+}  // namespace
+
+std::string merge_toml(std::string_view base, const std::string& base_source, std::string_view overlay,
+                       const std::string& overlay_source) {
+  toml::table b = parse_toml_text(base, base_source);
+  merge_into(b, parse_toml_text(overlay, overlay_source));
+  std::ostringstream o;
+  o << b << "\n";
+  return o.str();
+}
+
 }  // namespace cervirisk::config

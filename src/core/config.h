@@ -91,4 +91,10 @@ std::optional<Value> record_get(const Record& r, const std::string& field);
 // The documentation table of every key (Markdown), for docs/config.md.
 std::string schema_markdown();
 
+// `overlay` laid over `base` (both TOML text): a table merges key by key, any other value (an
+// array of tables included) replaces the base's. For settings files that refine a generated
+// config (benchmark --settings). ConfigError naming the source when either is malformed.
+std::string merge_toml(std::string_view base, const std::string& base_source, std::string_view overlay,
+                       const std::string& overlay_source);
+
 }  // namespace cervirisk::config

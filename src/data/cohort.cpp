@@ -21,11 +21,18 @@ namespace cervirisk::data {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr ChoiceNames<3> kCohortNames{"train", "internal", "external"};       // CohortKind order
+constexpr ChoiceNames<kCohortKinds> kCohortNames{"train", "internal", "external", "test_internal",
+                                                "test_external"};              // CohortKind order
 constexpr ChoiceNames<3> kColumnTypes{"numeric", "categorical", "ordinal"};  // ColumnType order
 }  // namespace
 
 const char* cohort_name(CohortKind k) { return choice_name(kCohortNames, k); }
+
+const std::vector<CohortKind>& all_cohort_kinds() {
+  static const std::vector<CohortKind> kinds = {CohortKind::kTrain, CohortKind::kInternal, CohortKind::kExternal,
+                                                CohortKind::kTestInternal, CohortKind::kTestExternal};
+  return kinds;
+}
 
 // Case-insensitive: a manifest may write "Train" or "EXTERNAL".
 std::optional<CohortKind> parse_cohort(const std::string& s) {
@@ -198,6 +205,7 @@ ManifestColumns manifest_columns(const io::Table& t, const Cohort& c, const conf
 struct RowLists {
   std::vector<std::string> no_report, event_no_time, time_missing, bad_utf8_ids, bad_utf8_msgs;
   bool any_cohort = false, all_cohort = true;
+  bool any_split_cohort = false;  // a cohort cell naming train, internal or external
   std::vector<std::optional<CohortKind>> manifest_cohort;
 };
 
@@ -217,7 +225,11 @@ void read_cohort_cell(Cohort& c, const ManifestRow& m, const Patient& p, RowList
     ck = parse_cohort(m.cell(m.col.cohort));
     if (!ck)
       add(c, Severity::kError, "unknown_cohort",
-          m.where + ", column cohort: '" + m.cell(m.col.cohort) + "' is not one of train, internal, external", {p.id});
+          m.where + ", column cohort: '" + m.cell(m.col.cohort) +
+              "' is not one of train, internal, external, test_internal, test_external",
+          {p.id});
+    else if (!is_test(*ck))
+      lists.any_split_cohort = true;
   } else {
     lists.all_cohort = false;
   }
@@ -355,12 +367,15 @@ void add_row_list_findings(Cohort& c, const RowLists& l) {
 }
 
 // The split: the manifest's cohort column when it is filled for every patient, else the config's.
+// Rows marked test_internal / test_external are a held-out test set either way: the config splits
+// the other rows, exactly as it would without them.
 void apply_split(Cohort& c, const config::Config& cfg, const RowLists& l) {
-  if (l.any_cohort && !l.all_cohort) {
+  if (l.any_split_cohort && !l.all_cohort) {
     add(c, Severity::kError, "cohort_partial",
-        "the manifest's cohort column is filled for some rows only: fill it for every patient or leave it empty to split by the config", {});
+        "the manifest's cohort column names train, internal or external for some rows only: fill it for every patient "
+        "or leave it empty (test_internal / test_external alone may be given) to split by the config", {});
   }
-  if (l.any_cohort && l.all_cohort) {
+  if (l.any_split_cohort && l.all_cohort) {
     c.split_source = "manifest";
     for (std::size_t i = 0; i < c.patients.size(); ++i)
       if (l.manifest_cohort[i]) c.patients[i].cohort = *l.manifest_cohort[i];
@@ -376,10 +391,19 @@ void apply_split(Cohort& c, const config::Config& cfg, const RowLists& l) {
       add(c, Severity::kError, "unknown_external_center",
           cfg.source() + ": split.external_centers names centre '" + e + "', which has no patient (centres: " + join(centers) + ")", {});
   std::vector<SplitRow> rows;
-  for (const auto& p : c.patients) rows.push_back({p.id, p.center, p.event});
+  std::vector<std::size_t> split_rows;  // the patients the config splits (not the test set)
+  for (std::size_t i = 0; i < c.patients.size(); ++i) {
+    const auto& mc = l.manifest_cohort[i];
+    if (mc && is_test(*mc)) {
+      c.patients[i].cohort = *mc;
+      continue;
+    }
+    rows.push_back({c.patients[i].id, c.patients[i].center, c.patients[i].event});
+    split_rows.push_back(i);
+  }
   const auto kinds = assign_split(rows, ext, cfg.get_double("split.internal_fraction"), cfg.get_bool("split.stratify"),
                                   derive_seed(static_cast<std::uint64_t>(cfg.get_int("study.seed")), "split"));
-  for (std::size_t i = 0; i < c.patients.size(); ++i) c.patients[i].cohort = kinds[i];
+  for (std::size_t j = 0; j < split_rows.size(); ++j) c.patients[split_rows[j]].cohort = kinds[j];
 }
 
 // Duplicate ids, and a patient in two cohorts (leakage).

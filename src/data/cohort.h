@@ -24,9 +24,17 @@ class Config;
 
 namespace cervirisk::data {
 
-enum class CohortKind { kTrain = 0, kInternal = 1, kExternal = 2 };
-const char* cohort_name(CohortKind k);  // "train", "internal", "external"
+// train / internal / external: the study's cohorts (the split). test_internal / test_external: a
+// held-out test set (e.g. the synthetic cohort's large test set, `synth --test-patients`) from
+// the training centres' or the external centres' population, named in the manifest's cohort
+// column; no fitting or selection step sees it, and it is evaluated like the others.
+enum class CohortKind { kTrain = 0, kInternal = 1, kExternal = 2, kTestInternal = 3, kTestExternal = 4 };
+constexpr int kCohortKinds = 5;
+const char* cohort_name(CohortKind k);  // "train", "internal", "external", "test_internal", "test_external"
 std::optional<CohortKind> parse_cohort(const std::string& s);
+inline bool is_test(CohortKind k) { return k == CohortKind::kTestInternal || k == CohortKind::kTestExternal; }
+// Every kind, in order (the study's three first).
+const std::vector<CohortKind>& all_cohort_kinds();
 
 enum class ColumnType { kNumeric, kCategorical, kOrdinal };
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,14 @@ struct SynthOptions {
   std::uint64_t seed = 16;
   double recurrence_rate = 0.15;  // target fraction of patients with an observed recurrence
   SynthSize size = SynthSize::kFull;
-  std::string lang = "auto";      // auto (A, B Chinese; C... English), zh, en
+  std::string lang = "auto";      // auto (every centre Chinese, in its own house style), zh, en
+  // Per-centre report language overriding `lang`, e.g. {{"C", "en"}} (synth --report-language C=en).
+  std::map<std::string, std::string> report_language;
+  // The large held-out test set, from the same generative process: patients of the external
+  // centres (cohort test_external) and of the training centres in their shares (test_internal).
+  // They do not change the study's patients, files or split.
+  int test_external = 0;
+  int test_internal = 0;
   bool images = true;             // false: tables, reports and truth only (fast)
   double no_report_fraction = 0.05;
   int threads = 0;                // 0 = hardware concurrency
@@ -60,12 +68,19 @@ struct CenterProfile {
   bool oblique = false;
 };
 
-std::vector<CenterProfile> center_profiles(int centers, const std::string& lang);
+// `lang`: auto (each centre's default: Chinese, house styles 0, 1, 2, ...), zh or en for all;
+// `per_centre` then sets single centres ("C" -> "en"); an unknown centre or language is a
+// ConfigError.
+std::vector<CenterProfile> center_profiles(int centers, const std::string& lang,
+                                           const std::map<std::string, std::string>& per_centre = {});
+// Parses "C=en" or "A=zh,C=en" (synth --report-language).
+std::map<std::string, std::string> parse_report_languages(const std::string& spec);
 
 // Truth and observations of one synthetic patient.
 struct SynthPatient {
   std::string id;
   int center = 0;
+  std::string test_cohort;  // "" (the study's cohort), "test_internal" or "test_external"
   std::uint64_t seed = 0;  // the patient's own stream (images, report)
   // latent
   double z = 0, u = 0;     // aggressiveness; texture-only latent component
@@ -101,9 +116,13 @@ struct SynthPatient {
 
 extern const std::array<const char*, 7> kStages;  // IB1 IB2 IB3 IIA1 IIA2 IIB IIIC1
 
-// The latent biology, pathology, therapy, outcome and reading channels (no images, no text).
+// The latent biology, pathology, therapy, outcome and reading channels (no images, no text):
+// the study's patients, then the test set's (SynthOptions::test_*; ids T<centre><5 digits>).
 std::vector<SynthPatient> synth_biology(const SynthOptions& options,
                                         const std::vector<CenterProfile>& centers);
+
+// The centres the default split holds out (the third, or the last of two).
+std::vector<std::string> external_centers_of(const std::vector<CenterProfile>& centers);
 
 // The report text of one patient (empty when the patient has none).
 std::string synth_report(const SynthPatient& p, const CenterProfile& c);
@@ -119,7 +138,7 @@ SynthImages synth_images(const SynthPatient& p, const CenterProfile& c, SynthSiz
 double mann_whitney_auc(const std::vector<double>& score, const std::vector<int>& outcome);
 
 struct OracleRow {
-  std::string cohort;  // train, internal, external
+  std::string cohort;  // train, internal, external, test_internal, test_external
   int n = 0, events = 0;
   double auc_all = 0, auc_image = 0, auc_report = 0, auc_clinical = 0, auc_image_report = 0;
 };
@@ -135,7 +154,8 @@ struct SynthSummary {
 SynthSummary write_synthetic_cohort(const SynthOptions& options, const std::filesystem::path& out,
                                     const std::function<void(int, int)>& progress = {});
 
-// Oracle AUC table per cohort of the default split (train / internal / external).
+// Oracle AUC table per cohort of the default split (train / internal / external), then the test
+// set's cohorts when there is one.
 std::vector<OracleRow> oracle_table(const std::vector<SynthPatient>& patients,
                                     const std::vector<CenterProfile>& centers, std::uint64_t seed);
 

@@ -334,76 +334,113 @@ void oracles(SynthPatient& p, const CenterProfile& c, const Intercepts& a) {
   p.oracle_all = expected_lp(all, a);
 }
 
+// One patient of centre `center`: biology, pathology, therapy, outcome and the reading channels,
+// all from the patient's own stream (derived from the seed and the id).
+SynthPatient draw_patient(const SynthOptions& o, const CenterProfile& cp, int center, const std::string& id,
+                          const Intercepts& a) {
+  SynthPatient p;
+  p.id = id;
+  p.center = center;
+  p.seed = derive_seed(o.seed, "synth/patient/" + p.id);
+  Rng r(p.seed);
+  const Draws d = draw(r);
+  realise(p, d, cp, a);
+  p.node_side = r.bernoulli(0.5) ? 1 : -1;
+  p.tumour_side = r.bernoulli(0.5) ? 1 : -1;
+  // Image channel (the same readings drive the rendered texture, heterogeneity and signs).
+  p.texture_seen = p.u + r.normal(0, cp.texture_read_sd);
+  p.heterogeneity_seen = p.z + r.normal(0, kHeterogeneityReadSd);
+  p.depth_seen = std::clamp(p.depth + r.normal(0, 0.08), 0.02, 1.0);
+  p.pm_sign_seen = p.parametrium ? r.bernoulli(image_pm_sens(cp)) : !r.bernoulli(image_pm_spec(cp));
+  // Report channel: a radiologist reading the MRI.
+  p.has_report = !r.bernoulli(o.no_report_fraction);
+  p.read_long_mm = std::max(4.0, p.size_cm * 10 + r.normal(0, cp.size_sd_mm));
+  p.read_short_mm = p.read_long_mm * r.uniform(0.65, 0.9);
+  p.read_depth = std::clamp(p.depth + r.normal(0, 0.15), 0.05, 1.0);
+  p.read_pm = p.parametrium ? r.bernoulli(cp.pm_sens) : !r.bernoulli(cp.pm_spec);
+  p.read_nodes = p.nodes ? r.bernoulli(cp.node_sens) : !r.bernoulli(cp.node_spec);
+  p.read_node_mm = p.read_nodes ? (p.nodes ? r.uniform(10, 24) : r.uniform(8, 12)) : 0;
+  p.read_vagina = p.vagina ? r.bernoulli(0.8) : !r.bernoulli(0.95);
+  auto stage_of = [](double size_mm, bool vag, bool pm, bool nodes) {
+    if (nodes) return 6;
+    if (pm) return 5;
+    if (vag) return size_mm > 40 ? 4 : 3;
+    return size_mm <= 20 ? 0 : (size_mm <= 40 ? 1 : 2);
+  };
+  p.read_stage = stage_of(p.read_long_mm, p.read_vagina, p.read_pm, p.read_nodes);
+  // Pre-operative clinical stage (examination + MRI, an independent look): operable patients,
+  // so suspected parametrium is rarely called; suspicious nodes on imaging give IIIC1r.
+  {
+    const double size_mm = p.size_cm * 10 + r.normal(0, 3.0);
+    const bool vag = p.vagina ? r.bernoulli(0.8) : !r.bernoulli(0.97);
+    const bool pm = p.parametrium ? r.bernoulli(0.4) : !r.bernoulli(0.98);
+    const bool nodes = p.nodes ? r.bernoulli(0.5) : !r.bernoulli(0.97);
+    p.preop_stage = stage_of(size_mm, vag, pm, nodes);
+  }
+  oracles(p, cp, a);
+  return p;
+}
+
+// Sizes of `n` patients shared by `shares` (largest remainder); `normalise` divides by their sum
+// (the study's centre shares already sum to one and are used as they are).
+std::vector<int> share_counts(const std::vector<double>& shares, int n, bool normalise) {
+  std::vector<int> counts(shares.size(), 0);
+  double total = 0;
+  for (double s : shares) total += s;
+  if (!normalise) total = 1.0;
+  std::vector<std::pair<double, std::size_t>> rem;
+  int used = 0;
+  for (std::size_t c = 0; c < shares.size(); ++c) {
+    const double want = shares[c] / total * n;
+    counts[c] = static_cast<int>(std::floor(want));
+    used += counts[c];
+    rem.push_back({-(want - counts[c]), c});
+  }
+  std::sort(rem.begin(), rem.end());
+  for (std::size_t i = 0; used < n && !rem.empty(); ++i, ++used) ++counts[rem[i % rem.size()].second];
+  return counts;
+}
+
 }  // namespace
 
 std::vector<SynthPatient> synth_biology(const SynthOptions& o, const std::vector<CenterProfile>& centers) {
   if (o.patients < 1) throw ConfigError("synth: --patients must be >= 1");
+  if (o.test_external < 0 || o.test_internal < 0) throw ConfigError("synth: --test-patients must be >= 0");
   if (!(o.recurrence_rate > 0.01 && o.recurrence_rate < 0.6))
     throw ConfigError("synth: --recurrence-rate must be in (0.01, 0.6), got " + std::to_string(o.recurrence_rate));
   const Intercepts a = reference_intercepts(o.recurrence_rate);
-  // Centre sizes by largest remainder of the shares.
-  std::vector<int> counts(centers.size(), 0);
-  {
-    std::vector<std::pair<double, std::size_t>> rem;
-    int used = 0;
-    for (std::size_t c = 0; c < centers.size(); ++c) {
-      const double want = centers[c].share * o.patients;
-      counts[c] = static_cast<int>(std::floor(want));
-      used += counts[c];
-      rem.push_back({-(want - counts[c]), c});
-    }
-    std::sort(rem.begin(), rem.end());
-    for (std::size_t i = 0; used < o.patients; ++i, ++used) ++counts[rem[i % rem.size()].second];
-  }
+  std::vector<double> shares;
+  for (const auto& c : centers) shares.push_back(c.share);
+  const std::vector<int> counts = share_counts(shares, o.patients, false);
   std::vector<SynthPatient> out;
-  out.reserve(static_cast<std::size_t>(o.patients));
-  for (std::size_t c = 0; c < centers.size(); ++c) {
-    const CenterProfile& cp = centers[c];
+  out.reserve(static_cast<std::size_t>(o.patients + o.test_external + o.test_internal));
+  for (std::size_t c = 0; c < centers.size(); ++c)
     for (int k = 0; k < counts[c]; ++k) {
-      SynthPatient p;
       char id[32];
-      std::snprintf(id, sizeof id, "%s%03d", cp.name.c_str(), k + 1);
-      p.id = id;
-      p.center = static_cast<int>(c);
-      p.seed = derive_seed(o.seed, "synth/patient/" + p.id);
-      Rng r(p.seed);
-      const Draws d = draw(r);
-      realise(p, d, cp, a);
-      p.node_side = r.bernoulli(0.5) ? 1 : -1;
-      p.tumour_side = r.bernoulli(0.5) ? 1 : -1;
-      // Image channel (the same readings drive the rendered texture, heterogeneity and signs).
-      p.texture_seen = p.u + r.normal(0, cp.texture_read_sd);
-      p.heterogeneity_seen = p.z + r.normal(0, kHeterogeneityReadSd);
-      p.depth_seen = std::clamp(p.depth + r.normal(0, 0.08), 0.02, 1.0);
-      p.pm_sign_seen = p.parametrium ? r.bernoulli(image_pm_sens(cp)) : !r.bernoulli(image_pm_spec(cp));
-      // Report channel: a radiologist reading the MRI.
-      p.has_report = !r.bernoulli(o.no_report_fraction);
-      p.read_long_mm = std::max(4.0, p.size_cm * 10 + r.normal(0, cp.size_sd_mm));
-      p.read_short_mm = p.read_long_mm * r.uniform(0.65, 0.9);
-      p.read_depth = std::clamp(p.depth + r.normal(0, 0.15), 0.05, 1.0);
-      p.read_pm = p.parametrium ? r.bernoulli(cp.pm_sens) : !r.bernoulli(cp.pm_spec);
-      p.read_nodes = p.nodes ? r.bernoulli(cp.node_sens) : !r.bernoulli(cp.node_spec);
-      p.read_node_mm = p.read_nodes ? (p.nodes ? r.uniform(10, 24) : r.uniform(8, 12)) : 0;
-      p.read_vagina = p.vagina ? r.bernoulli(0.8) : !r.bernoulli(0.95);
-      auto stage_of = [](double size_mm, bool vag, bool pm, bool nodes) {
-        if (nodes) return 6;
-        if (pm) return 5;
-        if (vag) return size_mm > 40 ? 4 : 3;
-        return size_mm <= 20 ? 0 : (size_mm <= 40 ? 1 : 2);
-      };
-      p.read_stage = stage_of(p.read_long_mm, p.read_vagina, p.read_pm, p.read_nodes);
-      // Pre-operative clinical stage (examination + MRI, an independent look): operable patients,
-      // so suspected parametrium is rarely called; suspicious nodes on imaging give IIIC1r.
-      {
-        const double size_mm = p.size_cm * 10 + r.normal(0, 3.0);
-        const bool vag = p.vagina ? r.bernoulli(0.8) : !r.bernoulli(0.97);
-        const bool pm = p.parametrium ? r.bernoulli(0.4) : !r.bernoulli(0.98);
-        const bool nodes = p.nodes ? r.bernoulli(0.5) : !r.bernoulli(0.97);
-        p.preop_stage = stage_of(size_mm, vag, pm, nodes);
-      }
-      oracles(p, cp, a);
-      out.push_back(std::move(p));
+      std::snprintf(id, sizeof id, "%s%03d", centers[c].name.c_str(), k + 1);
+      out.push_back(draw_patient(o, centers[c], static_cast<int>(c), id, a));
     }
+  // The test set: the same process, other patients (ids T<centre><5 digits>, their own streams).
+  const auto external = external_centers_of(centers);
+  const auto is_external = [&](const CenterProfile& c) {
+    return std::find(external.begin(), external.end(), c.name) != external.end();
+  };
+  if ((o.test_external > 0 && external.empty()) ||
+      (o.test_internal > 0 && external.size() == centers.size()))
+    throw ConfigError("synth: a test set needs an external centre and a training centre (--centers >= 2)");
+  for (const bool ext : {false, true}) {
+    const int n = ext ? o.test_external : o.test_internal;
+    if (n == 0) continue;
+    std::vector<double> sh;
+    for (const auto& c : centers) sh.push_back(is_external(c) == ext ? c.share : 0.0);
+    const std::vector<int> tc = share_counts(sh, n, true);
+    for (std::size_t c = 0; c < centers.size(); ++c)
+      for (int k = 0; k < tc[c]; ++k) {
+        char id[32];
+        std::snprintf(id, sizeof id, "T%s%05d", centers[c].name.c_str(), k + 1);
+        out.push_back(draw_patient(o, centers[c], static_cast<int>(c), id, a));
+        out.back().test_cohort = ext ? "test_external" : "test_internal";
+      }
   }
   return out;
 }

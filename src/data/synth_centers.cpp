@@ -1,6 +1,7 @@
 // Centre profiles of the synthetic cohort: acquisition geometry, appearance, case mix, therapy
 // policy and reading accuracy. Values follow docs/data-format.md; those not from the literature
 // are design choices that make centre C (the external centre by default) clearly harder.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -35,8 +36,10 @@ CenterProfile base_profile(int k) {
   const auto abc = [k](double a, double b, double c) { return k == 0 ? a : (k == 1 ? b : c); };
   CenterProfile c;
   c.name = std::string(1, static_cast<char>('A' + k));
-  c.lang = k < 2 ? "zh" : "en";
-  c.report_style = k == 1 ? 1 : 0;
+  // All three write Chinese, each in its own house style (as the paper's three Chinese centres);
+  // English is an option per centre (synth --report-language C=en).
+  c.lang = "zh";
+  c.report_style = k;
   // case mix and therapy policy
   c.adeno = abc(0.10, 0.09, 0.15), c.adenosquamous = 0.03;
   c.scc_missing = abc(0.12, 0.24, 0.16), c.scc_assay_bias = abc(1.0, 1.22, 0.82);
@@ -76,7 +79,23 @@ CenterProfile base_profile(int k) {
 
 }  // namespace
 
-std::vector<CenterProfile> center_profiles(int centers, const std::string& lang) {
+std::map<std::string, std::string> parse_report_languages(const std::string& spec) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    const std::size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, end - start);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw ConfigError("synth: --report-language expects CENTRE=LANG[,CENTRE=LANG...] (e.g. C=en), got '" + spec + "'");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<CenterProfile> center_profiles(int centers, const std::string& lang,
+                                           const std::map<std::string, std::string>& per_centre) {
   if (centers < 1 || centers > 8)
     throw ConfigError("synth: --centers must be between 1 and 8, got " + std::to_string(centers));
   if (lang != "auto" && lang != "zh" && lang != "en")
@@ -93,7 +112,7 @@ std::vector<CenterProfile> center_profiles(int centers, const std::string& lang)
       p.name = std::string(1, static_cast<char>('A' + c));
       p.spacing_mm *= 1.0 + 0.05 * (c - 2);
       p.gain *= 0.8 + 0.15 * c;
-      p.report_style = (p.report_style + 1) % 2;
+      p.report_style = (p.report_style + 1) % 3;
       out.push_back(p);
     }
   }
@@ -105,6 +124,17 @@ std::vector<CenterProfile> center_profiles(int centers, const std::string& lang)
   }
   for (auto& p : out) {
     if (lang != "auto") p.lang = lang;
+  }
+  for (const auto& [name, l] : per_centre) {
+    if (l != "zh" && l != "en")
+      throw ConfigError("synth: --report-language " + name + "=" + l + ": the language must be zh or en");
+    auto it = std::find_if(out.begin(), out.end(), [&](const CenterProfile& p) { return p.name == name; });
+    if (it == out.end()) {
+      std::string names;
+      for (const auto& p : out) names += (names.empty() ? "" : ", ") + p.name;
+      throw ConfigError("synth: --report-language names centre '" + name + "', which is not one of " + names);
+    }
+    it->lang = l;
   }
   return out;
 }

@@ -85,20 +85,38 @@ std::string study_toml(const SynthOptions& o, const std::vector<CenterProfile>& 
   return t.str();
 }
 
-std::vector<std::string> external_of(const std::vector<CenterProfile>& centers) {
-  if (centers.size() < 2) return {};
-  return {centers[std::min<std::size_t>(2, centers.size() - 1)].name};
+// The default split of the study's patients (the test set is not split; it keeps its own kind).
+std::vector<CohortKind> split_of(const std::vector<SynthPatient>& patients, const std::vector<CenterProfile>& centers,
+                                 std::uint64_t seed) {
+  std::vector<SplitRow> rows;
+  std::vector<std::size_t> at;
+  std::vector<CohortKind> kinds(patients.size(), CohortKind::kTrain);
+  for (std::size_t i = 0; i < patients.size(); ++i) {
+    const auto& p = patients[i];
+    if (!p.test_cohort.empty()) {
+      kinds[i] = parse_cohort(p.test_cohort).value();
+      continue;
+    }
+    rows.push_back({p.id, centers[static_cast<std::size_t>(p.center)].name, p.event ? 1 : 0});
+    at.push_back(i);
+  }
+  const auto split = assign_split(rows, external_centers_of(centers), 0.3, true, derive_seed(seed, "split"));
+  for (std::size_t j = 0; j < at.size(); ++j) kinds[at[j]] = split[j];
+  return kinds;
 }
 
 }  // namespace
 
+std::vector<std::string> external_centers_of(const std::vector<CenterProfile>& centers) {
+  if (centers.size() < 2) return {};
+  return {centers[std::min<std::size_t>(2, centers.size() - 1)].name};
+}
+
 std::vector<OracleRow> oracle_table(const std::vector<SynthPatient>& patients,
                                     const std::vector<CenterProfile>& centers, std::uint64_t seed) {
-  std::vector<SplitRow> rows;
-  for (const auto& p : patients) rows.push_back({p.id, centers[static_cast<std::size_t>(p.center)].name, p.event ? 1 : 0});
-  const auto kinds = assign_split(rows, external_of(centers), 0.3, true, derive_seed(seed, "split"));
+  const auto kinds = split_of(patients, centers, seed);
   std::vector<OracleRow> out;
-  for (CohortKind k : {CohortKind::kTrain, CohortKind::kInternal, CohortKind::kExternal}) {
+  for (CohortKind k : all_cohort_kinds()) {
     OracleRow r;
     r.cohort = cohort_name(k);
     std::vector<double> all, img, rep, cli, ir;
@@ -170,22 +188,23 @@ void write_tables(const SynthOptions& o, const std::vector<CenterProfile>& cente
                   const std::vector<SynthPatient>& patients, const fs::path& out) {
   std::ostringstream clinical, manifest, truth;
   clinical << "patient_id,center";
-  manifest << "patient_id,center,image,mask,report,event,time_months";
+  // A test set is marked in the manifest's cohort column (empty for the study's patients, which
+  // study.toml's [split] divides as before); without one the manifest has no such column.
+  const bool test_set = std::any_of(patients.begin(), patients.end(), [](const SynthPatient& p) { return !p.test_cohort.empty(); });
+  manifest << "patient_id,center" << (test_set ? ",cohort" : "") << ",image,mask,report,event,time_months";
   for (const auto& col : synth_columns()) clinical << "," << col.name, manifest << "," << col.name;
   clinical << "\n";
   manifest << "\n";
   truth << "patient_id,center,cohort,z,texture_latent,size_cm,stromal_depth,dsi,lvsi,nodes,parametrium,margin,vagina,"
            "adjuvant,linear_predictor,susceptible,event_time_true,censor_time,event,time_months,"
            "oracle_all,oracle_image,oracle_report,oracle_clinical,oracle_image_report\n";
-  std::vector<SplitRow> rows;
-  for (const auto& p : patients) rows.push_back({p.id, centers[static_cast<std::size_t>(p.center)].name, p.event ? 1 : 0});
-  const auto kinds = assign_split(rows, external_of(centers), 0.3, true, derive_seed(o.seed, "split"));
+  const auto kinds = split_of(patients, centers, o.seed);
   for (std::size_t i = 0; i < patients.size(); ++i) {
     const auto& p = patients[i];
     const auto& c = centers[static_cast<std::size_t>(p.center)];
     const auto vals = clinical_values(p, c);
     clinical << p.id << "," << c.name;
-    manifest << p.id << "," << c.name << ",images/" << p.id << "_t2.nii.gz,masks/" << p.id << "_mask.nii.gz,"
+    manifest << p.id << "," << c.name << (test_set ? "," + p.test_cohort : std::string()) << ",images/" << p.id << "_t2.nii.gz,masks/" << p.id << "_mask.nii.gz,"
              << (p.has_report ? "reports/" + p.id + ".txt" : "") << "," << (p.event ? 1 : 0) << "," << fixed(p.time_months, 1);
     for (const auto& v : vals) clinical << "," << io::csv_field(v), manifest << "," << io::csv_field(v);
     clinical << "\n";
@@ -209,7 +228,7 @@ void write_tables(const SynthOptions& o, const std::vector<CenterProfile>& cente
 SynthSummary write_synthetic_cohort(const SynthOptions& o, const fs::path& out,
                                     const std::function<void(int, int)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto centers = center_profiles(o.centers, o.lang);
+  const auto centers = center_profiles(o.centers, o.lang, o.report_language);
   SynthSummary s;
   s.patients = synth_biology(o, centers);
   ensure_writable_dir(out);

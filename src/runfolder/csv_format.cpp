@@ -12,7 +12,7 @@ namespace cervirisk::runfolder {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kCohortNames = {"train", "internal", "external"};
+const std::vector<std::string> kCohortNames = {"train", "internal", "external", "test_internal", "test_external"};
 
 std::string csv_header(const std::vector<std::string>& columns) {
   std::string h;

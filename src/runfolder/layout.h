@@ -8,7 +8,8 @@
 
 namespace cervirisk::runfolder {
 
-// The cohorts in the order of every table and file: train, internal, external.
+// The cohorts in the order of every table and file: train, internal, external, then the held-out
+// test sets test_internal and test_external (present only when the manifest marks them).
 extern const std::vector<std::string> kCohortNames;
 
 inline std::filesystem::path predictions_file(const std::filesystem::path& run, const std::string& variant) {

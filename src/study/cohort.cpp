@@ -18,7 +18,13 @@ float endpoint_label(const StudySettings& settings, const data::Patient& p) {
 }
 
 std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& labels) {
-  const std::vector<std::string>& groups = runfolder::kCohortNames;
+  // The study's three cohorts, then a test set when the manifest has one.
+  std::vector<std::string> groups;
+  for (const auto& g : runfolder::kCohortNames) {
+    const bool present = std::any_of(cohort.patients.begin(), cohort.patients.end(),
+                                     [&](const data::Patient& p) { return g == data::cohort_name(p.cohort); });
+    if (present || g.rfind("test_", 0) != 0) groups.push_back(g);
+  }
   std::vector<int> group_of;
   for (const auto& p : cohort.patients) {
     const std::string c = data::cohort_name(p.cohort);

@@ -43,7 +43,8 @@ DemoResult run_demo(const DemoOptions& options) {
   data::SynthOptions so;
   so.patients = options.patients;
   so.threads = options.threads;
-  Progress bar("synth", so.patients);
+  so.test_external = options.test_patients;
+  Progress bar("synth", so.patients + so.test_external);
   r.synth = data::write_synthetic_cohort(so, data, [&](int, int) { bar.tick(); });
   bar.finish();
   write_file_atomic(data / "demo.toml", read_file(data / "study.toml") + kDemoToml);

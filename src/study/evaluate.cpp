@@ -267,11 +267,13 @@ runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vec
   m.reference_variant =
       std::find(variants.begin(), variants.end(), final_variant) != variants.end() ? final_variant : variants.back();
   m.variants = variants;
-  m.cohorts = runfolder::kCohortNames;
   m.design = design_of(settings);
   std::vector<runfolder::Comparison> cmp;
   for (const auto& cohort : runfolder::kCohortNames) {
     auto by = by_variant(variants, preds, cohort);
+    // The study's three cohorts are always listed; a test set only when the cohort has one.
+    if (by.empty() && cohort.rfind("test_", 0) == 0) continue;
+    m.cohorts.push_back(cohort);
     if (by.empty()) continue;
     std::map<std::string, CohortPreds> bin;  // the patients with a binary label, per variant
     for (const auto& v : variants) bin[v] = by[v].labelled();

@@ -114,6 +114,11 @@ void load_context(RunContext& c) {
   step("load", [&] {
     c.bundle = bundle::load_bundle(runfolder::model_dir(c.run, c.variant));
     c.preds = runfolder::read_predictions(runfolder::predictions_file(c.run, c.variant));
+    // The explanations describe the study's cohorts; a held-out test set (written after them)
+    // is predicted and evaluated, not explained.
+    c.preds.erase(std::remove_if(c.preds.begin(), c.preds.end(),
+                                 [](const runfolder::Prediction& p) { return p.cohort.rfind("test_", 0) == 0; }),
+                  c.preds.end());
     for (const auto& p : c.preds) {
       c.ids.push_back(p.id);
       c.cohorts.push_back(p.cohort);
@@ -377,7 +382,7 @@ std::optional<ExplainSummary> explain_run(const fs::path& run, const std::string
   if (!sum.modality_shapley) fs::remove(c.ex_dir / "modality_shapley.csv");
   if (!sum.clinical_shap) fs::remove(c.ex_dir / "shap_clinical.csv");
 
-  runfolder::Examples ex{choose_examples(c.preds, c.bundle.info.threshold, variant, runfolder::kCohortNames)};
+  runfolder::Examples ex{choose_examples(c.preds, c.bundle.info.threshold, variant, {"train", "internal", "external"})};
   attach_shapley(c, modality ? &*modality : nullptr, clinical ? &*clinical : nullptr, ex.examples);
   sum.examples = static_cast<int>(ex.examples.size());
   // Written now so that the Shapley results are complete even if an overlay fails below.

@@ -54,7 +54,7 @@ std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& lab
 struct StudyFeatures {
   bundle::FeatureSpec spec;
   std::vector<bundle::PatientFeatures> patients;          // manifest order
-  std::array<std::vector<const bundle::PatientFeatures*>, 3> by_cohort;  // train, internal, external
+  std::array<std::vector<const bundle::PatientFeatures*>, data::kCohortKinds> by_cohort;  // by data::CohortKind
   std::vector<std::string> train_reports, internal_reports;
   std::map<std::string, std::string> train_report_of;  // training patient id -> report
 

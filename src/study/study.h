@@ -119,6 +119,7 @@ PredictInput read_patient(const PatientFiles& files);
 struct DemoOptions {
   std::filesystem::path out = "out/demo";
   int patients = 445;
+  int test_patients = 0;  // a large external-centre test set (synth --test-patients; 0 = none)
   int threads = 0;
   std::vector<std::string> variants;  // empty = all six
 };
@@ -129,6 +130,52 @@ struct DemoResult {
 };
 extern const char* const kDemoToml;
 DemoResult run_demo(const DemoOptions& options);
+
+// `cervirisk benchmark` (docs/benchmark.md): synth + study (the demo's settings, optionally
+// refined by a settings file) over K seeds, each cohort's AUCs against the simulation's oracle
+// AUCs, and the paired DeLong tests of the paper's ladder (convnext, vit < msm < msm_t < msm_tc).
+struct BenchmarkOptions {
+  std::filesystem::path out = "out/benchmark";
+  int seeds = 5;
+  std::uint64_t first_seed = 1;
+  int patients = 445;
+  int test_patients = 2000;           // test_external (the external centre's process)
+  int test_internal_patients = 0;     // test_internal (the training centres')
+  std::map<std::string, std::string> report_language;  // e.g. {"C", "en"}
+  std::filesystem::path settings;     // TOML laid over the demo's settings (empty = none)
+  std::vector<std::string> variants;  // empty = all six
+  bool resume = false;                // reuse the seeds whose run finished (metrics.json written)
+  int threads = 0;
+};
+// One variant on one cohort over the seeds.
+struct BenchmarkCell {
+  std::string variant, cohort, oracle;  // oracle: "image", "image_report", "all", "clinical"
+  std::vector<double> auc, oracle_auc, ratio;  // per seed
+};
+// One step of the ladder (lower -> upper) on one cohort over the seeds: paired DeLong per seed
+// and the inverse-variance (fixed-effect) pooled difference.
+struct BenchmarkStep {
+  std::string lower, upper, cohort;
+  std::vector<double> diff, p;  // per seed: AUC(upper) - AUC(lower), two-sided p
+  double pooled_diff = 0, pooled_se = 0, pooled_p = 1;
+};
+struct BenchmarkSeedRun {
+  std::uint64_t seed = 0;
+  double synth_seconds = 0, study_seconds = 0;
+  std::vector<data::OracleRow> oracle;
+};
+struct BenchmarkResult {
+  BenchmarkOptions options;
+  std::vector<BenchmarkSeedRun> runs;
+  std::vector<BenchmarkCell> cells;
+  std::vector<BenchmarkStep> ladder;
+  std::string machine;  // cores, load average before and after
+  double seconds = 0;
+  std::string text() const;      // the terminal table
+  std::string markdown() const;  // the same tables for docs/benchmark.md
+  std::string json() const;
+};
+BenchmarkResult run_benchmark(const BenchmarkOptions& options);
 
 // `cervirisk pretrain-text`: MLM pretraining of a BERT on report text into a HuggingFace folder
 // (config.json, model.safetensors in BertForMaskedLM layout, vocab.txt, tokenizer_config.json,

@@ -279,7 +279,7 @@ std::vector<runfolder::EpochRow> history_rows(const train::TrainState& state) {
 std::vector<runfolder::Prediction> predict_cohorts(models::RecurrenceModel& model, const StudyFeatures& features,
                                                    const runfolder::Recalibration& recal, double cut) {
   std::vector<runfolder::Prediction> rows;
-  for (auto k : {data::CohortKind::kTrain, data::CohortKind::kInternal, data::CohortKind::kExternal}) {
+  for (auto k : data::all_cohort_kinds()) {
     const auto ds = features.dataset(k);
     const auto sc = bundle::score_dataset(model, ds);
     for (std::size_t i = 0; i < ds.size(); ++i) {
