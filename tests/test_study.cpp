@@ -584,3 +584,62 @@ TEST(Study, ASecondStudyIntoAHeldRunFolderIsRefused) {
   auto third = run_cli("evaluate --run " + run.string());
   EXPECT_EQ(third.code, 0) << third.err;
 }
+
+// The large held-out test set (synth --test-patients): evaluated like the other cohorts, never
+// fitted. The same cohort with and without 40 test patients gives bit-identical bundles and
+// predictions for every study patient; the test patients get predictions and metrics of their own.
+TEST(Study, TestSetIsEvaluatedAndNeverFitted) {
+  const fs::path work = cohort_dir() / "test_set";
+  auto s = run_cli("synth --out " + (work / "data").string() +
+                   " --size small --patients 60 --recurrence-rate 0.3 --test-patients 40 --test-internal-patients 12");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("test_external"), std::string::npos) << s.out;
+  std::ofstream(work / "data" / "tiny.toml", std::ios::trunc) << slurp(cohort_dir() / "data" / "tiny.toml");
+  const std::string variants = "msm_tc clinical";
+  auto a = run_cli("study --no-report --variants " + variants + " --config " + (cohort_dir() / "data" / "tiny.toml").string() +
+                   " --out " + (work / "without").string());
+  ASSERT_EQ(a.code, 0) << a.err;
+  auto b = run_cli("study --no-report --variants " + variants + " --config " + (work / "data" / "tiny.toml").string() +
+                   " --out " + (work / "with").string());
+  ASSERT_EQ(b.code, 0) << b.err;
+  for (const std::string v : {"msm_tc", "clinical"}) {
+    for (const auto& e : fs::directory_iterator(work / "without" / "models" / v)) {
+      if (!e.is_regular_file() || e.path().filename() == "checkpoint.pt") continue;
+      EXPECT_EQ(slurp(e.path()), slurp(work / "with" / "models" / v / e.path().filename())) << v << "/" << e.path().filename();
+    }
+    // The study's rows are the same lines; the test rows come after them.
+    const std::string pa = slurp(work / "without" / "predictions" / (v + ".csv"));
+    const std::string pb = slurp(work / "with" / "predictions" / (v + ".csv"));
+    ASSERT_GT(pb.size(), pa.size());
+    EXPECT_EQ(pb.substr(0, pa.size()), pa) << v;
+    std::istringstream rest(pb.substr(pa.size()));
+    int ext = 0, in = 0;
+    for (std::string l; std::getline(rest, l);) {
+      ext += l.find(",test_external,C,") != std::string::npos;
+      in += l.find(",test_internal,") != std::string::npos;
+    }
+    EXPECT_EQ(ext, 40) << v;
+    EXPECT_EQ(in, 12) << v;
+  }
+  const json ma = metrics_of(work / "without"), mb = metrics_of(work / "with");
+  EXPECT_EQ(ma["cohorts"], json({"train", "internal", "external"}));
+  EXPECT_EQ(mb["cohorts"], json({"train", "internal", "external", "test_internal", "test_external"}));
+  int test_rows = 0;
+  for (const auto& e : mb["metrics"]) {
+    if (e["cohort"] != "test_external") continue;
+    ++test_rows;
+    EXPECT_EQ(e["n"].get<int>(), 40);
+    // The same numbers as the study's own cohorts would get: the metrics of the other cohorts
+    // are unchanged by the test set.
+  }
+  EXPECT_EQ(test_rows, 2);
+  for (const auto& e : ma["metrics"])
+    for (const auto& f : mb["metrics"])
+      if (e["variant"] == f["variant"] && e["cohort"] == f["cohort"]) EXPECT_EQ(e["auc"], f["auc"]) << e["variant"] << e["cohort"];
+  // The report lists the test cohorts; the explanations describe the study's cohorts only.
+  auto r = run_cli("explain --run " + (work / "with").string() + " --variant msm_tc");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string shap = slurp(work / "with" / "explain" / "shap_clinical.csv");
+  EXPECT_EQ(shap.find("test_"), std::string::npos);
+  EXPECT_NE(shap.find(",external,"), std::string::npos);
+}

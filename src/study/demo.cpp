@@ -35,6 +35,8 @@ backbone_lr = 5e-4
 warmup_epochs = 1.0
 early_stop_patience = 4
 loader_workers = 1
+# The image branches also learn the pathology the MRI shows (docs/study.md "Auxiliary targets").
+aux_targets = ["deep_stromal_invasion", "figo_stage", "parametrium", "lvsi", "lymph_nodes"]
 )";
 
 DemoResult run_demo(const DemoOptions& options) {

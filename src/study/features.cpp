@@ -1,5 +1,9 @@
 // The features step: the feature pipeline fitted on the training cohort, every patient's features.
 #include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
 
 #include "core/config.h"
 #include "core/log.h"
@@ -66,11 +70,56 @@ void fit_spec(const config::Config& cfg, const data::Cohort& cohort, const fs::p
   spec.clinical = models::ClinicalEncoder::fit(models::clinical_columns_from_config(cfg), rows);
 }
 
+// train.aux_targets: checked against the schema, scaled on the training cohort.
+void fit_aux_targets(const config::Config& cfg, const data::Cohort& cohort, StudyFeatures& out) {
+  const auto& names = cfg.get_strings("train.aux_targets");
+  for (const auto& name : names) {
+    const auto it = std::find_if(cohort.schema.begin(), cohort.schema.end(),
+                                 [&](const data::ClinicalColumn& c) { return c.name == name; });
+    if (it == cohort.schema.end()) {
+      std::string cols;
+      for (const auto& c : cohort.schema) cols += (cols.empty() ? "" : ", ") + c.name;
+      throw ConfigError(cfg.source() + ": train.aux_targets names '" + name + "', which is not a [[clinical]] column (" +
+                        cols + ")");
+    }
+    const auto j = static_cast<std::size_t>(it - cohort.schema.begin());
+    const auto& col = *it;
+    if (col.type == data::ColumnType::kCategorical && col.levels.size() != 2)
+      throw ConfigError(cfg.source() + ": train.aux_targets '" + name + "' is categorical with " +
+                        std::to_string(col.levels.size()) + " levels; an auxiliary target needs 2 levels, an ordinal or a numeric column");
+    const bool binary = col.type != data::ColumnType::kNumeric;
+    double mean = 0, sd = 1;
+    if (!binary) {
+      std::vector<double> v;
+      for (const auto* p : cohort.in(data::CohortKind::kTrain))
+        if (!p->clinical[j].missing) v.push_back(col.log ? std::log1p(p->clinical[j].number) : p->clinical[j].number);
+      if (v.size() < 2) throw ConfigError(cfg.source() + ": train.aux_targets '" + name + "' has fewer than 2 training values");
+      mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+      double ss = 0;
+      for (double x : v) ss += (x - mean) * (x - mean);
+      sd = std::sqrt(ss / static_cast<double>(v.size() - 1));
+      if (!(sd > 0)) sd = 1;
+    }
+    out.aux_names.push_back(name);
+    out.aux_binary.push_back(binary);
+    for (const auto& p : cohort.patients) {
+      const auto& cv = p.clinical[j];
+      float t = NAN;
+      if (!cv.missing) {
+        if (binary) t = static_cast<float>(cv.level) / static_cast<float>(col.levels.size() - 1);
+        else t = static_cast<float>(((col.log ? std::log1p(cv.number) : cv.number) - mean) / sd);
+      }
+      out.aux_of[p.id].push_back(t);
+    }
+  }
+}
+
 }  // namespace
 
 void fit_features(const config::Config& cfg, const data::Cohort& cohort, const std::vector<float>& labels,
                   const fs::path& run, StudyFeatures& out) {
   fit_spec(cfg, cohort, run, out);
+  fit_aux_targets(cfg, cohort, out);
   std::vector<imaging::PatientInput> in;
   for (const auto& p : cohort.patients) {
     imaging::PatientInput pi;

@@ -57,6 +57,11 @@ struct StudyFeatures {
   std::array<std::vector<const bundle::PatientFeatures*>, data::kCohortKinds> by_cohort;  // by data::CohortKind
   std::vector<std::string> train_reports, internal_reports;
   std::map<std::string, std::string> train_report_of;  // training patient id -> report
+  // train.aux_targets: per column its kind (true = binary / ordinal scaled to [0, 1], BCE; false
+  // = numeric z-scored on the training cohort, MSE) and every patient's targets (NaN = missing).
+  std::vector<std::string> aux_names;
+  std::vector<bool> aux_binary;
+  std::map<std::string, std::vector<float>> aux_of;
 
   StudyFeatures() = default;
   StudyFeatures(const StudyFeatures&) = delete;

@@ -81,6 +81,58 @@ train::ForwardFn forward_fn(models::RecurrenceModel model, train::LossKind kind)
   };
 }
 
+// train.aux_targets: the model and a linear head on its image embeddings (ConvNeXt, ViT), trained
+// together; the head predicts the auxiliary clinical targets and is dropped after training (the
+// bundle holds the model alone).
+struct AuxTrainingImpl : torch::nn::Module {
+  AuxTrainingImpl(models::RecurrenceModel m, std::int64_t in, std::int64_t out) {
+    model = register_module("model", std::move(m));
+    head = register_module("aux", torch::nn::Linear(in, out));
+  }
+  models::RecurrenceModel model{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(AuxTraining);
+
+std::vector<std::string> image_branches(const models::RecurrenceModel& model) {
+  std::vector<std::string> out;
+  for (const auto& m : model->modality_order())
+    if (m == "convnext" || m == "vit") out.push_back(m);
+  return out;
+}
+
+torch::Tensor image_embedding(const models::FusionOutput& out, const std::vector<std::string>& branches) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& b : branches) parts.push_back(out.embeddings.at(b).flatten(1));
+  return torch::cat(parts, 1);
+}
+
+// The auxiliary loss: BCE (binary / ordinal targets in [0, 1]) or MSE (z-scored numeric), each
+// column averaged over the rows that have it, the columns averaged, times train.aux_weight.
+torch::Tensor aux_loss(const torch::Tensor& pred, const train::Batch& batch, const StudyFeatures& f, double weight) {
+  const auto m = static_cast<std::int64_t>(f.aux_names.size());
+  auto t = torch::empty({batch.size(), m}, torch::kFloat32);
+  auto a = t.accessor<float, 2>();
+  for (std::int64_t i = 0; i < batch.size(); ++i) {
+    const auto it = f.aux_of.find(batch.ids[static_cast<std::size_t>(i)]);
+    for (std::int64_t j = 0; j < m; ++j) a[i][j] = it == f.aux_of.end() ? NAN : it->second[static_cast<std::size_t>(j)];
+  }
+  t = t.to(pred.device());
+  torch::Tensor total = torch::zeros({}, pred.options());
+  std::int64_t used = 0;
+  for (std::int64_t j = 0; j < m; ++j) {
+    const auto target = t.select(1, j);
+    const auto present = ~torch::isnan(target);
+    if (present.sum().item<std::int64_t>() == 0) continue;
+    const auto p = pred.select(1, j).masked_select(present);
+    const auto y = target.masked_select(present);
+    total = total + (f.aux_binary[static_cast<std::size_t>(j)] ? torch::binary_cross_entropy_with_logits(p, y)
+                                                               : torch::mse_loss(p, y));
+    ++used;
+  }
+  return used > 0 ? total * (weight / static_cast<double>(used)) : total;
+}
+
 // One fit of `model` on `train_part`, selecting on `validation` (null: none, the last epoch).
 // With `trace`, the internal cohort is evaluated after every epoch and recorded there -- never
 // selected on (evaluation changes neither weights nor random streams; the leakage test checks it).
@@ -98,8 +150,38 @@ train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, 
     setup.trainer.patience = 0;
     setup.trainer.run_epochs = run_epochs;
   }
-  train::Trainer trainer(*model, forward_fn(model, setup.trainer.loss.kind), setup.trainer);
   const bundle::FeatureDataset train_ds(train_part, &job.features->spec);
+  // Multi-task training of the image branches (train.aux_targets): the trainer trains the model
+  // and the auxiliary head together; its forward returns [logit (, risk), auxiliary predictions].
+  const auto branches = image_branches(model);
+  AuxTraining aux{nullptr};
+  if (!job.features->aux_names.empty() && !branches.empty() && train_ds.size() > 0) {
+    std::int64_t dim = 0;
+    {
+      torch::NoGradGuard ng;
+      model->eval();
+      const auto b = train::collate({train_ds.get(0, nullptr)});
+      dim = image_embedding(model->forward(bundle::model_inputs(b.inputs)), branches).size(1);
+    }
+    aux = AuxTraining(model, dim, static_cast<std::int64_t>(job.features->aux_names.size()));
+    setup.trainer.aux_columns = static_cast<std::int64_t>(job.features->aux_names.size());
+    const double w = job.cfg->get_double("train.aux_weight");
+    const StudyFeatures* f = job.features;
+    setup.trainer.aux_loss = [f, w](const torch::Tensor& pred, const train::Batch& b) { return aux_loss(pred, b, *f, w); };
+    for (auto& pre : setup.trainer.optim.backbone_prefixes) pre = "model." + pre;
+    setup.trainer.fingerprint += fmt::format("/aux-{}-{}", fmt::join(job.features->aux_names, "+"), w);
+  }
+  const auto kind = setup.trainer.loss.kind;
+  train::ForwardFn forward = aux ? train::ForwardFn([aux, kind, branches](const train::Batch& b) mutable {
+    auto out = aux->model->forward(bundle::model_inputs(b.inputs));
+    torch::Tensor main = kind == train::LossKind::kBceCox ? torch::stack({out.logit.reshape({-1}), out.risk.reshape({-1})}, 1)
+                         : kind == train::LossKind::kCox && out.risk.defined() ? out.risk.reshape({-1, 1})
+                                                                                : out.logit.reshape({-1, 1});
+    return torch::cat({main, aux->head->forward(image_embedding(out, branches))}, 1);
+  })
+                                 : forward_fn(model, kind);
+  torch::nn::Module& trained = aux ? static_cast<torch::nn::Module&>(*aux) : static_cast<torch::nn::Module&>(*model);
+  train::Trainer trainer(trained, forward, setup.trainer);
   train::Loader loader(train_ds, train::effective_loader_options(setup.loader, job.settings->deterministic));
   const auto internal = job.features->dataset(data::CohortKind::kInternal);
   if (trace != nullptr && internal.size() > 0 && job.seed_index == 0) {

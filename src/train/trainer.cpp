@@ -88,11 +88,15 @@ double Trainer::train_step(const Batch& batch) {
     if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
     if (!output_shape_ok(out, end - begin))
       throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}{}]", c10::str(out.sizes()),
-                                   end - begin, two_outputs() ? ", 2" : ""));
+                                   end - begin,
+                                   options_.aux_columns > 0 ? fmt::format(", {}", (two_outputs() ? 2 : 1) + options_.aux_columns)
+                                                            : std::string(two_outputs() ? ", 2" : "")));
     return out;
   };
   fns.loss = [&](const torch::Tensor& out) {
-    torch::Tensor loss = compute_loss(options_.loss, out, batch.label, batch.time, batch.event);
+    torch::Tensor loss = compute_loss(options_.loss, main_output(out), batch.label, batch.time, batch.event);
+    if (options_.aux_columns > 0 && options_.aux_loss)
+      loss = loss + options_.aux_loss(out.narrow(1, out.size(1) - options_.aux_columns, options_.aux_columns), batch);
     const double value = loss.item<double>();
     if (!std::isfinite(value))
       throw Error(ExitCode::kFailure, fmt::format("trainer: {} loss is {} at optimiser step {} (epoch {}); lower the "
@@ -124,7 +128,7 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   Evaluation ev;
   std::vector<torch::Tensor> outs, labels, times, events;
   while (auto b = loader.next()) {
-    auto out = forward_(b->to(options_.device));
+    auto out = main_output(forward_(b->to(options_.device)));
     out = (two_outputs() ? out.reshape({-1, 2}) : out.reshape({-1})).to(torch::kCPU, torch::kFloat);
     outs.push_back(out);
     labels.push_back(b->label);
@@ -153,8 +157,15 @@ bool Trainer::improved(const EpochRecord& r) const {
 bool Trainer::two_outputs() const { return options_.loss.kind == LossKind::kBceCox; }
 
 bool Trainer::output_shape_ok(const torch::Tensor& out, std::int64_t rows) const {
+  if (options_.aux_columns > 0)
+    return out.dim() == 2 && out.size(0) == rows && out.size(1) == (two_outputs() ? 2 : 1) + options_.aux_columns;
   if (two_outputs()) return out.dim() == 2 && out.size(0) == rows && out.size(1) == 2;
   return out.dim() == 1 && out.size(0) == rows;
+}
+
+torch::Tensor Trainer::main_output(const torch::Tensor& out) const {
+  if (options_.aux_columns <= 0) return out;
+  return two_outputs() ? out.narrow(1, 0, 2) : out.select(1, 0);
 }
 
 FitResult Trainer::fit(Loader& train, const Dataset& validation) { return fit(train, &validation); }

@@ -51,6 +51,12 @@ struct TrainerOptions {
   bool restore_best = true;             // load the best epoch's weights at the end of fit()
   bool progress = true;
   std::string label = "train";
+  // Auxiliary targets (multi-task training, Caruana 1997, doi:10.1023/A:1007379606734): the
+  // forward returns `aux_columns` more columns after the logit (and risk), and aux_loss(those
+  // columns, batch) is added to the loss of every training step. Evaluation and selection read
+  // the main output only. 0 = none.
+  std::int64_t aux_columns = 0;
+  std::function<torch::Tensor(const torch::Tensor& aux, const Batch& batch)> aux_loss;
 };
 
 // Called with a batch already on the device; returns the logit (or Cox risk) per patient, [B].
@@ -110,6 +116,8 @@ class Trainer {
   bool improved(const EpochRecord& r) const;
   bool two_outputs() const;  // loss bce+cox: the model returns [B, 2] (logit, risk)
   bool output_shape_ok(const torch::Tensor& out, std::int64_t rows) const;
+  // The main output (logit, or logit and risk) of a forward's result, without auxiliary columns.
+  torch::Tensor main_output(const torch::Tensor& out) const;
 
   torch::nn::Module& model_;
   ForwardFn forward_;
