@@ -53,6 +53,9 @@ epochs = 2
 batch_size = 16
 warmup_epochs = 0.5
 loader_workers = 1
+# Multi-task image training: the leakage tests then also show that the held-out cohorts'
+# clinical values (the auxiliary targets) never reach a bundle.
+aux_targets = ["deep_stromal_invasion", "figo_stage"]
 )";
 
 // One synthetic cohort shared by all tests (the binary is deterministic for a seed).

@@ -15,6 +15,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/random.h"
 #include "models/weights.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
@@ -369,5 +370,70 @@ TEST(Trainer, NonFiniteLossIsAnError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bce loss is"), std::string::npos) << e.what();
+  }
+}
+
+// Auxiliary columns (train.aux_targets): the forward's extra columns add aux_loss to the training
+// loss -- the step's loss is the plain step's plus the auxiliary term, its gradient moves the
+// weights differently -- while evaluation and selection read the main output only.
+TEST(Trainer, AuxiliaryColumnsAddTheirLossAndStayOutOfEvaluation) {
+  torch::set_num_threads(1);
+  toy::ToyDataset train_set(64, 1, 0.1), val_set(50, 2, 0.1, "V");
+  LoaderOptions lo;
+  lo.batch_size = 32;
+  lo.workers = 0;
+  lo.seed = 1;
+  auto make = [](std::uint64_t seed) {
+    torch::manual_seed(seed);
+    return toy::ToyNet(false);
+  };
+  toy::ToyNet plain_net = make(3), aux_net = make(3);
+  TrainerOptions o = toy_options();
+  Trainer plain(*plain_net, [&](const Batch& b) { return plain_net->forward(b); }, o);
+  TrainerOptions oa = o;
+  oa.aux_columns = 2;
+  std::vector<std::int64_t> seen_rows;
+  // Column 0: the logit itself (its square pulls the logits to 0); column 1: a constant.
+  oa.aux_loss = [&](const torch::Tensor& aux, const Batch& b) {
+    seen_rows.push_back(aux.size(0));
+    EXPECT_EQ(aux.size(1), 2);
+    EXPECT_EQ(aux.size(0), b.size());
+    return 0.5 * aux.select(1, 0).pow(2).mean() + aux.select(1, 1).mean();
+  };
+  Trainer with_aux(*aux_net, [&](const Batch& b) {
+    auto logit = aux_net->forward(b);
+    return torch::stack({logit, logit, torch::full_like(logit, 0.25)}, 1);
+  }, oa);
+  // Evaluation: the main output only, the same numbers as the plain trainer's.
+  const auto ep = plain.evaluate(val_set), ea = with_aux.evaluate(val_set);
+  EXPECT_EQ(ea.outputs.dim(), 1);
+  EXPECT_TRUE(torch::equal(ep.outputs, ea.outputs));
+  EXPECT_DOUBLE_EQ(ep.loss, ea.loss);
+  EXPECT_DOUBLE_EQ(ep.auc, ea.auc);
+  // One step: loss = plain loss + 0.5 mean(logit^2) + 0.25, on the same batch and weights.
+  Loader loader(train_set, lo);
+  loader.start_epoch(0);
+  const auto batch = loader.next();
+  ASSERT_TRUE(batch.has_value());
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard ng;
+    aux_net->train();
+    models::ScopedGenerator gen(models::make_generator(derive_seed(derive_seed(o.seed, "train/step/0"), "part/0")));
+    logits = aux_net->forward(*batch);
+  }
+  const double expected_aux = 0.5 * logits.pow(2).mean().item<double>() + 0.25;
+  const double lp = plain.train_step(*batch), la = with_aux.train_step(*batch);
+  EXPECT_NEAR(la, lp + expected_aux, 1e-5);
+  EXPECT_EQ(seen_rows, std::vector<std::int64_t>{32});
+  EXPECT_FALSE(same_weights(models::state_dict(*plain_net), models::state_dict(*aux_net)));
+  // A forward without the auxiliary columns is a shape error naming the expected width.
+  TrainerOptions bad = oa;
+  Trainer wrong(*plain_net, [&](const Batch& b) { return plain_net->forward(b); }, bad);
+  try {
+    wrong.train_step(*batch);
+    ADD_FAILURE() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected [32, 3]"), std::string::npos) << e.what();
   }
 }
