@@ -646,3 +646,88 @@ TEST(Study, TestSetIsEvaluatedAndNeverFitted) {
   EXPECT_EQ(shap.find("test_"), std::string::npos);
   EXPECT_NE(shap.find(",external,"), std::string::npos);
 }
+
+// `cervirisk benchmark` end to end on small cohorts (2 seeds, 50 study + 60 test patients, tiny
+// training): every AUC it reports is the seed's metrics.json AUC, every oracle AUC the
+// Mann-Whitney AUC of truth.csv's oracle score on that cohort (computed here), and the ladder's
+// step clinical -> msm_tc is the paired DeLong test the study wrote to comparisons.csv.
+TEST(Study, BenchmarkReportsTheRunsAUCsTheOracleAndTheLadder) {
+  const fs::path work = cohort_dir() / "benchmark";
+  fs::create_directories(work);
+  std::ofstream(work / "tiny.toml") << "[preprocess]\ntumour_size_px = 32\ncontext_size_px = 32\n"
+                                       "[text]\nvocab_size = 300\nmax_length = 48\npretrain_epochs = 1\n"
+                                       "[train]\nepochs = 2\nbatch_size = 16\n";
+  auto r = run_cli("benchmark --seeds 2 --first-seed 3 --patients 50 --test-patients 60 --variants clinical msm_tc "
+                   "--settings " + (work / "tiny.toml").string() + " --out " + (work / "out").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("clinical -> msm_tc"), std::string::npos) << r.out;
+  const json b = json::parse(slurp(work / "out" / "benchmark.json"));
+  ASSERT_EQ(b["seeds"].size(), 2u);
+  EXPECT_TRUE(fs::exists(work / "out" / "benchmark.md"));
+  // The tiny settings were laid over the demo's: the seed's config has them.
+  const std::string cfg = slurp(work / "out" / "seed-3" / "run" / "config.toml");
+  EXPECT_NE(cfg.find("tumour_size_px = 32"), std::string::npos);
+  for (int k = 0; k < 2; ++k) {
+    const int seed = 3 + k;
+    const fs::path run = work / "out" / ("seed-" + std::to_string(seed)) / "run";
+    const json m = metrics_of(run);
+    for (const auto& cell : b["cells"]) {
+      for (const auto& e : m["metrics"])
+        if (e["variant"] == cell["variant"] && e["cohort"] == cell["cohort"])
+          EXPECT_DOUBLE_EQ(cell["auc"][k].get<double>(), e["auc"].get<double>()) << cell["variant"] << cell["cohort"];
+    }
+    // The test set's clinical oracle AUC, by hand from truth.csv (ties count 1/2).
+    std::ifstream truth(work / "out" / ("seed-" + std::to_string(seed)) / "data" / "truth.csv");
+    std::string line;
+    std::getline(truth, line);
+    std::vector<std::string> head;
+    {
+      std::stringstream hs(line);
+      for (std::string c; std::getline(hs, c, ',');) head.push_back(c);
+    }
+    const auto col = [&](const std::string& n) { return std::find(head.begin(), head.end(), n) - head.begin(); };
+    std::vector<double> pos, neg;
+    while (std::getline(truth, line)) {
+      std::vector<std::string> f;
+      std::stringstream ls(line);
+      for (std::string c; std::getline(ls, c, ',');) f.push_back(c);
+      if (f[static_cast<std::size_t>(col("cohort"))] != "test_external") continue;
+      (f[static_cast<std::size_t>(col("event"))] == "1" ? pos : neg).push_back(std::stod(f[static_cast<std::size_t>(col("oracle_clinical"))]));
+    }
+    ASSERT_EQ(pos.size() + neg.size(), 60u);
+    double wins = 0;
+    for (double a : pos)
+      for (double c : neg) wins += a > c ? 1 : a == c ? 0.5 : 0;
+    const double oracle = wins / static_cast<double>(pos.size() * neg.size());
+    bool found = false;
+    for (const auto& cell : b["cells"])
+      if (cell["variant"] == "clinical" && cell["cohort"] == "test_external") {
+        // truth.csv rounds the scores to 4 decimals (a rounded pair may tie).
+        EXPECT_NEAR(cell["oracle_auc"][k].get<double>(), oracle, 0.005);
+        EXPECT_NEAR(cell["ratio"][k].get<double>(), cell["auc"][k].get<double>() / cell["oracle_auc"][k].get<double>(), 1e-12);
+        found = true;
+      }
+    EXPECT_TRUE(found);
+    // The ladder's step = the study's own paired DeLong test of clinical against msm_tc.
+    std::ifstream cmp(run / "comparisons.csv");
+    std::getline(cmp, line);
+    double p = -1, diff = 0;
+    while (std::getline(cmp, line))
+      if (line.rfind("clinical,msm_tc,test_external,", 0) == 0) {
+        std::vector<std::string> f;
+        std::stringstream ls(line);
+        for (std::string c; std::getline(ls, c, ',');) f.push_back(c);
+        diff = std::stod(f[5]);
+        p = std::stod(f[8]);
+      }
+    ASSERT_GE(p, 0);
+    found = false;
+    for (const auto& s : b["ladder"])
+      if (s["lower"] == "clinical" && s["upper"] == "msm_tc" && s["cohort"] == "test_external") {
+        EXPECT_NEAR(s["diff"][k].get<double>(), -diff, 1e-5);  // comparisons.csv: clinical - msm_tc
+        EXPECT_NEAR(s["p"][k].get<double>(), p, 1e-5 * std::max(1.0, p));
+        found = true;
+      }
+    EXPECT_TRUE(found);
+  }
+}

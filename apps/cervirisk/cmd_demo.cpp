@@ -28,11 +28,11 @@ void print_oracle_table(const study::DemoResult& d) {
     std::printf("%-9s", v.c_str());
     for (const auto& c : d.synth.oracle)
       for (const auto& row : r.table)
-        if (row.variant == v && row.cohort == c.cohort) std::printf(" | %.3f [%.3f, %.3f]   ", row.auc, row.lo, row.hi);
+        if (row.variant == v && row.cohort == c.cohort) std::printf(" | %.3f [%.3f, %.3f]  ", row.auc, row.lo, row.hi);
     std::printf("\n");
   }
   std::printf("%-9s", "oracle");
-  for (const auto& c : d.synth.oracle) std::printf(" | %.3f (image %.3f)    ", c.auc_all, c.auc_image);
+  for (const auto& c : d.synth.oracle) std::printf(" | %.3f (image %.3f)   ", c.auc_all, c.auc_image);
   std::printf("\n(oracle = the simulation's true risk of all modalities, and of the image alone; report / clinical in truth.csv)\n");
 }
 

@@ -5,9 +5,9 @@
 namespace cervirisk::cli {
 
 void print_study_table(const study::StudyResult& r) {
-  std::printf("\n%-9s %-9s %5s %6s  %s\n", "variant", "cohort", "n", "events", "AUC [95% CI]");
+  std::printf("\n%-9s %-13s %5s %6s  %s\n", "variant", "cohort", "n", "events", "AUC [95% CI]");
   for (const auto& row : r.table)
-    std::printf("%-9s %-9s %5d %6d  %.3f [%.3f, %.3f]\n", row.variant.c_str(), row.cohort.c_str(), row.n, row.events,
+    std::printf("%-9s %-13s %5d %6d  %.3f [%.3f, %.3f]\n", row.variant.c_str(), row.cohort.c_str(), row.n, row.events,
                 row.auc, row.lo, row.hi);
   std::printf("\ntimings (s):");
   for (const auto& [k, v] : r.timings) std::printf(" %s=%.1f", k.c_str(), v);

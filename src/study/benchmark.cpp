@@ -328,7 +328,7 @@ std::string BenchmarkResult::text() const {
 std::string BenchmarkResult::markdown() const {
   std::ostringstream t;
   const auto cohorts = shown_cohorts(*this);
-  t << fmt::format("Seeds {} (K = {}), {} patients per cohort draw + {} test_external + {} test_internal; {}; "
+  t << fmt::format("Seeds {} (K = {}), {} study patients + {} test_external + {} test_internal per seed; {}; "
                    "{:.0f} s in all.\n\n",
                    seeds_text(*this), runs.size(), options.patients, options.test_patients,
                    options.test_internal_patients, machine, seconds);
