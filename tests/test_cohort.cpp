@@ -536,28 +536,7 @@ TEST_F(CohortTest, RtstructAndSegNrrdMasksWithMaskSegment) {
 // column empty): those rows keep their kind, and the config splits the other rows exactly as it
 // does without them -- the test set changes nobody's cohort.
 TEST_F(CohortTest, TestSetRowsKeepTheirKindAndLeaveTheSplitUnchanged) {
-  const char* toml = R"(
-[study]
-seed = 11
-[data]
-manifest = "manifest.csv"
-[split]
-external_centers = ["C"]
-internal_fraction = 0.3
-[[clinical]]
-name = "age"
-type = "numeric"
-min = 18.0
-max = 95.0
-[[clinical]]
-name = "stage"
-type = "ordinal"
-levels = ["IB1", "IB2", "IIA1"]
-[[clinical]]
-name = "lvsi"
-type = "categorical"
-levels = ["no", "yes"]
-)";
+  const char* toml = kToml;  // split.external_centers = ["C"], the default internal_fraction 0.3
   const std::string header = "patient_id,center,cohort,image,mask,report,event,time_months,age,stage,lvsi\n";
   auto line = [](const std::string& id, const std::string& center, const std::string& cohort, int event) {
     return id + "," + center + "," + cohort + ",i.nii,m.nii,," + std::to_string(event) + ",24,50,IB1,no\n";
