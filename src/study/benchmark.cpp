@@ -182,6 +182,29 @@ std::vector<std::string> variants_of(const BenchmarkResult& b) {
   return vs;
 }
 
+// One oracle's AUC on one cohort, per seed.
+std::vector<double> oracle_values(const BenchmarkResult& b, const std::string& cohort, const char* which) {
+  std::vector<double> v;
+  for (const auto& r : b.runs)
+    for (const auto& row : r.oracle)
+      if (row.cohort == cohort) v.push_back(oracle_auc(row, which));
+  return v;
+}
+
+// The seeds on which the step goes up with p < 0.05, as "k/K".
+std::string seeds_up(const BenchmarkStep& s) {
+  int up = 0;
+  for (std::size_t i = 0; i < s.diff.size(); ++i) up += s.diff[i] > 0 && s.p[i] < 0.05;
+  return fmt::format("{}/{}", up, s.diff.size());
+}
+
+// "+d [+lo, +hi]": the pooled difference and its 95 % Wald interval.
+std::string pooled_text(const BenchmarkStep& s) {
+  constexpr double z = 1.959963984540054;
+  return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", s.pooled_diff, s.pooled_diff - z * s.pooled_se,
+                     s.pooled_diff + z * s.pooled_se);
+}
+
 std::string seeds_text(const BenchmarkResult& b) {
   std::string s;
   for (const auto& r : b.runs) s += (s.empty() ? "" : ", ") + std::to_string(r.seed);
@@ -298,27 +321,15 @@ std::string BenchmarkResult::text() const {
   }
   for (const char* o : {"image", "image_report", "clinical", "all"}) {
     t << fmt::format("{:<9} {:<13}", "oracle", o);
-    for (const auto& c : cohorts) {
-      std::vector<double> v;
-      for (const auto& r : runs)
-        for (const auto& row : r.oracle)
-          if (row.cohort == c) v.push_back(oracle_auc(row, o));
-      t << fmt::format(" | {:<29}", pm(v));
-    }
+    for (const auto& c : cohorts) t << fmt::format(" | {:<29}", pm(oracle_values(*this, c, o)));
     t << "\n";
   }
   t << "\nladder: paired DeLong per seed; pooled = inverse-variance (fixed-effect) over the seeds\n";
   t << fmt::format("{:<20} {:<13} {:>16} {:>10} {:>24} {:>9}\n", "step", "cohort", "dAUC mean ± sd", "up, p<.05",
                    "pooled dAUC [95% CI]", "pooled p");
-  for (const auto& s : ladder) {
-    int up = 0;
-    for (std::size_t i = 0; i < s.diff.size(); ++i) up += s.diff[i] > 0 && s.p[i] < 0.05;
+  for (const auto& s : ladder)
     t << fmt::format("{:<20} {:<13} {:>16} {:>10} {:>24} {:>9}\n", s.lower + " -> " + s.upper, s.cohort, pm(s.diff),
-                     fmt::format("{}/{}", up, s.diff.size()),
-                     fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", s.pooled_diff, s.pooled_diff - 1.959964 * s.pooled_se,
-                                 s.pooled_diff + 1.959964 * s.pooled_se),
-                     pval(s.pooled_p));
-  }
+                     seeds_up(s), pooled_text(s), pval(s.pooled_p));
   t << "\ntime per seed (s):";
   for (const auto& r : runs) t << fmt::format(" seed {}: synth {:.0f} + study {:.0f};", r.seed, r.synth_seconds, r.study_seconds);
   t << "\n";
@@ -347,24 +358,14 @@ std::string BenchmarkResult::markdown() const {
   }
   for (const char* o : {"image", "image_report", "clinical", "all"}) {
     t << "| *oracle* | " << o << " |";
-    for (const auto& c : cohorts) {
-      std::vector<double> v;
-      for (const auto& r : runs)
-        for (const auto& row : r.oracle)
-          if (row.cohort == c) v.push_back(oracle_auc(row, o));
-      t << " " << pm(v) << " | |";
-    }
+    for (const auto& c : cohorts) t << " " << pm(oracle_values(*this, c, o)) << " | |";
     t << "\n";
   }
   t << "\n| step | cohort | ΔAUC mean ± sd | seeds up with p < 0.05 | pooled ΔAUC [95% CI] | pooled p |\n"
        "|---|---|---|---|---|---|\n";
-  for (const auto& s : ladder) {
-    int up = 0;
-    for (std::size_t i = 0; i < s.diff.size(); ++i) up += s.diff[i] > 0 && s.p[i] < 0.05;
-    t << fmt::format("| {} → {} | {} | {} | {}/{} | {:+.3f} [{:+.3f}, {:+.3f}] | {} |\n", s.lower, s.upper, s.cohort,
-                     pm(s.diff), up, s.diff.size(), s.pooled_diff, s.pooled_diff - 1.959964 * s.pooled_se,
-                     s.pooled_diff + 1.959964 * s.pooled_se, pval(s.pooled_p));
-  }
+  for (const auto& s : ladder)
+    t << fmt::format("| {} → {} | {} | {} | {} | {} | {} |\n", s.lower, s.upper, s.cohort, pm(s.diff), seeds_up(s),
+                     pooled_text(s), pval(s.pooled_p));
   t << "\n| seed | synth (s) | study (s) |\n|---|---|---|\n";
   for (const auto& r : runs) t << fmt::format("| {} | {:.0f} | {:.0f} |\n", r.seed, r.synth_seconds, r.study_seconds);
   return t.str();
