@@ -71,13 +71,16 @@ models::RecurrenceModel fresh_model(const VariantJob& job, const models::ArchCon
   return model;
 }
 
-// The logit ([B]); the Cox risk with loss = cox; both ([B, 2]) with loss = bce+cox.
+// What the loss reads: the logit ([B]); the Cox risk with loss = cox; both ([B, 2]) with loss = bce+cox.
+torch::Tensor trained_output(const models::FusionOutput& out, train::LossKind kind) {
+  if (kind == train::LossKind::kBceCox) return torch::stack({out.logit.reshape({-1}), out.risk.reshape({-1})}, 1);
+  if (kind == train::LossKind::kCox && out.risk.defined()) return out.risk;
+  return out.logit;
+}
+
 train::ForwardFn forward_fn(models::RecurrenceModel model, train::LossKind kind) {
   return [model, kind](const train::Batch& b) mutable {
-    auto out = model->forward(bundle::model_inputs(b.inputs));
-    if (kind == train::LossKind::kBceCox) return torch::stack({out.logit.reshape({-1}), out.risk.reshape({-1})}, 1);
-    if (kind == train::LossKind::kCox && out.risk.defined()) return out.risk;
-    return out.logit;
+    return trained_output(model->forward(bundle::model_inputs(b.inputs)), kind);
   };
 }
 
@@ -173,11 +176,9 @@ train::TrainState fit_on(const VariantJob& job, models::RecurrenceModel& model, 
   }
   const auto kind = setup.trainer.loss.kind;
   train::ForwardFn forward = aux ? train::ForwardFn([aux, kind, branches](const train::Batch& b) mutable {
-    auto out = aux->model->forward(bundle::model_inputs(b.inputs));
-    torch::Tensor main = kind == train::LossKind::kBceCox ? torch::stack({out.logit.reshape({-1}), out.risk.reshape({-1})}, 1)
-                         : kind == train::LossKind::kCox && out.risk.defined() ? out.risk.reshape({-1, 1})
-                                                                                : out.logit.reshape({-1, 1});
-    return torch::cat({main, aux->head->forward(image_embedding(out, branches))}, 1);
+    const auto out = aux->model->forward(bundle::model_inputs(b.inputs));
+    const auto main = trained_output(out, kind);
+    return torch::cat({main.dim() == 1 ? main.unsqueeze(1) : main, aux->head->forward(image_embedding(out, branches))}, 1);
   })
                                  : forward_fn(model, kind);
   torch::nn::Module& trained = aux ? static_cast<torch::nn::Module&>(*aux) : static_cast<torch::nn::Module&>(*model);
