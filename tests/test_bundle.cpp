@@ -125,3 +125,43 @@ TEST(Bundle, DamagedOrForeignBundleIsExit4) {
   EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kInputMissing).find("not a model bundle"),
             std::string::npos);
 }
+
+// preprocess.mask_channel travels in preprocessing.json (absent in bundles made before it: off)
+// and the model input is the image planes followed by the mask planes, with or without
+// augmentation.
+TEST(Bundle, MaskChannelIsRecordedAndFedAfterTheImagePlanes) {
+  TempDir d("bundle_mask");
+  Fixture f = clinical_model();
+  f.spec.imaging.mask_channel = true;
+  const fs::path dir = d / "clinical";
+  bundle::write_bundle(dir, f.model, f.arch, f.spec, f.info, {});
+  EXPECT_TRUE(bundle::load_bundle(dir).spec.imaging.mask_channel);
+  EXPECT_EQ(bundle::load_bundle(dir).spec.imaging.canonical(), f.spec.imaging.canonical());
+  nlohmann::json pre = nlohmann::json::parse(read_file(dir / "preprocessing.json"));
+  pre["imaging"]["mask_channel"] = "yes";
+  write_file_atomic(dir / "preprocessing.json", pre.dump(2));
+  EXPECT_NE(error_message([&] { bundle::load_bundle(dir); }, ExitCode::kCorruptInput).find("imaging.mask_channel"),
+            std::string::npos);
+  pre["imaging"].erase("mask_channel");
+  write_file_atomic(dir / "preprocessing.json", pre.dump(2));
+  EXPECT_FALSE(bundle::load_bundle(dir).spec.imaging.mask_channel);
+
+  bundle::PatientFeatures p;
+  for (imaging::Crop* c : {&p.image.tumour, &p.image.context}) {
+    c->channels = 3, c->height = c->width = 8;
+    for (int i = 0; i < 3 * 64; ++i) c->data.push_back(static_cast<float>(i)), c->mask.push_back(i % 64 < 32 ? 1.f : 0.f);
+  }
+  bundle::fill_text_clinical(f.spec, std::nullopt, {{"age", "50"}}, p);
+  const auto t = bundle::feature_tensors(p, f.spec, nullptr);
+  ASSERT_EQ(t.at("tumour").sizes(), (std::vector<std::int64_t>{6, 8, 8}));
+  EXPECT_EQ(t.at("tumour")[1][0][3].item<float>(), 64.f + 3.f);   // image plane 1
+  EXPECT_EQ(t.at("tumour")[4][3][7].item<float>(), 1.f);          // mask plane 1, upper half
+  EXPECT_EQ(t.at("tumour")[5][4][0].item<float>(), 0.f);          // mask plane 2, lower half
+  f.spec.augment.intensity = 0.5, f.spec.augment.rotate_deg = 0, f.spec.augment.scale = 0, f.spec.augment.flip = false;
+  std::mt19937_64 rng(5);
+  const auto a = bundle::feature_tensors(p, f.spec, &rng);
+  ASSERT_EQ(a.at("context").sizes(), (std::vector<std::int64_t>{6, 8, 8}));
+  // Intensity augmentation changes the image planes only.
+  EXPECT_FALSE(torch::equal(a.at("context").slice(0, 0, 3), t.at("context").slice(0, 0, 3)));
+  EXPECT_TRUE(torch::equal(a.at("context").slice(0, 3, 6), t.at("context").slice(0, 3, 6)));
+}

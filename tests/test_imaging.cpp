@@ -657,3 +657,102 @@ TEST(ImagingCanonical, OnePatientInEveryCentresGeometryGivesTheSameCrops) {
     EXPECT_LT(std::sqrt(d2), 4.0) << "centre " << c;
   }
 }
+
+// preprocess.mask_channel: the mask planes are the mask sampled on the image planes' pixels.
+TEST(ImagingCanonical, MaskChannelIsTheMaskOnTheCropPlanes) {
+  auto [image, mask] = canonical_phantom(0.8, 4.0);
+  for (Frame frame : {Frame::kSagittal, Frame::kAcquisition}) {
+    SCOPED_TRACE(frame_name(frame));
+    PreprocessParams p;
+    p.frame = frame;
+    p.tumour_fov_mm = 40, p.context_fov_mm = 60;
+    p.tumour_size_px = 50;  // 0.8 mm pixels: the lattice of the phantom
+    const PatientSample plain = preprocess(image, mask, p);
+    EXPECT_TRUE(plain.tumour.mask.empty());
+    EXPECT_EQ(plain.tumour.input_channels(), 3);
+    EXPECT_EQ(p.canonical().find("mask_channel"), std::string::npos);  // old cache keys unchanged
+    p.mask_channel = true;
+    EXPECT_NE(p.canonical().find("mask_channel=1"), std::string::npos);
+    const PatientSample s = preprocess(image, mask, p);
+    // The image planes are untouched by the option.
+    EXPECT_EQ(s.tumour.data, plain.tumour.data);
+    EXPECT_EQ(s.context.data, plain.context.data);
+    for (const Crop* c : {&s.tumour, &s.context}) {
+      ASSERT_EQ(c->mask.size(), c->data.size());
+      EXPECT_EQ(c->input_channels(), 2 * c->channels);
+      for (float m : c->mask) ASSERT_TRUE(m >= 0.f && m <= 1.f) << m;
+    }
+    // Centre plane: the mask's area in the crop is the tumour's area on that slice, counted by
+    // hand on the phantom's voxels (0.8 x 0.8 mm, the crop's pixel size).
+    const int ch = s.tumour.channels / 2, n = s.tumour.width;
+    double area = 0;
+    for (int i = 0; i < n * n; ++i) area += s.tumour.mask[static_cast<std::size_t>(ch * n * n + i)];
+    area *= s.tumour.box.pixel_mm * s.tumour.box.pixel_mm;
+    std::int64_t voxels = 0;
+    const auto& sh = mask.geometry.shape;
+    for (std::int64_t j = 0; j < sh[1]; ++j)
+      for (std::int64_t i = 0; i < sh[0]; ++i) voxels += mask.at(i, j, s.slice_index) > 0.5f;
+    EXPECT_NEAR(area, voxels * 0.64, 0.03 * voxels * 0.64);
+    // Pixel by pixel: where the crop pixel's nearest voxel is well inside (all neighbours in)
+    // the mask plane is 1, well outside 0.
+    int checked = 0;
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const auto ijk = s.tumour.box.pixel_to_index(image.geometry, x, y);
+        const std::int64_t i = std::llround(ijk[0]), j = std::llround(ijk[1]);
+        if (i < 1 || j < 1 || i >= sh[0] - 1 || j >= sh[1] - 1) continue;
+        int inside = 0;
+        for (int dj = -1; dj <= 1; ++dj)
+          for (int di = -1; di <= 1; ++di) inside += mask.at(i + di, j + dj, s.slice_index) > 0.5f;
+        const float m = s.tumour.mask[static_cast<std::size_t>((ch * n + y) * n + x)];
+        if (inside != 9 && inside != 0) continue;
+        EXPECT_NEAR(m, inside == 9 ? 1.f : 0.f, 1e-4) << x << "," << y;
+        ++checked;
+      }
+    EXPECT_GT(checked, n * n / 2);
+    // Augmentation moves the mask with the image and leaves its values alone.
+    Crop c = s.tumour;
+    AugmentDraw d;
+    d.gain = 2, d.offset = 0.5, d.flip = true;
+    apply_augment(c, d, frame);
+    Crop img_only = plain.tumour;
+    apply_augment(img_only, d, frame);
+    EXPECT_EQ(c.data, img_only.data);
+    Crop as_image = s.tumour;  // the mask planes as if they were image planes, with no gain
+    as_image.data = s.tumour.mask;
+    as_image.mask.clear();
+    AugmentDraw geometry_only = d;
+    geometry_only.gain = 1, geometry_only.offset = 0;
+    apply_augment(as_image, geometry_only, frame);
+    EXPECT_EQ(c.mask, as_image.data);
+    // A rotation keeps the mask's area (the tumour stays inside the crop).
+    Crop r = s.tumour;
+    AugmentDraw rot;
+    rot.angle_rad = 0.3;
+    apply_augment(r, rot, frame);
+    double rotated = 0;
+    for (int i = 0; i < n * n; ++i) rotated += r.mask[static_cast<std::size_t>(ch * n * n + i)];
+    EXPECT_NEAR(rotated * s.tumour.box.pixel_mm * s.tumour.box.pixel_mm, area, 0.03 * area);
+  }
+}
+
+TEST(Imaging, CacheKeepsTheMaskPlanes) {
+  TempDir dir("cache-mask");
+  std::vector<PatientInput> pts = {{"P0", idata("phantom.nii.gz"), idata("phantom_mask.nii.gz"), {}}};
+  PreprocessParams p;
+  CohortStats st;
+  preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  p.mask_channel = true;  // another key: computed, not the plain entry
+  const auto a = preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  EXPECT_EQ(st.computed, 1);
+  const auto b = preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  EXPECT_EQ(st.cache_hits, 1);
+  ASSERT_FALSE(a[0].tumour.mask.empty());
+  EXPECT_EQ(b[0].tumour.mask, a[0].tumour.mask);
+  EXPECT_EQ(b[0].context.mask, a[0].context.mask);
+  EXPECT_EQ(b[0].tumour.data, a[0].tumour.data);
+  p.mask_channel = false;
+  const auto c = preprocess_cohort(pts, p, 1, dir / "cache", &st);
+  EXPECT_EQ(st.cache_hits, 1);
+  EXPECT_TRUE(c[0].tumour.mask.empty());
+}

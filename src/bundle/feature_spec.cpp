@@ -23,6 +23,7 @@ json preprocessing_json(const FeatureSpec& spec) {
                   {"context_fov_mm", im.context_fov_mm},
                   {"tumour_fov_mm", im.tumour_fov_mm},
                   {"neighbours", im.neighbours},
+                  {"mask_channel", im.mask_channel},
                   {"tumour_size_px", im.tumour_size_px},
                   {"context_size_px", im.context_size_px},
                   {"clip_percentiles", {im.clip_low_percentile, im.clip_high_percentile}},
@@ -62,6 +63,11 @@ imaging::PreprocessParams read_imaging(const json& im, const JsonPath& w) {
   p.context_fov_mm = runfolder::number_field(im, "context_fov_mm", w);
   p.tumour_fov_mm = runfolder::number_field(im, "tumour_fov_mm", w);
   p.neighbours = static_cast<int>(runfolder::integer_field(im, "neighbours", w));
+  // Bundles written before mask channels existed have no key: image planes only.
+  if (im.contains("mask_channel")) {
+    if (!im["mask_channel"].is_boolean()) w.at("mask_channel").fail("must be true or false");
+    p.mask_channel = im["mask_channel"].get<bool>();
+  }
   p.tumour_size_px = static_cast<int>(runfolder::integer_field(im, "tumour_size_px", w));
   p.context_size_px = static_cast<int>(runfolder::integer_field(im, "context_size_px", w));
   const auto clip = runfolder::numbers_field(im, "clip_percentiles", w);

@@ -33,8 +33,13 @@ void fill_text_clinical(const FeatureSpec& spec, const std::optional<std::string
   }
 }
 
+// The image planes, then the mask planes when the crop carries them (params.mask_channel).
 static torch::Tensor crop_tensor(const imaging::Crop& c) {
-  return torch::from_blob(const_cast<float*>(c.data.data()), {c.channels, c.height, c.width}, torch::kFloat32).clone();
+  auto planes = [&](const std::vector<float>& v) {
+    return torch::from_blob(const_cast<float*>(v.data()), {c.channels, c.height, c.width}, torch::kFloat32);
+  };
+  if (c.mask.empty()) return planes(c.data).clone();
+  return torch::cat({planes(c.data), planes(c.mask)}, 0);
 }
 
 train::TensorDict feature_tensors(const PatientFeatures& f, const FeatureSpec& spec, std::mt19937_64* rng) {

@@ -49,6 +49,7 @@ std::vector<KeySpec> build() {
       {"preprocess.tumour_fov_mm", Type::kFloat, 72.0, "Fixed field of view of the tumour crop in mm, so that absolute tumour size reaches the model (0 = the tumour's bounding box + tumour margin: every tumour fills the crop).", {}, 0.0, 500.0},
       {"preprocess.context_fov_mm", Type::kFloat, 0.0, "Fixed field of view of the context crop (0 = box + context margin).", {}, 0.0, 500.0},
       {"preprocess.neighbours", Type::kInt, std::int64_t{1}, "Slices each side of the largest-area slice (channels = 2k+1).", {}, 0, 5},
+      {"preprocess.mask_channel", Type::kBool, false, "Feed the tumour mask to the image models as extra input channels (2k+1 mask planes after the 2k+1 image planes): the annotated outline, size and shape reach the network directly."},
       {"preprocess.tumour_size_px", Type::kInt, std::int64_t{64}, "Model input size of the tumour crop.", {}, 8, 1024},
       {"preprocess.context_size_px", Type::kInt, std::int64_t{96}, "Model input size of the context crop.", {}, 8, 1024},
       {"preprocess.clip_percentiles", Type::kFloatList, D{0.5, 99.5}, "Intensity percentiles of the whole image clipped before z-scoring with the clipped image's mean and SD."},

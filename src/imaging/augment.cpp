@@ -19,17 +19,22 @@ AugmentDraw draw_augment(const AugmentParams& p, std::mt19937_64& rng) {
   return d;
 }
 
-void apply_augment(Crop& crop, const AugmentDraw& d, Frame frame) {
+namespace {
+
+// The geometric part of a draw applied to [channels][h][w] planes; intensity gain and offset
+// only when `intensity` (the image planes, not the mask's).
+std::vector<float> transform_planes(const std::vector<float>& planes, int channels, int w, int h, const AugmentDraw& d,
+                                    Frame frame, bool intensity) {
   const bool mirror_x = d.flip && frame == Frame::kAcquisition;
   const bool reverse_planes = d.flip && frame == Frame::kSagittal;
-  const int w = crop.width, h = crop.height;
   const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
   const double ca = std::cos(d.angle_rad), sa = std::sin(d.angle_rad);
-  std::vector<float> out(crop.data.size());
-  for (int c = 0; c < crop.channels; ++c) {
+  const double gain = intensity ? d.gain : 1.0, offset = intensity ? d.offset : 0.0;
+  std::vector<float> out(planes.size());
+  for (int c = 0; c < channels; ++c) {
     // Patient left-right in the sagittal frame: channel c takes the plane mirrored about the centre.
-    const int sc = reverse_planes ? crop.channels - 1 - c : c;
-    const float* src = crop.data.data() + static_cast<std::size_t>(sc) * w * h;
+    const int sc = reverse_planes ? channels - 1 - c : c;
+    const float* src = planes.data() + static_cast<std::size_t>(sc) * w * h;
     float* dst = out.data() + static_cast<std::size_t>(c) * w * h;
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
@@ -44,10 +49,17 @@ void apply_augment(Crop& crop, const AugmentDraw& d, Frame frame) {
         float fx = static_cast<float>(sx - x0), fy = static_cast<float>(sy - y0);
         float a = src[y0 * w + x0] + fx * (src[y0 * w + x1] - src[y0 * w + x0]);
         float b = src[y1 * w + x0] + fx * (src[y1 * w + x1] - src[y1 * w + x0]);
-        dst[y * w + x] = static_cast<float>((a + fy * (b - a)) * d.gain + d.offset);
+        dst[y * w + x] = static_cast<float>((a + fy * (b - a)) * gain + offset);
       }
   }
-  crop.data.swap(out);
+  return out;
+}
+
+}  // namespace
+
+void apply_augment(Crop& crop, const AugmentDraw& d, Frame frame) {
+  crop.data = transform_planes(crop.data, crop.channels, crop.width, crop.height, d, frame, true);
+  if (!crop.mask.empty()) crop.mask = transform_planes(crop.mask, crop.channels, crop.width, crop.height, d, frame, false);
 }
 
 AugmentDraw augment(PatientSample& s, const AugmentParams& p, std::mt19937_64& rng) {

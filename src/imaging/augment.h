@@ -4,7 +4,8 @@
 // left-right flip (patient left-right: in the sagittal frame the channel planes are reversed,
 // the in-plane image is not mirrored; in the acquisition frame, as before, the crop's x axis is
 // mirrored, which on a sagittal acquisition is an anterior-posterior flip), rotation and zoom about the crop centre (bilinear, edge pixels replicated
-// outside), then intensity gain and offset (in SD units after z-scoring). Augmenting the cached
+// outside), then intensity gain and offset (in SD units after z-scoring; the mask planes, when
+// present, get the same geometry and no intensity change). Augmenting the cached
 // crops rather than the volume keeps the epoch loop free of volume I/O; the cost is that the
 // corners of a rotated crop repeat edge pixels instead of showing real tissue.
 #pragma once

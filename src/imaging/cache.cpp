@@ -140,11 +140,16 @@ std::optional<PatientSample> PreprocessCache::load(const std::string& key) const
     if (j.value("format", "") != kFormat) return std::nullopt;
     PatientSample s = from_json(j);
     io::SafetensorsFile f(st);
+    const bool masks = j.value("mask_channel", false);
     for (auto [name, crop] : {std::pair<const char*, Crop*>{"tumour", &s.tumour}, {"context", &s.context}}) {
-      const io::TensorView& t = f.at(name);
       std::vector<std::int64_t> want = {crop->channels, crop->height, crop->width};
+      const io::TensorView& t = f.at(name);
       if (t.dtype != io::DType::kF32 || t.shape != want) return std::nullopt;
       crop->data = t.to_float();
+      if (!masks) continue;
+      const io::TensorView& m = f.at(std::string(name) + "_mask");
+      if (m.dtype != io::DType::kF32 || m.shape != want) return std::nullopt;
+      crop->mask = m.to_float();
     }
     return s;
   } catch (const std::exception& e) {
@@ -159,8 +164,15 @@ void PreprocessCache::store(const std::string& key, const PatientSample& s, cons
   tensors["tumour"] = io::TensorData::from_floats(s.tumour.data, {s.tumour.channels, s.tumour.height, s.tumour.width});
   tensors["context"] =
       io::TensorData::from_floats(s.context.data, {s.context.channels, s.context.height, s.context.width});
+  const bool masks = !s.tumour.mask.empty();
+  if (masks) {
+    tensors["tumour_mask"] = io::TensorData::from_floats(s.tumour.mask, {s.tumour.channels, s.tumour.height, s.tumour.width});
+    tensors["context_mask"] =
+        io::TensorData::from_floats(s.context.mask, {s.context.channels, s.context.height, s.context.width});
+  }
   io::write_safetensors(dir_ / (key + ".safetensors"), tensors, {{"format", kFormat}});
   json j = to_json(s);
+  if (masks) j["mask_channel"] = true;
   j["params"] = params.canonical();
   j["image_sha256"] = image_hash;
   j["mask_sha256"] = mask_hash;

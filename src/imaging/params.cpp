@@ -27,6 +27,7 @@ PreprocessParams PreprocessParams::from_config(const config::Config& c) {
   p.tumour_fov_mm = c.get_double("preprocess.tumour_fov_mm");
   p.context_fov_mm = c.get_double("preprocess.context_fov_mm");
   p.neighbours = static_cast<int>(c.get_int("preprocess.neighbours"));
+  p.mask_channel = c.get_bool("preprocess.mask_channel");
   p.tumour_size_px = static_cast<int>(c.get_int("preprocess.tumour_size_px"));
   p.context_size_px = static_cast<int>(c.get_int("preprocess.context_size_px"));
   const auto& clip = c.get_doubles("preprocess.clip_percentiles");
@@ -60,7 +61,9 @@ std::string PreprocessParams::canonical() const {
       "spacing_mm={:.6f};tumour_margin_mm={:.6f};context_margin_mm={:.6f};context_fov_mm={:.6f};tumour_fov_mm={:.6f};neighbours={};"
       "tumour_size_px={};context_size_px={};clip=[{:.6f},{:.6f}];normalise={}",
       spacing_mm, tumour_margin_mm, context_margin_mm, context_fov_mm, tumour_fov_mm, neighbours, tumour_size_px, context_size_px,
-      clip_low_percentile, clip_high_percentile, normalisation_name(normalise));
+      clip_low_percentile, clip_high_percentile, normalisation_name(normalise)) +
+         // Appended only when on, so caches and bundles made without mask planes keep their keys.
+         (mask_channel ? ";mask_channel=1" : "");
 }
 
 AugmentParams AugmentParams::from_config(const config::Config& c) {

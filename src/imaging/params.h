@@ -35,6 +35,10 @@ struct PreprocessParams {
   double tumour_fov_mm = 72.0;      // fixed tumour field of view (absolute size kept); 0 = box + margin
   double context_fov_mm = 0.0;      // fixed context field of view; 0 = box + margins
   int neighbours = 1;               // k: channels = 2k+1 slices around the largest-area slice
+  // Give the model the tumour mask as input channels beside the image: every crop then carries
+  // 2k+1 mask planes after its 2k+1 image planes (the mask sampled like the image, 0..1), so the
+  // outline, size and shape the annotator drew reach the network directly.
+  bool mask_channel = false;
   int tumour_size_px = 64;
   int context_size_px = 96;
   double clip_low_percentile = 0.5;

@@ -113,6 +113,11 @@ PatientSample preprocess_acquisition(const io::Volume& image, const io::Volume& 
   const double side_c = p.context_fov_mm > 0 ? p.context_fov_mm : side_t + 2 * p.context_margin_mm;
   out.tumour = make_crop(r, k0, out.slice_indices, cx, cy, side_t, p.tumour_size_px, pad, out.slice_index);
   out.context = make_crop(r, k0, out.slice_indices, cx, cy, side_c, p.context_size_px, pad, out.slice_index);
+  if (p.mask_channel) {
+    const io::Volume rm = resample_inplane(mask, p.spacing_mm, Interpolation::kLinear, k0, k1);
+    out.tumour.mask = make_crop(rm, k0, out.slice_indices, cx, cy, side_t, p.tumour_size_px, 0.0f, out.slice_index).data;
+    out.context.mask = make_crop(rm, k0, out.slice_indices, cx, cy, side_c, p.context_size_px, 0.0f, out.slice_index).data;
+  }
   for (Crop* c : {&out.tumour, &out.context}) {
     const auto& d = image.geometry.direction_lps;
     c->box.normal_lps = {d[0][2], d[1][2], d[2][2]};
@@ -254,13 +259,20 @@ PatientSample preprocess_sagittal(const io::Volume& image, const io::Volume& mas
     slab.geometry.direction_lps[r][2] = kNormal[r];
   slab.voxels.resize(static_cast<std::size_t>(slab.geometry.voxel_count()));
   const IndexMap to_image(g);
+  io::Volume mask_slab;
+  if (p.mask_channel) mask_slab = slab;  // the same lattice (the mask is on the image grid)
   std::size_t idx = 0;
   for (int c = 0; c < channels; ++c) {
     const double t = t_first + c * p.slice_spacing_mm;
     for (std::int64_t y = y0; y <= y1; ++y)
       for (std::int64_t x = x0; x <= x1; ++x, ++idx) {
-        const float raw = sample_trilinear(image, to_image(x * s, y * s, t));
+        const io::Vec3 at = to_image(x * s, y * s, t);
+        const float raw = sample_trilinear(image, at);
         slab.voxels[idx] = std::isnan(raw) ? pad : out.stats.apply(raw);
+        if (p.mask_channel) {
+          const float m = sample_trilinear(mask, at);
+          mask_slab.voxels[idx] = std::isnan(m) ? 0.0f : m;
+        }
       }
   }
   std::vector<std::int64_t> ks(static_cast<std::size_t>(channels));
@@ -268,6 +280,10 @@ PatientSample preprocess_sagittal(const io::Volume& image, const io::Volume& mas
   const double cx = cu / s - static_cast<double>(x0), cy = cv / s - static_cast<double>(y0);
   out.tumour = make_crop(slab, 0, ks, cx, cy, side_t, p.tumour_size_px, pad, p.neighbours);
   out.context = make_crop(slab, 0, ks, cx, cy, side_c, p.context_size_px, pad, p.neighbours);
+  if (p.mask_channel) {
+    out.tumour.mask = make_crop(mask_slab, 0, ks, cx, cy, side_t, p.tumour_size_px, 0.0f, p.neighbours).data;
+    out.context.mask = make_crop(mask_slab, 0, ks, cx, cy, side_c, p.context_size_px, 0.0f, p.neighbours).data;
+  }
   const io::Vec3 centre = frame_point(cu, cv, best_t);
   out.slice_index = nearest_slice(g, centre);
   for (int c = 0; c < channels; ++c) {

@@ -27,6 +27,8 @@
 // each sampled bilinearly onto size_px x size_px pixels (crop + resize in one interpolation),
 // outside the image padded with the normalised lower clip value (the darkest tissue value).
 // Squares keep the aspect ratio: no anisotropic stretching of the tumour.
+// With params.mask_channel the mask is sampled on the same planes and pixels (trilinear /
+// linear in plane, then the same bilinear crop; 0 outside) into Crop::mask.
 #pragma once
 
 #include <array>
@@ -64,10 +66,15 @@ struct CropBox {
 };
 
 struct Crop {
-  int channels = 0, height = 0, width = 0;
+  int channels = 0, height = 0, width = 0;  // channels: the image planes
   std::vector<float> data;  // [C][H][W], row-major
+  // params.mask_channel: the tumour mask on the same planes and pixels, [C][H][W] in 0..1
+  // (sampled like the image, outside the volume 0); empty otherwise. The model input is the
+  // image planes followed by these.
+  std::vector<float> mask;
   CropBox box;
   float at(int c, int y, int x) const { return data[static_cast<std::size_t>((c * height + y) * width + x)]; }
+  int input_channels() const { return mask.empty() ? channels : 2 * channels; }
 };
 
 // Everything the training pipeline needs about one patient's image (torch-free).

@@ -25,7 +25,7 @@ models::DataSizes StudyFeatures::sizes() const {
   models::DataSizes s;
   s.clinical_features = static_cast<std::int64_t>(spec.clinical.feature_count());
   s.vocab_size = spec.tokenizer ? static_cast<std::int64_t>(spec.tokenizer->vocab().size()) : 0;
-  s.in_chans = 2 * spec.imaging.neighbours + 1;
+  s.in_chans = (2 * spec.imaging.neighbours + 1) * (spec.imaging.mask_channel ? 2 : 1);
   s.tumour_size = spec.imaging.tumour_size_px;
   s.context_size = spec.imaging.context_size_px;
   return s;
