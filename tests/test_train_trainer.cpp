@@ -437,3 +437,109 @@ TEST(Trainer, AuxiliaryColumnsAddTheirLossAndStayOutOfEvaluation) {
     EXPECT_NE(std::string(e.what()).find("expected [32, 3]"), std::string::npos) << e.what();
   }
 }
+
+// train.ema_decay: the average is the hand recursion over the weights after every step, it is
+// what evaluation and selection see, and a run resumed from a checkpoint ends with the same one.
+TEST(Trainer, WeightAverageFollowsTheRecursionAndIsTheSelectedModel) {
+  torch::set_num_threads(1);
+  auto o = toy_options();
+  o.epochs = 4;
+  o.ema_decay = 0.9;
+  o.select_on = SelectOn::kLoss;
+  LoaderOptions lo;
+  lo.batch_size = 32;
+  lo.workers = 0;
+  lo.seed = 1;
+  torch::manual_seed(3);
+  toy::ToyNet net;
+  toy::ToyDataset train_set(256, 1, 0.1), val_set(200, 2, 0.1, "V");
+  Loader loader(train_set, lo);
+  Trainer trainer(*net, [&](const Batch& b) { return net->forward(b); }, o);
+  std::map<std::string, torch::Tensor> avg;  // by hand, parameters only (buffers are copied)
+  for (const auto& p : net->named_parameters(true)) avg[p.key()] = p.value().detach().clone().to(torch::kFloat64);
+  std::int64_t steps = 0;
+  std::vector<std::map<std::string, torch::Tensor>> per_epoch;
+  models::TensorMap trained;
+  trainer.set_step_callback([&](std::int64_t, std::int64_t) {
+    ++steps;
+    trained = models::state_dict(*net);
+    const double d = std::min(0.9, (1.0 + steps) / (10.0 + steps));
+    for (const auto& p : net->named_parameters(true))
+      avg[p.key()] = d * avg[p.key()] + (1 - d) * p.value().detach().to(torch::kFloat64);
+  });
+  std::vector<double> hand_val_loss;
+  trainer.set_epoch_callback([&](const EpochRecord& r) {
+    per_epoch.push_back(avg);
+    hand_val_loss.push_back(r.val_loss);
+  });
+  const FitResult res = trainer.fit(loader, val_set);
+  ASSERT_EQ(steps, 4 * 8);
+  ASSERT_EQ(per_epoch.size(), 4u);
+  for (const auto& [name, t] : avg)
+    EXPECT_LT((trainer.ema_weights().at(name).to(torch::kFloat64) - t).abs().max().item<double>(), 1e-5) << name;
+  // The model now holds the best epoch's average, and its validation loss is that epoch's.
+  const auto best = static_cast<std::size_t>(res.state.best_epoch);
+  for (const auto& p : net->named_parameters(true))
+    EXPECT_LT((p.value().detach().to(torch::kFloat64) - per_epoch[best].at(p.key())).abs().max().item<double>(), 1e-5)
+        << p.key();
+  EXPECT_NEAR(trainer.evaluate(val_set).loss, hand_val_loss[best], 1e-9);
+  // The average differs from the last step's trained weights (it lags them).
+  bool differs = false;
+  for (const auto& p : net->named_parameters(true))
+    differs |= !torch::allclose(trainer.ema_weights().at(p.key()), trained.at(p.key()));
+  EXPECT_TRUE(differs);
+}
+
+TEST(Checkpoint, ResumedRunKeepsTheWeightAverage) {
+  torch::set_num_threads(1);
+  const TempDir dir("resume-ema");
+  auto run = [&](std::int64_t run_epochs, bool resume, const fs::path& ckpt) {
+    auto o = toy_options();
+    o.epochs = 4;
+    o.run_epochs = run_epochs;
+    o.ema_decay = 0.8;
+    o.checkpoint = ckpt;
+    o.resume = resume;
+    o.fingerprint = "ema-test";
+    LoaderOptions lo;
+    lo.batch_size = 32;
+    lo.workers = 0;
+    lo.seed = 1;
+    torch::manual_seed(3);
+    toy::ToyNet net;
+    toy::ToyDataset train_set(256, 1, 0.1), val_set(200, 2, 0.1, "V");
+    Loader loader(train_set, lo);
+    Trainer trainer(*net, [&](const Batch& b) { return net->forward(b); }, o);
+    trainer.fit(loader, val_set);
+    return std::make_pair(models::state_dict(*net), trainer.ema_weights());
+  };
+  const auto ref = run(0, false, dir / "ref.ckpt");
+  run(2, false, dir / "run.ckpt");  // stops after epoch 2 as if killed there
+  const auto resumed = run(0, true, dir / "run.ckpt");
+  EXPECT_TRUE(same_weights(ref.first, resumed.first));
+  ASSERT_EQ(ref.second.size(), resumed.second.size());
+  for (const auto& [name, t] : ref.second) EXPECT_TRUE(torch::equal(t, resumed.second.at(name))) << name;
+  // A checkpoint without an average cannot continue a run that keeps one.
+  auto o = toy_options();
+  o.epochs = 4;
+  o.run_epochs = 1;
+  o.checkpoint = dir / "plain.ckpt";
+  o.fingerprint = "ema-test";
+  {
+    torch::manual_seed(3);
+    toy::ToyNet net;
+    toy::ToyDataset train_set(64, 1, 0.1), val_set(64, 2, 0.1, "V");
+    Loader loader(train_set, LoaderOptions{});
+    Trainer(*net, [&](const Batch& b) { return net->forward(b); }, o).fit(loader, val_set);
+    o.resume = true;
+    o.ema_decay = 0.8;
+    o.run_epochs = 0;
+    Trainer t(*net, [&](const Batch& b) { return net->forward(b); }, o);
+    try {
+      t.fit(loader, val_set);
+      FAIL() << "resumed without an average";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("has no weight average"), std::string::npos) << e.what();
+    }
+  }
+}

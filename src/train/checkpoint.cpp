@@ -110,25 +110,55 @@ void restore_rng_state(const RngState& s) {
   }
 }
 
+namespace {
+
+// Named tensors as an archive; the names are kept in a list (archive keys are attribute names:
+// dots would nest them).
+torch::serialize::OutputArchive named_archive(const NamedTensors& tensors) {
+  torch::serialize::OutputArchive a;
+  std::string names;
+  std::int64_t k = 0;
+  for (const auto& [name, t] : tensors) {
+    names += name + "\n";
+    a.write("t" + std::to_string(k++), t.detach().cpu().contiguous());
+  }
+  a.write("names", c10::IValue(names));
+  return a;
+}
+
+NamedTensors read_named(torch::serialize::InputArchive& a) {
+  NamedTensors out;
+  c10::IValue v;
+  a.read("names", v);
+  std::istringstream names(v.toStringRef());
+  std::string name;
+  std::int64_t k = 0;
+  while (std::getline(names, name)) {
+    torch::Tensor t;
+    a.read("t" + std::to_string(k++), t);
+    out[name] = t;
+  }
+  return out;
+}
+
+}  // namespace
+
 void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
                      const torch::optim::Optimizer& optimizer, const CheckpointContents& c) {
   torch::serialize::OutputArchive root;
   wrap_torch(path, "serialising", [&] {
     root.write("format_version", c10::IValue(kFormatVersion));
-    torch::serialize::OutputArchive m, o, best;
+    torch::serialize::OutputArchive m, o;
     model.save(m);
     root.write("model", m);
     optimizer.save(o);
     root.write("optimizer", o);
-    // Names are kept in a list (archive keys are attribute names: dots would nest them).
-    std::string names;
-    std::int64_t k = 0;
-    for (const auto& [name, t] : c.best_weights) {
-      names += name + "\n";
-      best.write("t" + std::to_string(k++), t.detach().cpu().contiguous());
-    }
-    best.write("names", c10::IValue(names));
+    torch::serialize::OutputArchive best = named_archive(c.best_weights);
     root.write("best", best);
+    if (!c.ema.empty()) {
+      torch::serialize::OutputArchive ema = named_archive(c.ema);
+      root.write("ema", ema);
+    }
     root.write("state", c10::IValue(state_to_json(c.state)));
     torch::serialize::OutputArchive r;
     r.write("torch_cpu", c.rng.torch_cpu);
@@ -181,17 +211,10 @@ CheckpointContents load_checkpoint(const std::filesystem::path& path, torch::nn:
     return 0;
   });
   wrap_torch(path, "best weights", [&] {
-    torch::serialize::InputArchive best;
+    torch::serialize::InputArchive best, ema;
     root.read("best", best);
-    best.read("names", v);
-    std::istringstream names(v.toStringRef());
-    std::string name;
-    std::int64_t k = 0;
-    while (std::getline(names, name)) {
-      torch::Tensor t;
-      best.read("t" + std::to_string(k++), t);
-      c.best_weights[name] = t;
-    }
+    c.best_weights = read_named(best);
+    if (root.try_read("ema", ema)) c.ema = read_named(ema);
     torch::serialize::InputArchive r;
     root.read("rng", r);
     r.read("torch_cpu", c.rng.torch_cpu);

@@ -54,6 +54,7 @@ struct CheckpointContents {
   TrainState state;
   RngState rng;
   NamedTensors best_weights;  // state dict of the best epoch so far (empty when none)
+  NamedTensors ema;           // the weights' exponential moving average (train.ema_decay; empty when off)
 };
 
 // Writes the checkpoint atomically. Throws OutputError.

@@ -16,6 +16,7 @@ TrainingSetup training_setup(const config::Config& cfg, const std::vector<float>
   t.patience = cfg.get_int("train.early_stop_patience");
   t.select_on = parse_select_on(cfg.get_string("train.select_on"));
   t.grad_clip = cfg.get_double("train.grad_clip");
+  t.ema_decay = cfg.get_double("train.ema_decay");
   t.warmup_epochs = cfg.get_double("train.warmup_epochs");
   t.optim.head_lr = cfg.get_double("train.lr");
   t.optim.backbone_lr = cfg.get_double("train.backbone_lr");

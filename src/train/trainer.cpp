@@ -16,6 +16,12 @@
 
 namespace cervirisk::train {
 namespace {
+NamedTensors cpu_copy(const NamedTensors& t) {
+  NamedTensors out;
+  for (const auto& [name, x] : t) out[name] = x.detach().to(torch::kCPU).contiguous().clone();
+  return out;
+}
+
 // The validation AUC (stats::roc_auc, Mann-Whitney); NaN when a class is absent, so selection
 // falls back to "no improvement" instead of failing the run.
 // Patients without a binary label (NaN) are left out. With two outputs (logit, risk) the logit is scored.
@@ -112,7 +118,33 @@ double Trainer::train_step(const Batch& batch) {
   clip_grad_norm(optimizer_->parameters(), options_.grad_clip);
   optimizer_->adamw().step();
   ++state_.step;
+  update_ema();
   return value;
+}
+
+void Trainer::update_ema() {
+  if (ema_.empty()) return;
+  torch::NoGradGuard no_grad;
+  const double t = static_cast<double>(state_.step);
+  const double d = std::min(options_.ema_decay, (1 + t) / (10 + t));
+  for (const auto& p : model_.named_parameters(true)) {
+    torch::Tensor& e = ema_.at(p.key());
+    e.mul_(d).add_(p.value().detach(), 1 - d);
+  }
+  for (const auto& b : model_.named_buffers(true)) ema_.at(b.key()).copy_(b.value());
+}
+
+template <class F>
+auto Trainer::with_ema(F&& f) {
+  if (ema_.empty()) return f();
+  const NamedTensors trained = models::state_dict(model_);
+  models::load_weights(model_, ema_);
+  struct Restore {
+    torch::nn::Module& m;
+    const NamedTensors& w;
+    ~Restore() { models::load_weights(m, w); }
+  } restore{model_, trained};
+  return f();
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
@@ -186,6 +218,11 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
     auto c = load_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), options_.fingerprint);
     state_ = std::move(c.state);
     best_weights_ = std::move(c.best_weights);
+    ema_ = std::move(c.ema);
+    for (auto& [name, t] : ema_) t = t.to(options_.device);
+    if (options_.ema_decay > 0 && ema_.empty())
+      throw ModelError(fmt::format("checkpoint {}: has no weight average, but train.ema_decay is {}",
+                                   options_.checkpoint.string(), options_.ema_decay));
     restore_rng_state(c.rng);
     result.resumed = true;
     log::info("{}: resumed from {} after epoch {} (step {})", options_.label, options_.checkpoint.string(),
@@ -200,6 +237,9 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
     state_ = TrainState{};
     state_.fingerprint = options_.fingerprint;
     best_weights_.clear();
+    ema_.clear();
+    if (options_.ema_decay > 0)
+      for (auto& [name, t] : models::state_dict(model_)) ema_[name] = t.to(options_.device);
   }
 
   std::unique_ptr<Progress> bar;
@@ -227,7 +267,7 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
     r.train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, n));
     r.val_loss = r.val_auc = std::numeric_limits<double>::quiet_NaN();
     if (validation != nullptr) {
-      const Evaluation ev = evaluate(*validation);
+      const Evaluation ev = with_ema([&] { return evaluate(*validation); });
       r.val_loss = ev.loss;
       r.val_auc = ev.auc;
     }
@@ -239,7 +279,7 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
       state_.best_epoch = epoch;
       state_.best_metric = options_.select_on == SelectOn::kAuc ? r.val_auc : r.val_loss;
       state_.epochs_without_improvement = 0;
-      best_weights_ = models::state_dict(model_);
+      best_weights_ = ema_.empty() ? models::state_dict(model_) : cpu_copy(ema_);
     } else {
       ++state_.epochs_without_improvement;
     }
@@ -252,7 +292,7 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
                epoch + 1, r.train_loss, r.val_loss, r.val_auc, r.lr, r.seconds);
     if (before_checkpoint_) before_checkpoint_(r);
     if (!options_.checkpoint.empty())
-      save_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), {state_, capture_rng_state(), best_weights_});
+      save_checkpoint(options_.checkpoint, model_, optimizer_->adamw(), {state_, capture_rng_state(), best_weights_, ema_});
     ++result.epochs_run;
     if (epoch_callback_) epoch_callback_(r);
   }
@@ -260,7 +300,10 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
   if (state_.stopped_early)
     log::info("{}: early stop after epoch {} (best epoch {}, {} {:.4f})", options_.label, state_.epochs_done,
               state_.best_epoch + 1, options_.select_on == SelectOn::kAuc ? "val_auc" : "val_loss", state_.best_metric);
-  if (options_.restore_best && !best_weights_.empty()) models::load_weights(model_, best_weights_);
+  if (options_.restore_best && !best_weights_.empty())
+    models::load_weights(model_, best_weights_);
+  else if (!ema_.empty())
+    models::load_weights(model_, ema_);  // no selection: the last epoch's average is the model
   result.state = state_;
   return result;
 }

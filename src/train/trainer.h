@@ -49,6 +49,11 @@ struct TrainerOptions {
   bool resume = false;                  // continue from `checkpoint` when it exists
   std::string fingerprint;              // identifies the run in its checkpoint
   bool restore_best = true;             // load the best epoch's weights at the end of fit()
+  // train.ema_decay: > 0 keeps an exponential moving average of the weights (Polyak averaging;
+  // ConvNeXt, Liu et al. 2022, trains with one), updated after every optimiser step with the
+  // decay min(ema_decay, (1 + step) / (10 + step)); evaluation, selection and the weights fit()
+  // leaves in the model are then the average's. 0 = off.
+  double ema_decay = 0.0;
   bool progress = true;
   std::string label = "train";
   // Auxiliary targets (multi-task training, Caruana 1997, doi:10.1023/A:1007379606734): the
@@ -101,6 +106,7 @@ class Trainer {
   Optimizer& optimizer() { return *optimizer_; }
   const TrainState& state() const { return state_; }
   const NamedTensors& best_weights() const { return best_weights_; }
+  const NamedTensors& ema_weights() const { return ema_; }  // empty when ema_decay is 0
   const WarmupCosine& schedule() const { return schedule_; }
 
   void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
@@ -118,6 +124,11 @@ class Trainer {
   bool output_shape_ok(const torch::Tensor& out, std::int64_t rows) const;
   // The main output (logit, or logit and risk) of a forward's result, without auxiliary columns.
   torch::Tensor main_output(const torch::Tensor& out) const;
+  void update_ema();
+  // Runs f with the moving average's weights in the model (the model's own weights otherwise),
+  // then puts the trained weights back.
+  template <class F>
+  auto with_ema(F&& f);
 
   torch::nn::Module& model_;
   ForwardFn forward_;
@@ -126,6 +137,7 @@ class Trainer {
   WarmupCosine schedule_;
   TrainState state_;
   NamedTensors best_weights_;
+  NamedTensors ema_;  // on the model's device
   GradientHook gradient_hook_;
   std::unique_ptr<ShardPool> pool_;  // created on the first step that splits its batch
   std::function<void(const EpochRecord&)> epoch_callback_, before_checkpoint_;
