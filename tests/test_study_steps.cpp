@@ -15,6 +15,9 @@
 #include "core/error.h"
 #include "stats/calibration.h"
 #include "study/steps.h"
+#include "bundle/bundle.h"
+#include "runfolder/layout.h"
+#include "small_arch.h"
 
 using namespace cervirisk;
 using namespace cervirisk::study;
@@ -280,4 +283,70 @@ TEST(StudySteps, AnUntrainedHeadIsAConfigurationErrorNamingTheKeys) {
   EXPECT_EQ(settings_of("cox_head = false", "loss = \"cox\"").recalibration, Recalibration::kLogistic);
   EXPECT_EQ(settings_of("cox_head = false", "loss = \"bce\"").selection, Selection::kSplit);  // the default
   std::filesystem::remove_all(dir);
+}
+
+// train.fusion_init = "ladder": a fusion variant takes the encoders, projections and missing
+// tokens of the rungs below from their bundles, and nothing of their fusion heads.
+TEST(StudySteps, LadderStartTakesTheRungsEncodersButNotTheirHeads) {
+  const auto run = std::filesystem::temp_directory_path() / ("cerv_ladder_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(run);
+  bundle::FeatureSpec spec;
+  spec.imaging.tumour_size_px = 32;
+  spec.imaging.context_size_px = 48;
+  spec.max_tokens = 16;
+  auto make = [&](models::Variant v, std::uint64_t seed) {
+    torch::manual_seed(seed);
+    auto arch = cervirisk::testing::small_arch(v, 5, 40);
+    return std::make_pair(arch, models::build_model(arch));
+  };
+  auto write = [&](const std::string& name, const models::ArchConfig& arch, const models::RecurrenceModel& m) {
+    runfolder::ModelInfo info;
+    info.variant = name;
+    info.preset = arch.preset;
+    bundle::write_bundle(runfolder::model_dir(run, name), m, arch, spec, info, {});
+  };
+  auto [target_arch, target] = make(models::Variant::kMsmTC, 1);
+  // Without the rungs' bundles: a configuration error naming the missing bundle.
+  try {
+    ladder_weights(run, "msm_tc", 0, 1, target);
+    ADD_FAILURE() << "no bundles, no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("models/msm_t/model.json"), std::string::npos) << e.what();
+  }
+  auto [t_arch, msm_t] = make(models::Variant::kMsmT, 2);
+  auto [c_arch, clinical] = make(models::Variant::kClinical, 3);
+  write("msm_t", t_arch, msm_t);
+  write("clinical", c_arch, clinical);
+  const auto take = ladder_weights(run, "msm_tc", 0, 1, target);
+  const auto want_t = models::state_dict(*msm_t), want_c = models::state_dict(*clinical), have = models::state_dict(*target);
+  std::set<std::string> prefixes;
+  for (const auto& [name, t] : take) {
+    prefixes.insert(name.substr(0, name.find('.')));
+    const bool from_t = want_t.count(name) > 0;
+    EXPECT_TRUE(torch::equal(t, from_t ? want_t.at(name) : want_c.at(name))) << name;
+    EXPECT_NE(name.rfind("head.", 0), 0u) << name;
+    EXPECT_NE(name.rfind("classifier.", 0), 0u) << name;
+  }
+  for (const char* p : {"convnext", "vit", "text", "clinical", "proj", "missing_text", "missing_clinical"})
+    EXPECT_TRUE(prefixes.count(p)) << p;
+  // Every non-head tensor of the target with a same-shaped source is taken.
+  for (const auto& [name, t] : have) {
+    const bool head = name.rfind("head.", 0) == 0 || name.rfind("classifier.", 0) == 0;
+    const bool available = (want_t.count(name) && want_t.at(name).sizes() == t.sizes()) ||
+                           (want_c.count(name) && want_c.at(name).sizes() == t.sizes());
+    EXPECT_EQ(take.count(name) > 0, !head && available) << name;
+  }
+  EXPECT_TRUE(ladder_weights(run, "convnext", 0, 1, target).empty());  // not a fusion variant
+  EXPECT_EQ(ladder_sources("msm"), (std::vector<std::string>{"convnext", "vit"}));
+  // The cv refits saw every fold: the combination is refused, naming both keys.
+  std::filesystem::create_directories(run);
+  std::ofstream(run / "c.toml") << "[train]\nfusion_init = \"ladder\"\nselection = \"cv\"\n";
+  try {
+    StudySettings::from_config(config::Config::load(run / "c.toml"));
+    ADD_FAILURE() << "ladder with cv accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.fusion_init"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("train.selection"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(run);
 }

@@ -1,4 +1,9 @@
 // The order of the study's steps (study.h).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
 #include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -99,6 +104,13 @@ StudyResult run_study(const StudyOptions& options) {
   write_file_atomic(run / "config.toml", cfg.to_toml());
   const std::vector<std::string> variants = options.variants.empty() ? cfg.get_strings("train.variants") : options.variants;
   for (const auto& v : variants) models::parse_variant(v);
+  if (settings.ladder_init)
+    for (auto v = variants.begin(); v != variants.end(); ++v)
+      for (const auto& src : ladder_sources(*v))
+        if (std::find(variants.begin(), v, src) == v)
+          throw ConfigError(fmt::format("train.fusion_init = \"ladder\": {} starts from {}, which is not trained before it "
+                                        "(variants: {}); list {} earlier or set fusion_init = \"none\"",
+                                        *v, src, fmt::join(variants, ", "), src));
   StudyResult result;
   result.run_dir = run;
   StepTimer timer(manifest, result.timings);

@@ -40,6 +40,7 @@ struct StudySettings {
   std::string loss = "bce";  // train.loss
   std::string class_balance = "weighted";  // train.class_balance
   bool cox_head = false;     // model.cox_head
+  bool ladder_init = false;  // train.fusion_init = "ladder" (train_variant.cpp ladder_sources)
   int bootstrap = 0;         // eval.bootstrap replicates
   std::vector<double> tdauc_horizons, km_times;
   bool synthetic = false;

@@ -137,6 +137,15 @@ struct TrainedVariant {
   std::vector<runfolder::Prediction> predictions;  // every patient of every cohort
   SelectionTrace selection;
 };
+// train.fusion_init = "ladder": the variants a fusion variant starts from (empty for the others).
+std::vector<std::string> ladder_sources(const std::string& variant);
+// What a fusion variant takes from the rungs' bundles in run/models/ (seed_index > 0 of `seeds`:
+// their seed-k folders): every tensor `target` has under the same name and shape -- encoders,
+// projections, missing-modality tokens -- the first source winning, except the fusion head
+// (head.*, classifier.*, risk_head.*). ConfigError (exit 2) naming the bundle when a rung has
+// none.
+models::TensorMap ladder_weights(const std::filesystem::path& run, const std::string& variant, int seed_index, int seeds,
+                                 const models::RecurrenceModel& target);
 // Trains one variant with one seed, writes its bundle (models/<variant>/ or .../seed-k/), and
 // for the first seed predictions/<variant>.csv and the fused vectors of explain/.
 TrainedVariant train_variant(const VariantJob& job, StepTimer& timer);

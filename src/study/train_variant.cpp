@@ -29,6 +29,35 @@ namespace cervirisk::study {
 namespace fs = std::filesystem;
 using Patients = std::vector<const bundle::PatientFeatures*>;
 
+std::vector<std::string> ladder_sources(const std::string& variant) {
+  if (variant == "msm") return {"convnext", "vit"};
+  if (variant == "msm_t") return {"msm"};
+  if (variant == "msm_tc") return {"msm_t", "clinical"};
+  return {};
+}
+
+models::TensorMap ladder_weights(const fs::path& run, const std::string& variant, int seed_index, int seeds,
+                                 const models::RecurrenceModel& target_model) {
+  const auto sources = ladder_sources(variant);
+  models::TensorMap take;
+  const auto target = models::state_dict(*target_model);
+  for (const auto& src : sources) {
+    fs::path dir = runfolder::model_dir(run, src);
+    if (seeds > 1 && seed_index > 0) dir /= fmt::format("seed-{}", seed_index);
+    if (!fs::exists(dir / "model.json"))
+      throw ConfigError(fmt::format("train.fusion_init = \"ladder\": {} starts from {}, but {} has no bundle (train {} "
+                                    "before {} in train.variants)",
+                                    variant, fmt::join(sources, " and "), (dir / "model.json").string(), src, variant));
+    const bundle::Bundle b = bundle::load_bundle(dir);
+    for (const auto& [name, t] : models::state_dict(*b.model)) {
+      if (name.rfind("head.", 0) == 0 || name.rfind("classifier.", 0) == 0 || name.rfind("risk_head.", 0) == 0) continue;
+      const auto it = target.find(name);
+      if (it != target.end() && it->second.sizes() == t.sizes() && !take.count(name)) take[name] = t;
+    }
+  }
+  return take;
+}
+
 namespace {
 
 // Held-out predictions of training patients: what the recalibration is fitted on.
@@ -60,14 +89,25 @@ std::int64_t events_of(const Patients& p) {
   return e;
 }
 
+void ladder_start(const VariantJob& job, models::RecurrenceModel& model) {
+  const auto sources = ladder_sources(job.variant);
+  if (sources.empty()) return;
+  const auto take = ladder_weights(job.run, job.variant, job.seed_index, job.seeds, model);
+  models::LoadOptions lo;
+  lo.strict = false;
+  models::load_weights(*model, take, lo);
+  log::info("{}: started from {} ({} tensors; the fusion head fresh)", job.variant, fmt::join(sources, " + "), take.size());
+}
+
 // A freshly initialised model (the init stream is named by `tag`), with the pretrained report
-// encoder when the variant reads text.
+// encoder when the variant reads text, and the rungs below with train.fusion_init = "ladder".
 models::RecurrenceModel fresh_model(const VariantJob& job, const models::ArchConfig& arch, std::uint64_t seed,
                                     const std::string& tag) {
   seed_everything(derive_seed(seed, tag));
   auto model = models::build_model(arch);
   if (arch.modalities().text && !job.bert_weights->empty())
     if (auto b = models::text_bert(model)) models::load_weights(*b, *job.bert_weights);
+  if (job.settings->ladder_init) ladder_start(job, model);
   return model;
 }
 
