@@ -41,3 +41,16 @@ TEST(StudyCli, StudyWithMissingConfigFails) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("/nonexistent/study.toml"), std::string::npos) << r.err;
 }
+
+// train.fusion_init = "ladder" needs the rungs trained first: checked before any data is read.
+TEST(StudyCli, LadderWithoutItsRungsIsExit2NamingThem) {
+  const fs::path d = fs::temp_directory_path() / ("cerv_study_ladder_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  std::ofstream(d / "study.toml") << "[data]\nmanifest = \"manifest.csv\"\n[train]\nfusion_init = \"ladder\"\n";
+  auto r = run_cli("study --no-report --variants clinical msm_tc --config " + (d / "study.toml").string() + " --out " +
+                   (d / "run").string());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("msm_tc starts from msm_t"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fusion_init"), std::string::npos) << r.err;
+  fs::remove_all(d);
+}

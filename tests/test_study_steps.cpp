@@ -338,15 +338,23 @@ TEST(StudySteps, LadderStartTakesTheRungsEncodersButNotTheirHeads) {
   }
   EXPECT_TRUE(ladder_weights(run, "convnext", 0, 1, target).empty());  // not a fusion variant
   EXPECT_EQ(ladder_sources("msm"), (std::vector<std::string>{"convnext", "vit"}));
-  // The cv refits saw every fold: the combination is refused, naming both keys.
-  std::filesystem::create_directories(run);
-  std::ofstream(run / "c.toml") << "[train]\nfusion_init = \"ladder\"\nselection = \"cv\"\n";
+  // With cv selection fold k starts from the rungs' fold-k models, not their refits.
+  auto [t2_arch, msm_t_fold] = make(models::Variant::kMsmT, 4);
+  auto [c2_arch, clinical_fold] = make(models::Variant::kClinical, 5);
   try {
-    StudySettings::from_config(config::Config::load(run / "c.toml"));
-    ADD_FAILURE() << "ladder with cv accepted";
+    ladder_weights(run, "msm_tc", 0, 1, target, 1);
+    ADD_FAILURE() << "no fold weights, no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.fusion_init"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("train.selection"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cv/fold-1.safetensors"), std::string::npos) << e.what();
   }
+  std::filesystem::create_directories(runfolder::model_dir(run, "msm_t") / "cv");
+  std::filesystem::create_directories(runfolder::model_dir(run, "clinical") / "cv");
+  models::write_safetensors(cv_fold_weights(runfolder::model_dir(run, "msm_t"), 1), models::state_dict(*msm_t_fold));
+  models::write_safetensors(cv_fold_weights(runfolder::model_dir(run, "clinical"), 1), models::state_dict(*clinical_fold));
+  const auto fold_t = models::state_dict(*msm_t_fold), fold_c = models::state_dict(*clinical_fold);
+  const auto take1 = ladder_weights(run, "msm_tc", 0, 1, target, 1);
+  EXPECT_EQ(take1.size(), take.size());
+  for (const auto& [name, t] : take1)
+    EXPECT_TRUE(torch::equal(t, fold_t.count(name) ? fold_t.at(name) : fold_c.at(name))) << name;
   std::filesystem::remove_all(run);
 }

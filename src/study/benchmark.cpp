@@ -107,7 +107,13 @@ BenchmarkSeedRun run_seed(const BenchmarkOptions& o, std::uint64_t seed, const s
     log::info("benchmark seed {}: reusing {}", seed, run.string());
     return r;
   }
-  {
+  // An interrupted seed whose cohort was written (study.toml is the synth's last file): the study
+  // continues on it (--resume) instead of synthesising it again.
+  if (o.resume && fs::exists(data_dir / "study.toml") && fs::exists(data_dir / "truth.csv")) {
+    const auto centers = data::center_profiles(so.centers, so.lang, so.report_language);
+    r.oracle = data::oracle_table(data::synth_biology(so, centers), centers, seed);
+    log::info("benchmark seed {}: reusing the cohort in {}", seed, data_dir.string());
+  } else {
     Progress bar(fmt::format("synth seed {}", seed), so.patients + so.test_external + so.test_internal);
     const auto s = data::write_synthetic_cohort(so, data_dir, [&](int, int) { bar.tick(); });
     bar.finish();
@@ -121,6 +127,7 @@ BenchmarkSeedRun run_seed(const BenchmarkOptions& o, std::uint64_t seed, const s
   st.variants = variants;
   st.report = false;
   st.command = "benchmark";
+  st.resume = o.resume && fs::exists(run);
   const auto t0 = std::chrono::steady_clock::now();
   run_study(st);
   r.study_seconds = StepTimer::since(t0);

@@ -14,6 +14,8 @@ const char* const kDemoToml = R"(
 tumour_size_px = 48
 context_size_px = 64
 workers = 2
+# The annotated outline reaches the image models as input planes (docs/images.md).
+mask_channel = true
 
 [augment]
 rotate_deg = 10.0
@@ -28,12 +30,17 @@ pretrain_batch_size = 32
 preset = "cpu-small"
 
 [train]
-epochs = 10
+epochs = 20
 batch_size = 32
 lr = 1e-3
 backbone_lr = 5e-4
 warmup_epochs = 1.0
-early_stop_patience = 4
+early_stop_patience = 8
+# The held-out loss chooses the epoch of the averaged weights; fusion variants start from the
+# rungs below (docs/benchmark.md measures each).
+select_on = "loss"
+ema_decay = 0.9
+fusion_init = "ladder"
 loader_workers = 1
 # The image branches also learn the pathology the MRI shows (docs/study.md "Auxiliary targets").
 aux_targets = ["deep_stromal_invasion", "figo_stage", "parametrium", "lvsi", "lymph_nodes"]

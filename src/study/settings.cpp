@@ -47,11 +47,6 @@ StudySettings StudySettings::from_config(const config::Config& cfg) {
   s.validation_fraction = cfg.get_double("train.validation_fraction");
   s.folds = static_cast<int>(cfg.get_int("train.cv_folds"));
   s.ladder_init = cfg.get_string("train.fusion_init") == "ladder";
-  // The rungs' final cv models are refit on the whole training cohort: a fold model started from
-  // them would have seen its own held-out patients.
-  if (s.ladder_init && s.selection == Selection::kCv)
-    throw ConfigError(cfg.source() + ": train.fusion_init = \"ladder\" with train.selection = \"cv\": the rungs' refit models "
-                      "saw every fold's held-out patients; use selection \"split\" or fusion_init \"none\"");
   s.recalibration =
       parse_choice<Recalibration>(kRecalibrationNames, cfg.get_string("eval.recalibration"), "eval.recalibration");
   s.loss = cfg.get_string("train.loss");

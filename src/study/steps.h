@@ -144,8 +144,12 @@ std::vector<std::string> ladder_sources(const std::string& variant);
 // projections, missing-modality tokens -- the first source winning, except the fusion head
 // (head.*, classifier.*, risk_head.*). ConfigError (exit 2) naming the bundle when a rung has
 // none.
+// fold >= 0 (train.selection = cv): from the rungs' fold-k models (cv_fold_weights) instead, so
+// that a fold model never starts from weights that saw its held-out patients.
 models::TensorMap ladder_weights(const std::filesystem::path& run, const std::string& variant, int seed_index, int seeds,
-                                 const models::RecurrenceModel& target);
+                                 const models::RecurrenceModel& target, int fold = -1);
+// train.selection = cv: the weights of fold k's model, kept in the bundle folder (cv/fold-k.safetensors).
+std::filesystem::path cv_fold_weights(const std::filesystem::path& model_dir, int fold);
 // Trains one variant with one seed, writes its bundle (models/<variant>/ or .../seed-k/), and
 // for the first seed predictions/<variant>.csv and the fused vectors of explain/.
 TrainedVariant train_variant(const VariantJob& job, StepTimer& timer);

@@ -144,7 +144,7 @@ struct BenchmarkOptions {
   std::map<std::string, std::string> report_language;  // e.g. {"C", "en"}
   std::filesystem::path settings;     // TOML laid over the demo's settings (empty = none)
   std::vector<std::string> variants;  // empty = all six
-  bool resume = false;                // reuse the seeds whose run finished (metrics.json written)
+  bool resume = false;                // reuse the seeds whose run finished (metrics.json written), and the written cohort of a seed whose study did not (its study resumes)
   int threads = 0;
 };
 // One variant on one cohort over the seeds.

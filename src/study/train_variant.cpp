@@ -37,25 +37,31 @@ std::vector<std::string> ladder_sources(const std::string& variant) {
 }
 
 models::TensorMap ladder_weights(const fs::path& run, const std::string& variant, int seed_index, int seeds,
-                                 const models::RecurrenceModel& target_model) {
+                                 const models::RecurrenceModel& target_model, int fold) {
   const auto sources = ladder_sources(variant);
   models::TensorMap take;
   const auto target = models::state_dict(*target_model);
   for (const auto& src : sources) {
     fs::path dir = runfolder::model_dir(run, src);
     if (seeds > 1 && seed_index > 0) dir /= fmt::format("seed-{}", seed_index);
-    if (!fs::exists(dir / "model.json"))
-      throw ConfigError(fmt::format("train.fusion_init = \"ladder\": {} starts from {}, but {} has no bundle (train {} "
-                                    "before {} in train.variants)",
-                                    variant, fmt::join(sources, " and "), (dir / "model.json").string(), src, variant));
-    const bundle::Bundle b = bundle::load_bundle(dir);
-    for (const auto& [name, t] : models::state_dict(*b.model)) {
+    const fs::path file = fold < 0 ? dir / "model.json" : cv_fold_weights(dir, fold);
+    if (!fs::exists(file))
+      throw ConfigError(fmt::format("train.fusion_init = \"ladder\": {} starts from {}, but {} is missing (train {} "
+                                    "before {} in train.variants, with the same train.selection)",
+                                    variant, fmt::join(sources, " and "), file.string(), src, variant));
+    const models::TensorMap weights =
+        fold < 0 ? models::state_dict(*bundle::load_bundle(dir).model) : models::read_safetensors(file);
+    for (const auto& [name, t] : weights) {
       if (name.rfind("head.", 0) == 0 || name.rfind("classifier.", 0) == 0 || name.rfind("risk_head.", 0) == 0) continue;
       const auto it = target.find(name);
       if (it != target.end() && it->second.sizes() == t.sizes() && !take.count(name)) take[name] = t;
     }
   }
   return take;
+}
+
+fs::path cv_fold_weights(const fs::path& model_dir, int fold) {
+  return model_dir / "cv" / fmt::format("fold-{}.safetensors", fold);
 }
 
 namespace {
@@ -89,25 +95,26 @@ std::int64_t events_of(const Patients& p) {
   return e;
 }
 
-void ladder_start(const VariantJob& job, models::RecurrenceModel& model) {
+void ladder_start(const VariantJob& job, models::RecurrenceModel& model, int fold) {
   const auto sources = ladder_sources(job.variant);
   if (sources.empty()) return;
-  const auto take = ladder_weights(job.run, job.variant, job.seed_index, job.seeds, model);
+  const auto take = ladder_weights(job.run, job.variant, job.seed_index, job.seeds, model, fold);
   models::LoadOptions lo;
   lo.strict = false;
   models::load_weights(*model, take, lo);
-  log::info("{}: started from {} ({} tensors; the fusion head fresh)", job.variant, fmt::join(sources, " + "), take.size());
+  log::info("{}{}: started from {} ({} tensors; the fusion head fresh)", job.variant,
+            fold < 0 ? std::string() : fmt::format(" fold-{}", fold), fmt::join(sources, " + "), take.size());
 }
 
 // A freshly initialised model (the init stream is named by `tag`), with the pretrained report
 // encoder when the variant reads text, and the rungs below with train.fusion_init = "ladder".
 models::RecurrenceModel fresh_model(const VariantJob& job, const models::ArchConfig& arch, std::uint64_t seed,
-                                    const std::string& tag) {
+                                    const std::string& tag, int fold = -1) {
   seed_everything(derive_seed(seed, tag));
   auto model = models::build_model(arch);
   if (arch.modalities().text && !job.bert_weights->empty())
     if (auto b = models::text_bert(model)) models::load_weights(*b, *job.bert_weights);
-  if (job.settings->ladder_init) ladder_start(job, model);
+  if (job.settings->ladder_init) ladder_start(job, model, fold);
   return model;
 }
 
@@ -296,9 +303,11 @@ Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed)
       for (int k = 0; k < plan.parts; ++k) {
         const Patients in = plan.select(train, k, false), out = plan.select(train, k, true);
         const bundle::FeatureDataset out_ds(out, &features.spec);
-        auto fold_model = fresh_model(job, f.arch, seed, fmt::format("{}/fold-{}", init, k));
+        auto fold_model = fresh_model(job, f.arch, seed, fmt::format("{}/fold-{}", init, k), k);
         const auto st = fit_on(job, fold_model, seed, in, &out_ds, dir / "cv" / fmt::format("checkpoint-fold-{}.pt", k),
                                fmt::format("fold-{}", k));
+        // Kept for the rungs above (train.fusion_init = "ladder": their fold k starts from this).
+        models::write_safetensors(cv_fold_weights(dir, k), models::state_dict(*fold_model));
         f.selection.fold_best_epochs.push_back(st.best_epoch);
         keep_held_out(fold_model, out_ds, f.held);
       }
@@ -309,7 +318,8 @@ Fitted fit_model(const VariantJob& job, const fs::path& dir, std::uint64_t seed)
       f.state = fit_on(job, f.model, seed, train, nullptr, dir / "checkpoint.pt", "", epochs, &f.internal_trace);
       f.held.fitted_on = "out-of-fold";
       std::error_code ec;
-      fs::remove_all(dir / "cv", ec);  // the fold checkpoints are not part of the bundle
+      for (int k = 0; k < plan.parts; ++k)  // the fold checkpoints are not part of the bundle
+        fs::remove(dir / "cv" / fmt::format("checkpoint-fold-{}.pt", k), ec);
       break;
     }
   }
