@@ -538,7 +538,11 @@ TEST(Study, CrossValidatedSelectionHorizonEndpointAndBothHeads) {
   EXPECT_EQ(info["epochs_done"].get<int>(), counts[1]);
   EXPECT_EQ(info["best_epoch"].get<int>(), counts[1] - 1);
   EXPECT_EQ(info["recalibration"]["fitted_on"], "out-of-fold");
-  EXPECT_FALSE(fs::exists(run / "models" / "msm_tc" / "cv"));  // fold checkpoints are not in the bundle
+  // The fold checkpoints are gone; the fold models' weights stay (the ladder start of the rungs above).
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_FALSE(fs::exists(run / "models" / "msm_tc" / "cv" / ("checkpoint-fold-" + std::to_string(k) + ".pt")));
+    EXPECT_TRUE(fs::exists(run / "models" / "msm_tc" / "cv" / ("fold-" + std::to_string(k) + ".safetensors"))) << k;
+  }
 
   // NA labels per cohort = metrics' "excluded"; the risk column is the Cox head, not the logit.
   std::ifstream p(run / "predictions" / "msm_tc.csv");
