@@ -163,6 +163,12 @@ TEST(CohortNames, RoundTripAndCaseInsensitiveParse) {
   EXPECT_FALSE(data::parse_cohort("test").has_value());
   EXPECT_FALSE(data::parse_cohort("").has_value());
   EXPECT_STREQ(data::cohort_name(static_cast<data::CohortKind>(7)), "?");
+  // The test cohorts by name, as the run folder writes them.
+  EXPECT_TRUE(data::is_test_cohort("test_external"));
+  EXPECT_TRUE(data::is_test_cohort("test_internal"));
+  EXPECT_FALSE(data::is_test_cohort("external"));
+  EXPECT_FALSE(data::is_test_cohort("test_other"));  // not a cohort at all
+  EXPECT_FALSE(data::is_test_cohort(""));
 }
 
 TEST_F(CohortTest, SpreadsheetDialect) {

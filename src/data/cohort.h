@@ -33,6 +33,11 @@ constexpr int kCohortKinds = 5;
 const char* cohort_name(CohortKind k);  // "train", "internal", "external", "test_internal", "test_external"
 std::optional<CohortKind> parse_cohort(const std::string& s);
 inline bool is_test(CohortKind k) { return k == CohortKind::kTestInternal || k == CohortKind::kTestExternal; }
+// The same for a cohort's name as the run folder writes it ("test_external" -> true; an unknown name -> false).
+inline bool is_test_cohort(const std::string& name) {
+  const auto k = parse_cohort(name);
+  return k && is_test(*k);
+}
 // Every kind, in order (the study's three first).
 const std::vector<CohortKind>& all_cohort_kinds();
 

@@ -23,7 +23,7 @@ std::string table1_csv(const data::Cohort& cohort, const std::vector<float>& lab
   for (const auto& g : runfolder::kCohortNames) {
     const bool present = std::any_of(cohort.patients.begin(), cohort.patients.end(),
                                      [&](const data::Patient& p) { return g == data::cohort_name(p.cohort); });
-    if (present || g.rfind("test_", 0) != 0) groups.push_back(g);
+    if (present || !data::is_test_cohort(g)) groups.push_back(g);
   }
   std::vector<int> group_of;
   for (const auto& p : cohort.patients) {

@@ -272,7 +272,7 @@ runfolder::Metrics compute_metrics(const StudySettings& settings, const std::vec
   for (const auto& cohort : runfolder::kCohortNames) {
     auto by = by_variant(variants, preds, cohort);
     // The study's three cohorts are always listed; a test set only when the cohort has one.
-    if (by.empty() && cohort.rfind("test_", 0) == 0) continue;
+    if (by.empty() && data::is_test_cohort(cohort)) continue;
     m.cohorts.push_back(cohort);
     if (by.empty()) continue;
     std::map<std::string, CohortPreds> bin;  // the patients with a binary label, per variant

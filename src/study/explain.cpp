@@ -117,7 +117,7 @@ void load_context(RunContext& c) {
     // The explanations describe the study's cohorts; a held-out test set (written after them)
     // is predicted and evaluated, not explained.
     c.preds.erase(std::remove_if(c.preds.begin(), c.preds.end(),
-                                 [](const runfolder::Prediction& p) { return p.cohort.rfind("test_", 0) == 0; }),
+                                 [](const runfolder::Prediction& p) { return data::is_test_cohort(p.cohort); }),
                   c.preds.end());
     for (const auto& p : c.preds) {
       c.ids.push_back(p.id);
