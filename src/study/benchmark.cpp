@@ -100,18 +100,20 @@ BenchmarkSeedRun run_seed(const BenchmarkOptions& o, std::uint64_t seed, const s
   r.seed = seed;
   const fs::path dir = o.out / fmt::format("seed-{}", seed), data_dir = dir / "data", run = dir / "run";
   const auto so = synth_options(o, seed);
-  if (o.resume && fs::exists(run / "metrics.json") && fs::exists(data_dir / "truth.csv")) {
-    // The oracle of the finished seed, recomputed from the simulation (no files written).
+  // The oracle of a cohort already written, recomputed from the simulation (no files written).
+  const auto simulated_oracle = [&] {
     const auto centers = data::center_profiles(so.centers, so.lang, so.report_language);
-    r.oracle = data::oracle_table(data::synth_biology(so, centers), centers, seed);
+    return data::oracle_table(data::synth_biology(so, centers), centers, seed);
+  };
+  if (o.resume && fs::exists(run / "metrics.json") && fs::exists(data_dir / "truth.csv")) {
+    r.oracle = simulated_oracle();
     log::info("benchmark seed {}: reusing {}", seed, run.string());
     return r;
   }
   // An interrupted seed whose cohort was written (study.toml is the synth's last file): the study
   // continues on it (--resume) instead of synthesising it again.
   if (o.resume && fs::exists(data_dir / "study.toml") && fs::exists(data_dir / "truth.csv")) {
-    const auto centers = data::center_profiles(so.centers, so.lang, so.report_language);
-    r.oracle = data::oracle_table(data::synth_biology(so, centers), centers, seed);
+    r.oracle = simulated_oracle();
     log::info("benchmark seed {}: reusing the cohort in {}", seed, data_dir.string());
   } else {
     Progress bar(fmt::format("synth seed {}", seed), so.patients + so.test_external + so.test_internal);

@@ -49,8 +49,8 @@ models::TensorMap ladder_weights(const fs::path& run, const std::string& variant
       throw ConfigError(fmt::format("train.fusion_init = \"ladder\": {} starts from {}, but {} is missing (train {} "
                                     "before {} in train.variants, with the same train.selection)",
                                     variant, fmt::join(sources, " and "), file.string(), src, variant));
-    const models::TensorMap weights =
-        fold < 0 ? models::state_dict(*bundle::load_bundle(dir).model) : models::read_safetensors(file);
+    // A bundle is complete once model.json is written (last); its weights are the model's state dict.
+    const models::TensorMap weights = models::read_safetensors(fold < 0 ? dir / "weights.safetensors" : file);
     for (const auto& [name, t] : weights) {
       if (name.rfind("head.", 0) == 0 || name.rfind("classifier.", 0) == 0 || name.rfind("risk_head.", 0) == 0) continue;
       const auto it = target.find(name);
