@@ -4,6 +4,12 @@ find_package(Torch REQUIRED)
 # Torch's config adds its flags to CMAKE_CXX_FLAGS (the ABI define); keep them global so the
 # non-torch libraries agree on std::string's ABI.
 set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
+# Which LibTorch was found (docs/install.md: Debian's 1.13 or an upstream 2.x via CMAKE_PREFIX_PATH).
+if("${TORCH_LIBRARIES}" MATCHES "c10_cuda")
+  message(STATUS "LibTorch ${Torch_VERSION} (CUDA) at ${Torch_DIR}")
+else()
+  message(STATUS "LibTorch ${Torch_VERSION} (CPU only) at ${Torch_DIR}")
+endif()
 find_package(nlohmann_json REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(fmt REQUIRED)

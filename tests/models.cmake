@@ -4,3 +4,5 @@ cerv_test(test_convnext SOURCES test_convnext.cpp LIBS cervirisk_models TORCH)
 cerv_test(test_vit SOURCES test_vit.cpp LIBS cervirisk_models TORCH)
 cerv_test(test_fusion SOURCES test_fusion.cpp LIBS cervirisk_models cervirisk_core TORCH)
 add_dependencies(test_fusion cervirisk_cli)
+# Pretrained initialisations (tests/data/pretrained, scripts/make_pretrained_fixtures.py).
+cerv_test(test_pretrained SOURCES test_pretrained.cpp LIBS cervirisk_models cervirisk_core TORCH)

@@ -18,9 +18,12 @@
 
 #include "bundle/feature_spec.h"
 #include "cli_run.h"
+#include "core/hash.h"
 #include "imaging/roi.h"
 #include "io/mask.h"
 #include "io/volume.h"
+#include "models/registry.h"
+#include "models/weights.h"
 #include "study/study.h"
 
 namespace fs = std::filesystem;
@@ -736,4 +739,148 @@ TEST(Study, BenchmarkReportsTheRunsAUCsTheOracleAndTheLadder) {
       }
     EXPECT_TRUE(found);
   }
+}
+
+namespace {
+
+// The sizes of tests/data/pretrained's checkpoints (scripts/make_pretrained_fixtures.py): a small
+// torchvision ConvNeXt and the CrossViT reference, as an architecture file of the study.
+fs::path write_fixture_arch(const fs::path& dir) {
+  cervirisk::models::DataSizes s;
+  s.clinical_features = 4;
+  s.vocab_size = 64;
+  auto a = cervirisk::models::make_arch("cpu-small", cervirisk::models::Variant::kMsmT, s);
+  a.convnext.depths = {1, 1, 2, 1};
+  a.convnext.dims = {8, 16, 32, 48};
+  a.convnext.layer_scale_init = 0.5;
+  a.convnext_context = false;
+  a.vit.patch_size = {4, 8};
+  a.vit.embed_dim = {16, 24};
+  a.vit.num_heads = {2, 3};
+  a.vit.mlp_ratio = {2.0, 2.0};
+  a.vit.depth = {{1, 2, 0}, {1, 1, 0}};
+  fs::create_directories(dir);
+  std::ofstream(dir / "arch.json") << a.to_json().dump(2);
+  return dir / "arch.json";
+}
+
+cervirisk::models::TensorMap bundle_weights(const fs::path& run, const std::string& v) {
+  return cervirisk::models::read_safetensors(run / "models" / v / "weights.safetensors");
+}
+
+}  // namespace
+
+// model.convnext_weights (torchvision .pth through `weights convert`), model.vit_weights (timm
+// layout, other crop sizes) and text.pretrained (HF folder, 4 x 32 BERT with a 21128-token
+// Chinese vocabulary) start every variant that has the branch: with learning rate 0 the bundles
+// hold the checkpoints' tensors -- adapted to one MRI plane (summed RGB filters) and the crop
+// sizes (interpolated positions) as documented -- and model.json says where they came from.
+TEST(Study, PretrainedCheckpointsAreTheBundlesInitialWeights) {
+  namespace m = cervirisk::models;
+  const fs::path work = cohort_dir() / "pretrained";
+  const std::string fx = std::string(CERV_TEST_DATA) + "/pretrained/";
+  const fs::path tv = work / "convnext_timm.safetensors";
+  fs::create_directories(work);
+  auto c = run_cli("weights convert --from torchvision --weights " + fx + "convnext_tv.pth --out " + tv.string());
+  ASSERT_EQ(c.code, 0) << c.err;
+  const fs::path arch = write_fixture_arch(work);
+  auto config = [&](const std::string& convnext_weights) {
+    return slurp(cohort_dir() / "data" / "study.toml") + "\n[preprocess]\nneighbours = 0\ntumour_size_px = 32\n" +
+           "context_size_px = 48\nworkers = 2\n[text]\npretrained = \"" + fx + "chinese_bert\"\npretrain_epochs = 0\n" +
+           "max_length = 64\n[model]\narch_file = \"" + arch.string() + "\"\nconvnext_weights = \"" + convnext_weights +
+           "\"\nvit_weights = \"" + fx + "crossvit_timm.safetensors\"\n[train]\nvariants = [\"convnext\", \"vit\", " +
+           "\"msm\", \"msm_t\", \"msm_tc\"]\nepochs = 1\nlr = 0.0\nbackbone_lr = 0.0\nbatch_size = 16\naux_targets = []\n";
+  };
+  const fs::path pre = cohort_dir() / "data" / "pretrained.toml";  // the manifest is relative to it
+  std::ofstream(pre) << config(tv.string());
+  const fs::path run = work / "run";
+  auto r = run_cli("study --no-report --config " + pre.string() + " --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+
+  const auto convnext = m::read_safetensors(tv);
+  const auto vit = m::read_safetensors(fx + "crossvit_timm.safetensors");
+  const auto vit_io = m::read_safetensors(fx + "crossvit_io.safetensors");
+  const auto bert = m::read_safetensors(fx + "chinese_bert/model.safetensors");
+  auto expect_branch = [&](const m::TensorMap& w, const std::string& v, const char* prefix, const m::TensorMap& ck) {
+    int compared = 0;
+    for (const auto& [k, t] : ck) {
+      std::string name = k;
+      if (std::string(prefix) == "text.") {
+        if (k.rfind("bert.", 0) != 0) continue;  // the MLM head is not part of the encoder
+        name = k.substr(5);
+      }
+      if (name.rfind("head.", 0) == 0 || name == "stem.0.weight" || name.rfind("patch_embed.", 0) == 0 ||
+          name.rfind("pos_embed", 0) == 0)
+        continue;  // the classifier (dropped) and the adapted tensors (below)
+      const auto it = w.find(prefix + name);
+      ASSERT_NE(it, w.end()) << v << ": " << prefix << name;
+      EXPECT_TRUE(torch::equal(it->second, t)) << v << ": " << prefix << name;
+      ++compared;
+    }
+    EXPECT_GT(compared, 10) << v;
+  };
+  for (const char* v : {"convnext", "msm", "msm_t", "msm_tc"}) {
+    const auto w = bundle_weights(run, v);
+    expect_branch(w, v, "convnext.", convnext);
+    EXPECT_TRUE(torch::allclose(w.at("convnext.stem.0.weight"), convnext.at("stem.0.weight").sum(1, true), 1e-6, 1e-7)) << v;
+  }
+  for (const char* v : {"vit", "msm", "msm_t", "msm_tc"}) {
+    const auto w = bundle_weights(run, v);
+    expect_branch(w, v, "vit.", vit);
+    for (int d = 0; d < 2; ++d) {
+      const std::string pe = "pos_embed_" + std::to_string(d), proj = "patch_embed." + std::to_string(d) + ".proj.";
+      EXPECT_TRUE(torch::allclose(w.at("vit." + pe), vit_io.at(pe), 1e-5, 1e-6)) << v << " " << pe;
+      EXPECT_TRUE(torch::allclose(w.at("vit." + proj + "weight"), vit.at(proj + "weight").sum(1, true), 1e-6, 1e-7));
+      EXPECT_TRUE(torch::equal(w.at("vit." + proj + "bias"), vit.at(proj + "bias")));
+    }
+  }
+  for (const char* v : {"msm_t", "msm_tc"}) {
+    expect_branch(bundle_weights(run, v), v, "text.", bert);
+    EXPECT_EQ(bundle_weights(run, v).at("text.embeddings.word_embeddings.weight").size(0), 21128);
+  }
+
+  const auto mj = json::parse(slurp(run / "models" / "msm_t" / "model.json"));
+  ASSERT_EQ(mj["initialisation"].size(), 3u) << mj["initialisation"].dump(2);
+  std::map<std::string, json> by_part;
+  for (const auto& i : mj["initialisation"]) by_part[i["part"].get<std::string>()] = i;
+  EXPECT_EQ(by_part["convnext"]["file"], "convnext_timm.safetensors");
+  EXPECT_EQ(by_part["convnext"]["sha256"], cervirisk::sha256_file(tv));
+  EXPECT_NE(by_part["convnext"]["note"].get<std::string>().find("from 3 to 1 planes"), std::string::npos);
+  EXPECT_EQ(by_part["vit"]["sha256"], cervirisk::sha256_file(fx + "crossvit_timm.safetensors"));
+  EXPECT_NE(by_part["vit"]["note"].get<std::string>().find("pos_embed_0 interpolated from 16 to 64 tokens"),
+            std::string::npos) << by_part["vit"]["note"];
+  EXPECT_EQ(by_part["text"]["file"], "chinese_bert/model.safetensors");
+  EXPECT_EQ(by_part["text"]["sha256"], cervirisk::sha256_file(fx + "chinese_bert/model.safetensors"));
+  EXPECT_EQ(json::parse(slurp(run / "models" / "convnext" / "model.json"))["initialisation"].size(), 1u);
+
+  // A checkpoint that does not fit (the CrossViT file as ConvNeXt weights): exit 4, the tensors named.
+  const fs::path bad_cfg = cohort_dir() / "data" / "pretrained_bad.toml";
+  std::ofstream(bad_cfg) << config(fx + "crossvit_timm.safetensors");
+  auto bad = run_cli("study --no-report --variants convnext --config " + bad_cfg.string() + " --out " +
+                     (work / "bad_run").string());
+  EXPECT_EQ(bad.code, 4) << bad.err;
+  EXPECT_NE(bad.err.find("model.convnext_weights"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("missing: head.norm.bias head.norm.weight stages.0.blocks.0.conv_dw.bias"), std::string::npos) << bad.err;
+}
+
+// model.preset = "paper" (ConvNeXt-T, CrossViT-tiny, BERT-base sizes at 240 / 224 px) runs the
+// whole study -- every variant, explanations and report -- on a small cohort.
+TEST(Study, PaperPresetCompletesOnASmallCohort) {
+  const fs::path work = cohort_dir() / "paper";
+  fs::create_directories(work);
+  const fs::path cfg = cohort_dir() / "data" / "paper.toml";
+  std::ofstream(cfg) << slurp(cohort_dir() / "data" / "study.toml")
+                                     << "\n[model]\npreset = \"paper\"\n[text]\nvocab_size = 300\nmax_length = 48\n"
+                                        "pretrain_epochs = 1\n[train]\nepochs = 1\nwarmup_epochs = 0.5\n"
+                                        "[explain]\nbackground = 8\nkernel_samples = 64\n";
+  const fs::path run = work / "run";
+  auto r = run_cli("study --config " + cfg.string() + " --out " + run.string());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  for (const char* f : {"run.json", "metrics.json", "report.html", "config.toml"}) EXPECT_TRUE(fs::exists(run / f)) << f;
+  const auto mj = json::parse(slurp(run / "models" / "msm_tc" / "model.json"));
+  EXPECT_EQ(mj["preset"], "paper");
+  EXPECT_EQ(mj["arch"]["tumour_size"], 240);
+  EXPECT_EQ(mj["arch"]["context_size"], 224);
+  EXPECT_EQ(mj["arch"]["fusion_dim"], 256);
+  EXPECT_EQ(metrics_of(run)["variants"].size(), 6u);
 }

@@ -540,3 +540,36 @@ TEST(Checkpoint, ResumedRunKeepsTheWeightAverage) {
     }
   }
 }
+
+TEST(Trainer, FrozenBackboneLearnsOnlyAfterItsEpochs) {
+  // train.freeze_backbone_epochs: epochs 1-2 leave every backbone tensor as initialised (no
+  // update, no weight decay) while the head moves; epoch 3 moves the backbone too.
+  torch::set_num_threads(1);
+  torch::manual_seed(3);
+  toy::ToyNet net(/*batch_norm=*/false);
+  toy::ToyDataset train_set(64, 1, 0.1), val_set(40, 2, 0.1, "V");
+  auto o = toy_options();
+  o.epochs = 3;
+  o.freeze_epochs = 2;
+  o.freeze_prefixes = {"backbone."};
+  LoaderOptions lo;
+  lo.batch_size = 16;
+  lo.workers = 0;
+  Loader loader(train_set, lo);
+  Trainer trainer(*net, [&](const Batch& b) { return net->forward(b); }, o);
+  std::vector<models::TensorMap> after;
+  trainer.set_epoch_callback([&](const EpochRecord&) { after.push_back(models::state_dict(*net)); });
+  const auto before = models::state_dict(*net);
+  trainer.fit(loader, val_set);
+  ASSERT_EQ(after.size(), 3u);
+  auto changed = [](const models::TensorMap& a, const models::TensorMap& b, const std::string& prefix) {
+    int n = 0;
+    for (const auto& [k, v] : a)
+      if (k.rfind(prefix, 0) == 0 && !torch::equal(v, b.at(k))) ++n;
+    return n;
+  };
+  EXPECT_EQ(changed(before, after[1], "backbone."), 0);  // frozen through epoch 2
+  EXPECT_GT(changed(before, after[1], "head."), 0);
+  EXPECT_GT(changed(after[1], after[2], "backbone."), 0);  // learning from epoch 3
+  for (const auto& p : net->named_parameters()) EXPECT_TRUE(p.value().requires_grad()) << p.key();
+}

@@ -66,7 +66,8 @@ void run_check(const WeightsOptions& o) {
 
 void run_convert(const WeightsOptions& o) {
   if (o.from != "torchvision") throw ConfigError("weights convert: --from must be torchvision, got '" + o.from + "'");
-  auto in = models::read_safetensors(o.weights);
+  const auto ext = std::filesystem::path(o.weights).extension().string();
+  auto in = ext == ".pth" || ext == ".pt" ? models::read_torch_state_dict(o.weights) : models::read_safetensors(o.weights);
   if (!models::is_torchvision_convnext(in))
     throw ModelError(o.weights + " is not a torchvision ConvNeXt checkpoint (no features.0.0.weight)");
   auto out = models::convert_torchvision_convnext(in);
@@ -99,7 +100,7 @@ void add_weights(CLI::App& app, GlobalOptions& g) {
 
   auto* convert = sub->add_subcommand("convert", "Rename a torchvision ConvNeXt checkpoint to timm's layout");
   convert->add_option("--from", o->from, "Source layout")->check(CLI::IsMember({"torchvision"}));
-  convert->add_option("--weights", o->weights, "Input checkpoint (.safetensors)")->required();
+  convert->add_option("--weights", o->weights, "Input checkpoint (.safetensors, or torchvision's .pth as torch.save wrote it)")->required();
   convert->add_option("--out", o->out, "Output checkpoint (.safetensors)")->required();
   convert->callback([&g, o] {
     apply_globals(g);

@@ -10,6 +10,7 @@ struct GlobalOptions {
   bool verbose = false;
   bool quiet = false;
   int threads = 0;  // 0 = number of cores
+  std::string device;  // --device: "" = train.device (study, train) / cpu (predict, explain)
 };
 
 // Applies --verbose/--quiet (the log level) and --threads (torch intra-op threads); every

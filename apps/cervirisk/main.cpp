@@ -18,6 +18,10 @@ namespace cervirisk::cli {
 void apply_globals(const GlobalOptions& g) {
   log::configure(g.verbose, g.quiet);
   set_threads(g.threads);
+  if (!g.device.empty()) {
+    parse_device(g.device);  // exit 2 before any work when this LibTorch cannot use it
+    set_device_override(g.device);
+  }
 }
 
 namespace {
@@ -48,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", g.verbose, "Debug logging")->trigger_on_parse(false);
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors");
   app.add_option("--threads", g.threads, "Intra-op threads (0 = number of cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--device", g.device,
+                 "Torch device of training, prediction and explanations: cpu, cuda or cuda:N (study / train: "
+                 "overrides train.device)");
   app.fallthrough();
 
   cli::add_demo(app, g);

@@ -257,7 +257,16 @@ Config Config::parse(std::string_view text, const std::string& source, const fs:
       c.set_[key] = true;
     }
   }
+  c.apply_preset_defaults();
   return c;
+}
+
+void Config::apply_preset_defaults() {
+  const bool paper = std::get<std::string>(values_.find("model.preset")->second) == "paper";
+  for (const auto& d : preset_defaults()) {
+    if (is_set(d.key)) continue;
+    values_[d.key] = paper ? d.paper : find_spec(d.key)->default_value;
+  }
 }
 
 const Value& Config::value(std::string_view key, Type expected) const {
@@ -314,6 +323,7 @@ void Config::set(std::string_view key, Value v) {
     throw ConfigError("configuration key '" + spec->key + "' expects " + type_name(spec->type));
   values_[spec->key] = std::move(v);
   set_[spec->key] = true;
+  if (spec->key == "model.preset") apply_preset_defaults();
 }
 
 void Config::set_records(std::string_view key, std::vector<Record> records) {
@@ -360,15 +370,17 @@ std::string schema_markdown() {
   std::ostringstream o;
   o << "| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& s : schema()) {
-    std::string def = s.type == Type::kTableArray ? "" : toml_value(s.default_value);
+    std::string def = s.type == Type::kTableArray ? "" : "`" + toml_value(s.default_value) + "`";
     if (s.required) def = "(required)";
+    for (const auto& d : preset_defaults())
+      if (d.key == s.key) def += " (paper: `" + toml_value(d.paper) + "`)";
     std::string doc = s.doc;
     if (!s.choices.empty()) {
       doc += " One of:";
       for (auto& c : s.choices) doc += " `" + c + "`";
       doc += ".";
     }
-    o << "| `" << s.key << "` | " << type_name(s.type) << " | `" << def << "` | " << doc << " |\n";
+    o << "| `" << s.key << "` | " << type_name(s.type) << " | " << def << " | " << doc << " |\n";
   }
   return o.str();
 }

@@ -39,6 +39,15 @@ const KeySpec* find_spec(std::string_view key);
 // Closest schema key by edit distance (for did-you-mean), or "" if none is close.
 std::string suggest_key(std::string_view key);
 
+// Keys whose default depends on model.preset: the preset's value unless the file or set() gives
+// one (cpu-small: the schema default). Applied when a config is parsed and when model.preset is
+// set, so every reader sees one consistent set of crop sizes, widths and schedule.
+struct PresetDefault {
+  std::string key;
+  Value paper;
+};
+const std::vector<PresetDefault>& preset_defaults();
+
 // One element of a table array such as [[clinical]]: its fields by name.
 using Record = std::map<std::string, Value>;
 
@@ -78,6 +87,7 @@ class Config {
 
  private:
   const Value& value(std::string_view key, Type expected) const;
+  void apply_preset_defaults();
   std::map<std::string, Value, std::less<>> values_;
   std::map<std::string, std::vector<Record>, std::less<>> records_;
   std::map<std::string, bool, std::less<>> set_;

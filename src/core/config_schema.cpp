@@ -63,22 +63,22 @@ std::vector<KeySpec> build() {
       {"augment.scale", Type::kFloat, 0.1, "Largest relative scaling.", {}, 0.0, 0.9},
       {"augment.intensity", Type::kFloat, 0.1, "Intensity jitter (gain and offset, in SDs).", {}, 0.0, 2.0},
       // --- text --------------------------------------------------------------------------
-      {"text.pretrained", Type::kString, std::string(""), "HuggingFace BERT folder (config.json, vocab.txt, model.safetensors); '' = build a vocabulary and pretrain on the training reports."},
+      {"text.pretrained", Type::kString, std::string(""), "HuggingFace BERT folder (config.json, vocab.txt, model.safetensors): its vocabulary, its architecture (from config.json, whatever model.preset says) and its weights start the report encoder of msm_t / msm_tc; '' = build a vocabulary and a BERT of the preset's shape and pretrain it on the training reports."},
       {"text.vocab_size", Type::kInt, std::int64_t{2000}, "Size of a vocabulary built from the training reports.", {}, 50, 200000},
       {"text.max_length", Type::kInt, std::int64_t{192}, "Token budget per report (with [CLS] and [SEP]).", {}, 8, 4096},
       {"text.long_policy", Type::kString, std::string("head_tail"), "Reports longer than max_length: head+tail truncation or chunks with mean pooling.", {"head_tail", "chunks", "truncate"}},
       {"text.lowercase", Type::kBool, true, "Lowercase before WordPiece (overridden by tokenizer_config.json)."},
       {"text.embedding", Type::kString, std::string("cls"), "Report embedding: pooled [CLS] or token mean.", {"cls", "mean"}},
-      {"text.pretrain_epochs", Type::kInt, std::int64_t{8}, "Masked-language-model epochs on the training reports (0 = none).", {}, 0, 1000},
+      {"text.pretrain_epochs", Type::kInt, std::int64_t{8}, "Masked-language-model epochs on the training reports (0 = none); with text.pretrained, continued pretraining from the checkpoint.", {}, 0, 1000},
       {"text.mask_probability", Type::kFloat, 0.15, "MLM masking rate.", {}, 0.01, 0.9},
       {"text.whole_word_cjk", Type::kBool, false, "Whole-word masking for CJK runs."},
       {"text.pretrain_learning_rate", Type::kFloat, 5e-4, "Peak AdamW learning rate of MLM pretraining (linear warm-up and decay).", {}, 1e-7, 1.0},
       {"text.pretrain_batch_size", Type::kInt, std::int64_t{16}, "Rows per MLM pretraining step.", {}, 1, 4096},
       // --- model -------------------------------------------------------------------------
-      {"model.preset", Type::kString, std::string("cpu-small"), "Architecture preset.", {"cpu-small", "paper"}},
+      {"model.preset", Type::kString, std::string("cpu-small"), "Architecture preset: 'cpu-small' (ConvNeXt-atto, a small dual-path ViT, a 2-layer BERT; 64/96 px crops) or 'paper' (ConvNeXt-T, CrossViT-tiny, BERT-base sizes; 240/224 px crops). It also sets the defaults of the keys marked 'paper:' here; a key given explicitly overrides it, and combinations that cannot work (a crop size the ViT's patches do not divide) are configuration errors naming the keys.", {"cpu-small", "paper"}},
       {"model.arch_file", Type::kString, std::string(""), "Architecture description (JSON/TOML) overriding the preset."},
-      {"model.convnext_weights", Type::kString, std::string(""), "Pretrained ConvNeXt weights (timm or torchvision safetensors)."},
-      {"model.vit_weights", Type::kString, std::string(""), "Pretrained CrossViT weights (timm safetensors)."},
+      {"model.convnext_weights", Type::kString, std::string(""), "Pretrained ConvNeXt weights for every variant with the ConvNeXt branch: timm or torchvision layout, .safetensors (a torchvision .pth through `cervirisk weights convert`). Checked tensor by tensor (exit 4 naming missing / mis-shaped tensors; the ImageNet classifier is ignored); the stem is adapted to the MRI planes by timm's rule (1 channel: RGB filters summed; C != 3: RGB repeated and scaled by 3/C). '' = random initialisation."},
+      {"model.vit_weights", Type::kString, std::string(""), "Pretrained CrossViT weights (timm layout, .safetensors) for every variant with the ViT branch; position embeddings are interpolated (bicubic, as timm) when the crop sizes differ from the checkpoint's, patch embeddings adapted as for model.convnext_weights. '' = random initialisation."},
       {"model.fusion_dim", Type::kInt, std::int64_t{64}, "Per-modality projection width.", {}, 4, 4096},
       {"model.modality_dropout", Type::kFloat, 0.15, "Probability of dropping a modality in training.", {}, 0.0, 0.9},
       {"model.dropout", Type::kFloat, 0.2, "Dropout in the fusion head.", {}, 0.0, 0.9},
@@ -91,6 +91,9 @@ std::vector<KeySpec> build() {
       {"train.batch_shards", Type::kInt, std::int64_t{0}, "Parts of each CPU training batch run forward and backward on their own threads, one intra-op thread each, gradients summed in a fixed order (0 = one per thread, at least 4 rows per part; 1 = no split). Results depend on it: keep it fixed to reproduce a run on another machine.", {}, 0, 256},
       {"train.lr", Type::kFloat, 1e-3, "Learning rate of new layers.", {}, 0.0, 10.0},
       {"train.backbone_lr", Type::kFloat, 3e-4, "Learning rate of pretrained backbones.", {}, 0.0, 10.0},
+      {"train.freeze_backbone_epochs", Type::kInt, std::int64_t{0}, "Epochs at the start of training in which the backbones (ConvNeXt, ViT, BERT) are frozen and only the projections, fusion head and clinical MLP learn (0 = none); useful with pretrained weights.", {}, 0, 10000},
+      {"train.device", Type::kString, std::string("cpu"), "Torch device of training, prediction and explanations: 'cpu', 'cuda' or 'cuda:N' (--device overrides). CUDA needs a LibTorch built with CUDA (docs/install.md).", {}},
+      {"train.precision", Type::kString, std::string("auto"), "Arithmetic of training and inference: 'fp32'; 'bf16' = bfloat16 autocast (CUDA only); 'auto' = bf16 on CUDA, fp32 on the CPU.", {"auto", "fp32", "bf16"}},
       {"train.weight_decay", Type::kFloat, 0.05, "AdamW weight decay.", {}, 0.0, 10.0},
       {"train.warmup_epochs", Type::kFloat, 2.0, "Linear warm-up before the cosine schedule.", {}, 0.0, 1000.0},
       {"train.grad_clip", Type::kFloat, 1.0, "Gradient-norm clipping (0 = none).", {}, 0.0, 1e6},
@@ -127,6 +130,21 @@ std::vector<KeySpec> build() {
   return k;
 }
 }  // namespace
+
+const std::vector<PresetDefault>& preset_defaults() {
+  // model.preset = "paper": timm's crossvit_tiny_240 fields (240 px tumour crop in 12 px patches,
+  // 224 px context crop in 16 px patches: its checkpoints load without interpolation), the
+  // paper's 256-wide modality projections, a batch that fits a 224 px ConvNeXt-T + BERT-base
+  // step in memory, and a gentler rate for the pretrained backbones.
+  static const std::vector<PresetDefault> d{
+      {"preprocess.tumour_size_px", std::int64_t{240}},
+      {"preprocess.context_size_px", std::int64_t{224}},
+      {"model.fusion_dim", std::int64_t{256}},
+      {"train.batch_size", std::int64_t{16}},
+      {"train.backbone_lr", 1e-4},
+  };
+  return d;
+}
 
 const std::vector<KeySpec>& schema() {
   static const std::vector<KeySpec> s = build();

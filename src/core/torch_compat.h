@@ -3,6 +3,7 @@
 // Include only from .cpp files that already include <torch/torch.h>.
 #pragma once
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -58,5 +59,38 @@ inline std::pair<torch::Tensor, torch::Tensor> attention_with_probs(const torch:
   auto probs = torch::softmax(scores, -1);
   return {torch::matmul(probs, v), probs};
 }
+
+// bfloat16 autocast on CUDA for the lifetime of the guard (nothing when `on` is false). 1.13 has
+// set_enabled / set_autocast_gpu_dtype; 2.4 moved to per-device-type calls.
+class CudaAutocast {
+ public:
+  explicit CudaAutocast(bool on) : on_(on) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    prev_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    prev_ = at::autocast::is_enabled();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+  }
+  ~CudaAutocast() {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, prev_);
+#else
+    at::autocast::set_enabled(prev_);
+#endif
+    at::autocast::clear_cache();
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool on_;
+  bool prev_ = false;
+};
 
 }  // namespace cervirisk::compat

@@ -95,7 +95,26 @@ torch::Tensor RecurrenceModelImpl::apply_missing(const torch::Tensor& projected,
   return torch::where(keep.unsqueeze(1), projected, token.unsqueeze(0).expand_as(projected));
 }
 
-FusionOutput RecurrenceModelImpl::forward(const ModelInputs& in) {
+FusionOutput RecurrenceModelImpl::forward(const ModelInputs& inputs) {
+  // Inputs follow the model to its device (train.device / --device); a no-op on the same device.
+  const auto device = classifier->weight.device();
+  const bool move = [&] {
+    for (const auto* t : {&inputs.tumour, &inputs.context, &inputs.text_ids, &inputs.clinical})
+      if (t->defined() && t->device() != device) return true;
+    return false;
+  }();
+  ModelInputs moved;
+  if (move) {
+    auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    moved.tumour = to(inputs.tumour);
+    moved.context = to(inputs.context);
+    moved.text_ids = to(inputs.text_ids);
+    moved.text_mask = to(inputs.text_mask);
+    moved.has_text = to(inputs.has_text);
+    moved.clinical = to(inputs.clinical);
+    moved.has_clinical = to(inputs.has_clinical);
+  }
+  const ModelInputs& in = move ? moved : inputs;
   FusionOutput out;
   std::vector<torch::Tensor> parts;
   const char* vname = variant_name(arch_.variant);

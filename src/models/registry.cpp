@@ -1,5 +1,6 @@
 #include "models/registry.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -98,13 +99,49 @@ ArchConfig load_arch(const std::filesystem::path& file) {
   }
 }
 
+namespace {
+
+// The crop sizes against the image encoders, named by the keys that set them (the preset's
+// defaults are consistent; an explicit key can break that).
+void check_crop_sizes(const config::Config& cfg, const ArchConfig& a) {
+  const auto m = a.modalities();
+  const std::string from = cfg.get_path("model.arch_file").empty()
+                               ? "model.preset = \"" + cfg.get_string("model.preset") + "\""
+                               : "model.arch_file " + cfg.get_path("model.arch_file").string();
+  const char* keys[2] = {"preprocess.tumour_size_px", "preprocess.context_size_px"};
+  const std::int64_t size[2] = {a.tumour_size, a.context_size};
+  if (m.vit)
+    for (int d = 0; d < 2; ++d)
+      if (size[d] % a.vit.patch_size[d] != 0)
+        throw ConfigError(fmt::format(
+            "{} = {} is not a multiple of the ViT's {} patch size {} ({}): set {} to a multiple of {}{}", keys[d],
+            size[d], d == 0 ? "tumour-branch" : "context-branch", a.vit.patch_size[d], from, keys[d],
+            a.vit.patch_size[d],
+            cfg.get_string("model.preset") == "paper" && cfg.get_path("model.arch_file").empty()
+                ? fmt::format(" (the preset's default is {}; remove the key to use it)", d == 0 ? 240 : 224)
+                : std::string()));
+  if (m.convnext) {
+    std::int64_t stride = 4;
+    for (std::size_t i = 1; i < a.convnext.dims.size(); ++i) stride *= 2;
+    for (int d = 0; d < (a.convnext_context ? 2 : 1); ++d)
+      if (size[d] < stride)
+        throw ConfigError(fmt::format("{} = {} is smaller than the ConvNeXt's total stride {} ({})", keys[d], size[d],
+                                      stride, from));
+  }
+}
+
+}  // namespace
+
 ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const DataSizes& sizes) {
   DataSizes s = sizes;
-  if (s.tumour_size <= 0 && cfg.is_set("preprocess.tumour_size_px")) s.tumour_size = cfg.get_int("preprocess.tumour_size_px");
-  if (s.context_size <= 0 && cfg.is_set("preprocess.context_size_px"))
+  const auto file = cfg.get_path("model.arch_file");
+  // The preset's crop sizes are the keys' defaults (config::preset_defaults), so without an
+  // architecture file the keys always decide; with one, only when the config sets them.
+  if (s.tumour_size <= 0 && (file.empty() || cfg.is_set("preprocess.tumour_size_px")))
+    s.tumour_size = cfg.get_int("preprocess.tumour_size_px");
+  if (s.context_size <= 0 && (file.empty() || cfg.is_set("preprocess.context_size_px")))
     s.context_size = cfg.get_int("preprocess.context_size_px");
   ArchConfig a;
-  const auto file = cfg.get_path("model.arch_file");
   if (!file.empty()) {
     a = load_arch(file);
     a.variant = variant;
@@ -114,7 +151,13 @@ ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const Da
     a.text.vocab_size = s.vocab_size;
     a.clinical_features = s.clinical_features;
   } else {
-    a = make_arch(cfg.get_string("model.preset"), variant, s);
+    // The preset at its own crop sizes (valid by construction), then the configured ones,
+    // checked below with the keys named.
+    DataSizes own = s;
+    own.tumour_size = own.context_size = 0;
+    a = make_arch(cfg.get_string("model.preset"), variant, own);
+    if (s.tumour_size > 0) a.tumour_size = s.tumour_size;
+    if (s.context_size > 0) a.context_size = s.context_size;
   }
   if (file.empty() || cfg.is_set("model.fusion_dim")) a.fusion_dim = cfg.get_int("model.fusion_dim");
   if (file.empty() || cfg.is_set("model.dropout")) a.dropout = cfg.get_double("model.dropout");
@@ -123,8 +166,28 @@ ArchConfig arch_from_config(const config::Config& cfg, Variant variant, const Da
   if (file.empty() || cfg.is_set("model.convnext_context")) a.convnext_context = cfg.get_bool("model.convnext_context");
   if (file.empty() || cfg.is_set("text.embedding"))
     a.text_pooling = report_embedding_from_name(cfg.get_string("text.embedding"));
+  if (a.modalities().text && !cfg.get_string("text.pretrained").empty()) {
+    // A pretrained BERT keeps its own architecture (config.json), whatever the preset says.
+    const auto dir = cfg.get_path("text.pretrained");
+    if (!std::filesystem::exists(dir / "config.json"))
+      throw InputError(fmt::format("text.pretrained = '{}' has no config.json (an HF BERT folder holds config.json, "
+                                   "vocab.txt and model.safetensors)", dir.string()));
+    BertConfig bc = BertConfig::from_json_file(dir / "config.json");
+    if (s.vocab_size > bc.vocab_size)
+      throw FormatError(fmt::format("text.pretrained = '{}': vocab.txt has {} tokens but config.json's vocab_size is {}",
+                                    dir.string(), s.vocab_size, bc.vocab_size));
+    a.text = bc;
+  }
+  if (a.modalities().text && cfg.get_int("text.max_length") > a.text.max_position_embeddings)
+    throw ConfigError(fmt::format("text.max_length = {} exceeds the BERT's {} position embeddings ({}); set "
+                                  "text.max_length <= {}",
+                                  cfg.get_int("text.max_length"), a.text.max_position_embeddings,
+                                  cfg.get_string("text.pretrained").empty() ? "model.preset = \"" + cfg.get_string("model.preset") + "\""
+                                                                           : "text.pretrained's config.json",
+                                  a.text.max_position_embeddings));
   a.convnext.in_chans = a.vit.in_chans = a.in_chans;
   a.vit.img_size = {a.tumour_size, a.context_size};
+  check_crop_sizes(cfg, a);
   a.validate();
   return a;
 }

@@ -63,6 +63,10 @@ class SafetensorsFile;
 namespace cervirisk::models {
 // Every tensor of a safetensors file as a torch::Tensor (float types kept, F16/BF16 widened to F32).
 TensorMap read_safetensors(const std::filesystem::path& path);
+// The tensors of a state dict saved by Python's torch.save (the zip format of torch >= 1.6, e.g.
+// torchvision's published .pth files): a dict of name -> tensor, nested dicts flattened with
+// dots. FormatError naming the file when it holds anything else.
+TensorMap read_torch_state_dict(const std::filesystem::path& path);
 // Writes a state dict (float32 / int64 tensors) as safetensors.
 void write_safetensors(const std::filesystem::path& path, const TensorMap& tensors,
                        const std::map<std::string, std::string>& metadata = {});

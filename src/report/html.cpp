@@ -406,6 +406,22 @@ std::string model_card(const ReportData& d) {
     if (d.synthetic) data_text += "all data are SYNTHETIC (simulated images, reports and clinical values).";
   }
   h << "<tr><th>Data</th><td>" << html_escape(data_text) << "</td></tr>";
+  if (auto it = d.models.find(d.reference_variant); it != d.models.end()) {
+    // Where each encoder's weights started (model.json "initialisation"; older bundles have none).
+    h << "<tr><th>Initialisation</th><td>";
+    if (it->second.initialisation.empty()) h << "Every encoder from random weights.";
+    for (const auto& i : it->second.initialisation) {
+      h << "<b>" << html_escape(i.part) << "</b>: ";
+      if (!i.file.empty())
+        h << "<code>" << html_escape(i.file) << "</code> (<code>" << html_escape(i.key) << "</code>, sha256 <code>"
+          << html_escape(i.sha256.substr(0, 16)) << "&hellip;</code>, " << i.tensors << " tensors)";
+      else
+        h << "<code>" << html_escape(i.key) << "</code>";
+      if (!i.note.empty()) h << "; " << html_escape(i.note);
+      h << "<br>";
+    }
+    h << "</td></tr>";
+  }
   h << "<tr><th>Metrics (95% CI)</th><td>";
   for (const auto& c : cohort_list(d))
     if (const auto* m = find_metrics(d, d.reference_variant, c)) {

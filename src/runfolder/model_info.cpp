@@ -17,7 +17,11 @@ json to_json(const ModelInfo& m) {
   const auto& t = m.training_cohort;
   const auto& r = m.recalibration;
   const auto& s = m.selection;
-  return {{"format", ModelInfo::kFormat},
+  json init = json::array();
+  for (const auto& i : m.initialisation)
+    init.push_back({{"part", i.part}, {"key", i.key}, {"file", i.file}, {"sha256", i.sha256}, {"tensors", i.tensors},
+                    {"note", i.note}});
+  json j = {{"format", ModelInfo::kFormat},
           {"variant", m.variant},
           {"preset", m.preset},
           {"arch", m.arch},
@@ -49,6 +53,8 @@ json to_json(const ModelInfo& m) {
             {"validation_events", s.validation_events},
             {"folds", s.folds},
             {"fold_best_epochs", s.fold_best_epochs}}}};
+  j["initialisation"] = std::move(init);
+  return j;
 }
 
 void write_model_info(const fs::path& file, const ModelInfo& m) { write_file_atomic(file, to_json(m).dump(2)); }
@@ -104,6 +110,22 @@ ModelInfo read_model_info(const fs::path& file) {
   for (std::size_t k = 0; k < epochs.size(); ++k) {
     if (!epochs[k].is_number_integer()) sw.at("fold_best_epochs").at(k).fail("must be an integer, got " + epochs[k].dump());
     sel.fold_best_epochs.push_back(epochs[k].get<std::int64_t>());
+  }
+  if (j.contains("initialisation")) {  // absent in older bundles
+    const json& init = j["initialisation"];
+    const JsonPath iw = w.at("initialisation");
+    if (!init.is_array()) iw.fail("must be an array");
+    for (std::size_t k = 0; k < init.size(); ++k) {
+      const JsonPath ew = iw.at(k);
+      Initialisation i;
+      i.part = string_field(init[k], "part", ew);
+      i.key = string_field(init[k], "key", ew);
+      i.file = string_field(init[k], "file", ew);
+      i.sha256 = string_field(init[k], "sha256", ew);
+      i.tensors = integer_field(init[k], "tensors", ew);
+      i.note = string_field(init[k], "note", ew);
+      m.initialisation.push_back(std::move(i));
+    }
   }
   return m;
 }

@@ -41,6 +41,18 @@ struct Selection {
   std::vector<std::int64_t> fold_best_epochs;            // cv: best epoch (0-based) of each fold
 };
 
+// Where an encoder's starting weights came from (model.convnext_weights, model.vit_weights,
+// text.pretrained; the MLM-pretrained BERT of the study): model.json "initialisation", one entry
+// per part that did not start from random weights. Absent in bundles of older versions.
+struct Initialisation {
+  std::string part;    // "convnext" | "vit" | "text"
+  std::string key;     // the configuration key, or "text.pretrain_epochs" for the study's own MLM
+  std::string file;    // the checkpoint's file name ("" for the study's own MLM)
+  std::string sha256;  // of the checkpoint file's bytes ("" for the study's own MLM)
+  std::int64_t tensors = 0;  // tensors loaded
+  std::string note;    // adaptations (input planes, position embeddings) and continued pretraining
+};
+
 struct ModelInfo {
   static constexpr const char* kFormat = "cervirisk-model/2";
   std::string variant, preset;
@@ -53,6 +65,7 @@ struct ModelInfo {
   TrainingCohortSummary training_cohort;
   Recalibration recalibration;
   Selection selection;
+  std::vector<Initialisation> initialisation;
 };
 
 nlohmann::json to_json(const ModelInfo& m);

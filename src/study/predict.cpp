@@ -4,6 +4,7 @@
 #include "bundle/bundle.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/torch/runtime.h"
 #include "explain/patient_maps.h"
 #include "imaging/cache.h"
 #include "io/mask.h"
@@ -26,6 +27,7 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
   bundle::fill_text_clinical(b.spec, input.report, row, f);
   const bundle::FeatureDataset ds({&f}, &b.spec);
   auto model = b.model;
+  model->to(command_device());  // --device; inputs follow the model
   const auto sc = bundle::score_dataset(model, ds, 1);
   PredictOutput o;
   o.logit = sc.logit[0];

@@ -1,5 +1,6 @@
 // The text step: masked-language-model pretraining of the BERT on the training reports, in a
 // study or on its own (`cervirisk pretrain-text`).
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -25,12 +26,27 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
     return models::modalities_of(models::parse_variant(v)).text;
   });
   const auto& spec = features.spec;
-  if (!any_text || !spec.tokenizer || cfg.get_int("text.pretrain_epochs") <= 0 || !cfg.get_string("text.pretrained").empty())
-    return {};
+  const bool from_checkpoint = !cfg.get_string("text.pretrained").empty();
+  if (!any_text || !spec.tokenizer || (cfg.get_int("text.pretrain_epochs") <= 0 && !from_checkpoint)) return {};
   const auto t0 = std::chrono::steady_clock::now();
   seed_everything(derive_seed(settings.seed, "mlm"));
   auto arch = models::arch_from_config(cfg, models::Variant::kMsmT, features.sizes());
-  auto bert = models::Bert(arch.text);
+  models::Bert bert{nullptr};
+  if (from_checkpoint) {
+    // The checkpoint's own architecture (arch.text comes from its config.json), every tensor checked.
+    const auto dir = cfg.get_path("text.pretrained");
+    bert = models::Bert(arch.text);
+    try {
+      const auto r = models::load_bert_weights(bert, dir, /*strict=*/true);
+      log::info("text.pretrained: {} layers x {} hidden, vocabulary {} ({} tensors)", arch.text.num_hidden_layers,
+                arch.text.hidden_size, arch.text.vocab_size, r.loaded.size());
+    } catch (const ModelError& e) {
+      throw FormatError(fmt::format("text.pretrained = '{}': {}", dir.string(), e.what()));
+    }
+    if (cfg.get_int("text.pretrain_epochs") <= 0) return models::state_dict(*bert);
+  } else {
+    bert = models::Bert(arch.text);
+  }
   models::MlmOptions mo;
   mo.epochs = static_cast<int>(cfg.get_int("text.pretrain_epochs"));
   mo.batch_size = cfg.get_int("text.pretrain_batch_size");

@@ -89,7 +89,9 @@ void explain_and_report(const fs::path& run, const std::string& variant, StudyRe
 
 StudyResult run_study(const StudyOptions& options) {
   const auto t_all = std::chrono::steady_clock::now();
-  const auto cfg = config::Config::load(options.config);
+  auto cfg = config::Config::load(options.config);
+  if (!device_override().empty()) cfg.set("train.device", device_override());
+  use_bf16(cfg.get_string("train.precision"), parse_device(cfg.get_string("train.device")));  // exit 2 before any work
   const StudySettings settings = StudySettings::from_config(cfg);
   const fs::path run = options.out.empty() ? cfg.get_path("study.out_dir") : options.out;
   ensure_writable_dir(run);
@@ -126,13 +128,13 @@ StudyResult run_study(const StudyOptions& options) {
   fit_features(cfg, cohort, labels, run, features);
   timer.add("preprocess", StepTimer::since(t0));
   const SelectionPlan plan = selection_plan(settings, features.by_cohort[0], settings.seed);
-  const models::TensorMap bert_weights = pretrain_text(cfg, settings, variants, features, plan, timer);
+  const StudyInit init = study_init(cfg, settings, variants, features, plan, timer);
 
   VariantJob job;
   job.cfg = &cfg;
   job.settings = &settings;
   job.features = &features;
-  job.bert_weights = &bert_weights;
+  job.init = &init;
   job.run = run;
   job.resume = options.resume;
   std::vector<runfolder::Metrics> per_seed;

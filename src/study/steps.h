@@ -14,6 +14,7 @@
 #include "bundle/features.h"
 #include "core/run_manifest.h"
 #include "data/cohort.h"
+#include "models/pretrained.h"
 #include "models/registry.h"
 #include "models/weights.h"
 #include "runfolder/explanations.h"
@@ -112,6 +113,24 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
                                 const std::vector<std::string>& variants, const StudyFeatures& features,
                                 const SelectionPlan& plan, StepTimer& timer);
 
+// --- initialisation.cpp ---------------------------------------------------------------------------
+// How the encoders start, decided once per study: the report encoder's weights (text.pretrained,
+// with continued MLM when text.pretrain_epochs > 0, or the study's own MLM-pretrained BERT) and
+// the image backbones' checkpoints (model.convnext_weights, model.vit_weights), read and hashed
+// once. `records` say where each came from (model.json "initialisation").
+struct StudyInit {
+  models::TensorMap bert;  // empty: the BERT starts from random weights
+  models::PretrainedFile convnext, vit;
+  std::vector<runfolder::Initialisation> records;  // per part; a bundle keeps those of its branches
+};
+StudyInit study_init(const config::Config& cfg, const StudySettings& settings, const std::vector<std::string>& variants,
+                     const StudyFeatures& features, const SelectionPlan& plan, StepTimer& timer);
+// Loads the initialisations into a freshly built model (only the branches it has). FormatError
+// (exit 4) naming the file and tensors when one does not fit.
+void apply_init(const StudyInit& init, models::RecurrenceModel& model);
+// The records of the branches `model` has (nothing is loaded: the same checks, for model.json).
+std::vector<runfolder::Initialisation> init_records(const StudyInit& init, models::RecurrenceModel& model);
+
 // The internal cohort's loss and AUC after each epoch of the final model's training (recorded,
 // never used, with train.selection = split / cv; the selection history itself with internal), and
 // the epoch that was chosen: metrics.json "selection_check".
@@ -126,7 +145,7 @@ struct VariantJob {
   const config::Config* cfg = nullptr;
   const StudySettings* settings = nullptr;
   const StudyFeatures* features = nullptr;
-  const models::TensorMap* bert_weights = nullptr;
+  const StudyInit* init = nullptr;
   std::filesystem::path run;
   std::string variant;
   int seed_index = 0, seeds = 1;  // seed = settings.seed + seed_index

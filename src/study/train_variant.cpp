@@ -112,8 +112,7 @@ models::RecurrenceModel fresh_model(const VariantJob& job, const models::ArchCon
                                     const std::string& tag, int fold = -1) {
   seed_everything(derive_seed(seed, tag));
   auto model = models::build_model(arch);
-  if (arch.modalities().text && !job.bert_weights->empty())
-    if (auto b = models::text_bert(model)) models::load_weights(*b, *job.bert_weights);
+  apply_init(*job.init, model);
   if (job.settings->ladder_init) ladder_start(job, model, fold);
   return model;
 }
@@ -456,6 +455,7 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
   info.training_cohort = training_summary(ts);
   info.recalibration = recal;
   info.selection = fit.selection;
+  info.initialisation = init_records(*job.init, fit.model);  // the ladder's rungs started from the same sources
   bundle::write_bundle(dir, fit.model, fit.arch, job.features->spec, info, history_rows(fit.state));
   timer.add("train/" + job.variant, StepTimer::since(t0));
 

@@ -25,10 +25,17 @@ Batch Batch::to(const torch::Device& device) const {
   Batch b;
   b.ids = ids;
   b.indices = indices;
-  for (const auto& [k, v] : inputs) b.inputs[k] = v.to(device);
-  b.label = label.to(device);
-  b.time = time.to(device);
-  b.event = event.to(device);
+  // To a GPU through page-locked memory, asynchronously (the copy overlaps the host's next work;
+  // the kernels that read the batch are queued after it on the same stream).
+  const bool gpu = !device.is_cpu();
+  auto move = [&](const torch::Tensor& t) {
+    if (!gpu || !t.defined()) return t.defined() ? t.to(device) : t;
+    return t.pin_memory().to(device, /*non_blocking=*/true);
+  };
+  for (const auto& [k, v] : inputs) b.inputs[k] = move(v);
+  b.label = move(label);
+  b.time = move(time);
+  b.event = move(event);
   return b;
 }
 

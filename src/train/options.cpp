@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "core/torch/runtime.h"
 
 namespace cervirisk::train {
 
@@ -23,6 +24,10 @@ TrainingSetup training_setup(const config::Config& cfg, const std::vector<float>
   t.optim.weight_decay = cfg.get_double("train.weight_decay");
   t.optim.backbone_prefixes = {"convnext.", "vit.", "text."};
   t.optim.no_decay_names = {"cls_token", "pos_embed"};
+  t.freeze_epochs = cfg.get_int("train.freeze_backbone_epochs");
+  t.freeze_prefixes = t.optim.backbone_prefixes;
+  t.device = parse_device(cfg.get_string("train.device"));
+  t.bf16 = use_bf16(cfg.get_string("train.precision"), t.device);
   t.seed = seed;
   t.deterministic = cfg.get_bool("study.deterministic");
   t.batch_shards = static_cast<int>(cfg.get_int("train.batch_shards"));

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/torch_compat.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/random.h"
@@ -90,7 +91,12 @@ double Trainer::train_step(const Batch& batch) {
   }
   ShardedFns fns;
   fns.forward = [&](int k, std::int64_t begin, std::int64_t end) {
-    torch::Tensor out = forward_(parts > 1 ? slices[static_cast<std::size_t>(k)] : batch);
+    torch::Tensor out;
+    {
+      compat::CudaAutocast autocast(options_.bf16);
+      out = forward_(parts > 1 ? slices[static_cast<std::size_t>(k)] : batch);
+    }
+    if (options_.bf16) out = out.to(torch::kFloat32);  // the loss in fp32
     if (out.dim() == 2 && out.size(1) == 1) out = out.squeeze(1);
     if (!output_shape_ok(out, end - begin))
       throw ModelError(fmt::format("trainer: the model returned shape {}, expected [{}{}]", c10::str(out.sizes()),
@@ -160,7 +166,12 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   Evaluation ev;
   std::vector<torch::Tensor> outs, labels, times, events;
   while (auto b = loader.next()) {
-    auto out = main_output(forward_(b->to(options_.device)));
+    torch::Tensor raw;
+    {
+      compat::CudaAutocast autocast(options_.bf16);
+      raw = forward_(b->to(options_.device));
+    }
+    auto out = main_output(raw.to(torch::kFloat32));
     out = (two_outputs() ? out.reshape({-1, 2}) : out.reshape({-1})).to(torch::kCPU, torch::kFloat);
     outs.push_back(out);
     labels.push_back(b->label);
@@ -253,6 +264,12 @@ FitResult Trainer::fit(Loader& train, const Dataset* validation) {
       options_.run_epochs > 0 ? std::min(options_.run_epochs, options_.epochs) : options_.epochs;
   for (std::int64_t epoch = state_.epochs_done; epoch < last_epoch && !state_.stopped_early; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (options_.freeze_epochs > 0) {
+      const bool frozen = epoch < options_.freeze_epochs;
+      for (auto& p : model_.named_parameters(/*recurse=*/true))
+        for (const auto& pre : options_.freeze_prefixes)
+          if (p.key().rfind(pre, 0) == 0) p.value().set_requires_grad(!frozen);
+    }
     train.start_epoch(epoch);
     double loss_sum = 0;
     std::int64_t n = 0;

@@ -44,7 +44,8 @@ struct TrainerOptions {
                                         // thread); a model with BatchNorm always runs one part
   bool deterministic = false;           // study.deterministic
   std::int64_t eval_batch_size = 64;
-  torch::Device device = torch::kCPU;
+  torch::Device device = torch::kCPU;   // train.device
+  bool bf16 = false;                    // bfloat16 autocast of forward passes (CUDA; train.precision)
   std::filesystem::path checkpoint;     // "" = no checkpoints
   bool resume = false;                  // continue from `checkpoint` when it exists
   std::string fingerprint;              // identifies the run in its checkpoint
@@ -54,6 +55,11 @@ struct TrainerOptions {
   // decay min(ema_decay, (1 + step) / (10 + step)); evaluation, selection and the weights fit()
   // leaves in the model are then the average's. 0 = off.
   double ema_decay = 0.0;
+  // train.freeze_backbone_epochs: in the first `freeze_epochs` epochs the parameters whose names
+  // start with one of `freeze_prefixes` do not require gradients (no update, no weight decay, no
+  // optimiser state); from then on they train. 0 = never frozen.
+  std::int64_t freeze_epochs = 0;
+  std::vector<std::string> freeze_prefixes;
   bool progress = true;
   std::string label = "train";
   // Auxiliary targets (multi-task training, Caruana 1997, doi:10.1023/A:1007379606734): the
