@@ -668,3 +668,23 @@ TEST(Html, SelectionCheckShowsTheOptimismOfInternalSelection) {
   write_json(run / "metrics.json", m);
   EXPECT_EQ(render_report_html(load_run_folder(run)).find("What selection on the internal cohort"), std::string::npos);
 }
+
+TEST(Html, ModelCardSaysWhereEachEncoderStarted) {
+  ReportData d = load_run_folder(kRun);
+  ASSERT_TRUE(d.models.count(d.reference_variant));
+  auto& info = d.models.at(d.reference_variant);
+  EXPECT_NE(part(render_report_html(d), "id=\"model-card\"", "</section>").find("Every encoder from random weights"),
+            std::string::npos);
+  info.initialisation = {{"convnext", "model.convnext_weights", "convnext_tiny.safetensors", std::string(64, 'a'), 182,
+                          "input convolution adapted from 3 to 6 planes (timm's adapt_input_conv)"},
+                         {"text", "text.pretrained", "bert-base-chinese/model.safetensors", std::string(64, 'b'), 199,
+                          "as published (no continued pretraining)"}};
+  const std::string card = part(render_report_html(d), "id=\"model-card\"", "</section>");
+  EXPECT_NE(card.find("<b>convnext</b>: <code>convnext_tiny.safetensors</code> (<code>model.convnext_weights</code>, "
+                      "sha256 <code>aaaaaaaaaaaaaaaa&hellip;</code>, 182 tensors); input convolution adapted from 3 to 6 "
+                      "planes (timm&#39;s adapt_input_conv)"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("bert-base-chinese/model.safetensors"), std::string::npos) << card;
+  EXPECT_EQ(card.find("Every encoder from random weights"), std::string::npos);
+}

@@ -54,3 +54,28 @@ TEST(StudyCli, LadderWithoutItsRungsIsExit2NamingThem) {
   EXPECT_NE(r.err.find("fusion_init"), std::string::npos) << r.err;
   fs::remove_all(d);
 }
+
+// --device cuda on a LibTorch without CUDA (Debian's): exit 2 with the reason, before any data is
+// read; the same for train.device in the config. Skipped where the LibTorch has CUDA.
+TEST(StudyCli, CudaOnThisBuildIsExit2WithTheReason) {
+  auto v = run_cli("--version");
+  if (v.out.find("without CUDA") == std::string::npos) GTEST_SKIP() << "this build has CUDA: " << v.out;
+  const fs::path d = fs::temp_directory_path() / ("cerv_study_cuda_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  std::ofstream(d / "study.toml") << "[data]\nmanifest = \"manifest.csv\"\n";
+  auto r = run_cli("--device cuda study --no-report --config " + (d / "study.toml").string() + " --out " +
+                   (d / "run").string());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("device 'cuda': this cervirisk runs on a LibTorch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("without CUDA"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("docs/install.md"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "run")) << "work started before the device was checked";
+  std::ofstream(d / "gpu.toml") << "[data]\nmanifest = \"manifest.csv\"\n[train]\ndevice = \"cuda:1\"\n";
+  r = run_cli("study --no-report --config " + (d / "gpu.toml").string() + " --out " + (d / "run2").string());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("device 'cuda:1'"), std::string::npos) << r.err;
+  r = run_cli("--device tpu predict --model /nonexistent");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("expected cpu, cuda or cuda:N"), std::string::npos) << r.err;
+  fs::remove_all(d);
+}

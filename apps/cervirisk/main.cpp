@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     if (show_version) {
       RuntimeInfo r = runtime_info();
       std::cout << "cervirisk " << version() << " (git " << git_revision() << ", " << compiler()
-                << ", torch " << r.torch_version << ")\n";
+                << ", torch " << r.torch_version << ", devices: " << r.device << ")\n";
       return 0;
     }
     if (print_schema) {

@@ -68,6 +68,7 @@ models::TensorMap pretrain_text(const config::Config& cfg, const StudySettings& 
       if (it != features.train_report_of.end()) (plan.fold[i] == (plan.mode == Selection::kSplit ? 1 : 0) ? held : train).push_back(it->second);
     }
   }
+  bert->to(parse_device(cfg.get_string("train.device")));  // MLM runs where the BERT is
   auto res = models::pretrain_mlm(bert, *spec.tokenizer, train, held, mo);
   timer.add("pretrain_text", StepTimer::since(t0));
   log::info("MLM pretraining: held-out loss {:.3f} -> {:.3f}", res.epochs.front().held_out_loss,

@@ -39,7 +39,7 @@ RuntimeInfo runtime_info() {
   r.blas = compat::blas_info();
   r.intra_op_threads = torch::get_num_threads();
   r.inter_op_threads = at::get_num_interop_threads();
-  r.device = torch::cuda::is_available() ? fmt::format("cpu (cuda available: {} devices)", torch::cuda::device_count())
+  r.device = torch::cuda::is_available() ? fmt::format("cpu, {} cuda", torch::cuda::device_count())
                                          : "cpu (LibTorch without CUDA)";
   r.deterministic = g_deterministic;
   return r;

@@ -14,7 +14,7 @@ struct RuntimeInfo {
   std::string blas;            // BLAS/LAPACK as torch reports it
   int intra_op_threads = 0;
   int inter_op_threads = 0;
-  std::string device;          // "cpu" or "cuda:0 (NAME)"
+  std::string device;          // the devices this LibTorch can use: "cpu, 2 cuda" or "cpu (LibTorch without CUDA)"
   bool deterministic = false;
 };
 
