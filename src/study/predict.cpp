@@ -40,6 +40,7 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
     if (!m.convnext && !m.vit)
       throw ConfigError("predict --explain: the " + b.info.variant + " model has no image branch, so no image maps");
     ensure_writable_dir(input.explain_dir);
+    model->to(torch::kCPU);  // explanations run on the CPU in this version (docs/install.md)
     std::vector<train::Sample> one{ds.get(0, nullptr)};
     const auto in = bundle::model_inputs(train::collate(std::move(one)).inputs);
     const auto maps = explain::patient_relevance_maps(model, in);
