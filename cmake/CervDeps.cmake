@@ -22,6 +22,8 @@ find_package(GDCM REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # cervirisk serve (OpenSSL, zlib, brotli)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)        # DICOM series uploaded as .zip
 
 if(NOT TARGET CLI11::CLI11)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)

@@ -1,6 +1,6 @@
 # Fails when a module of src/ includes a header of a module it may not depend on: the layering
 # of docs/architecture.md. Run as `cmake -DSRC=<repo>/src -P check_layering.cmake`.
-#   core <- io <- imaging, text, stats <- data <- models <- train <- bundle <- explain <- study
+#   core <- io <- imaging, text, stats <- data <- models <- train <- bundle <- explain <- study <- serve
 #   runfolder <- io, core;  report <- runfolder, stats, io, core
 cmake_minimum_required(VERSION 3.25)
 set(allowed_core "")
@@ -16,7 +16,8 @@ set(allowed_train core io text imaging models stats)
 set(allowed_bundle core io text imaging models stats train runfolder)
 set(allowed_explain core io text imaging models stats train bundle runfolder report)
 set(allowed_study core io text imaging models stats train bundle runfolder report explain data)
-set(modules core io stats text imaging data runfolder report models train bundle explain study)
+set(allowed_serve core io text imaging models stats train bundle runfolder report explain data study)
+set(modules core io stats text imaging data runfolder report models train bundle explain study serve)
 
 if(NOT SRC)
   message(FATAL_ERROR "check_layering: give -DSRC=<repository>/src")

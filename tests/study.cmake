@@ -6,3 +6,6 @@ cerv_test(test_study_cli SOURCES test_study_cli.cpp LIBS cervirisk_core LABELS u
 add_dependencies(test_study_cli cervirisk_cli)
 # Steps of the study on their own (src/study/steps.h).
 cerv_test(test_study_steps SOURCES test_study_steps.cpp LIBS cervirisk_study LABELS unit TORCH)
+# The REST service (src/serve) through real HTTP on localhost.
+cerv_test(test_serve SOURCES test_serve.cpp LIBS cervirisk_core PkgConfig::HTTPLIB PkgConfig::LIBZIP LABELS unit)
+add_dependencies(test_serve cervirisk_cli)

@@ -34,5 +34,6 @@ void add_stats(CLI::App& app, GlobalOptions& g);
 void add_tokenize(CLI::App& app, GlobalOptions& g);
 void add_pretrain_text(CLI::App& app, GlobalOptions& g);
 void add_weights(CLI::App& app, GlobalOptions& g);
+void add_serve(CLI::App& app, GlobalOptions& g);
 
 }  // namespace cervirisk::cli

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   cli::add_tokenize(app, g);
   cli::add_pretrain_text(app, g);
   cli::add_weights(app, g);
+  cli::add_serve(app, g);
 
   try {
     app.parse(argc, argv);

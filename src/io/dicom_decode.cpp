@@ -250,6 +250,10 @@ Volume read_dicom_series(const DicomSeriesInfo& s) {
   quiet_gdcm();
   if (!s.skip_reason.empty())
     throw FormatError("cannot read DICOM series " + s.series_uid + " ('" + s.description + "'): " + s.skip_reason);
+  if (s.geometry.voxel_count() > voxel_limit())
+    throw FormatError("DICOM series " + s.series_uid + ": " + std::to_string(s.geometry.voxel_count()) +
+                      " voxels (rows x columns x slices from the headers), over this process's limit of " +
+                      std::to_string(voxel_limit()));
   Volume v;
   v.geometry = s.geometry;
   v.voxels.resize(static_cast<std::size_t>(s.geometry.voxel_count()));

@@ -319,6 +319,9 @@ Volume read_metaimage(const fs::path& path) {
       throw FormatError("MetaImage file " + where + ": DimSize " + quote(dim_kv->second) +
                         " describes more than 2^31 voxels (corrupt header?)");
   }
+  if (count > static_cast<std::uint64_t>(voxel_limit()))
+    throw FormatError("MetaImage file " + where + ": DimSize " + quote(dim_kv->second) +
+                      " promises more voxels than this process's limit of " + std::to_string(voxel_limit()));
 
   // Element type.
   const auto* type_kv = require({"ElementType"});

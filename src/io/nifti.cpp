@@ -571,6 +571,9 @@ Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
   if (n3 > kMaxVoxels)
     throw FormatError("corrupt or unsupported NIfTI file " + where + ": " + std::to_string(n3) +
                       " voxels per volume (limit 2^31)");
+  if (n3 > voxel_limit())
+    throw FormatError("NIfTI file " + where + ": its header promises " + std::to_string(n3) +
+                      " voxels per volume, over this process's limit of " + std::to_string(voxel_limit()));
   const std::int64_t n_volumes = volume_count(h, where);
   const std::int64_t index = volume_to_read(h, where, n_volumes, options.volume_index);
 

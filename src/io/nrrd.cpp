@@ -128,6 +128,9 @@ Loaded load(const fs::path& path) {
     count *= s;
     dims += (a ? "x" : "") + std::to_string(s);
   }
+  if (count > static_cast<std::uint64_t>(voxel_limit()))
+    throw FormatError("NRRD file " + where + ": \"sizes\" promise " + std::to_string(count) +
+                      " values, over this process's voxel limit of " + std::to_string(voxel_limit()));
   const std::uint64_t bytes = count * nrrdTypeSize[head->type];
 
   // What the data can hold: attached data lies in the file itself, detached data in the files

@@ -1,5 +1,7 @@
 #include "io/volume.h"
 
+#include <atomic>
+
 #include <cmath>
 
 namespace cervirisk::io {
@@ -155,6 +157,12 @@ Volume resample_nearest(const Volume& src, const Geometry& grid, float fill) {
       }
   return out;
 }
+
+namespace {
+std::atomic<std::int64_t> g_voxel_limit{std::int64_t{1} << 31};
+}
+std::int64_t voxel_limit() { return g_voxel_limit.load(); }
+void set_voxel_limit(std::int64_t voxels) { g_voxel_limit.store(voxels > 0 ? voxels : std::int64_t{1} << 31); }
 
 Volume read_image(const std::filesystem::path& path, const ImageReadOptions& options) {
   std::error_code ec;

@@ -60,6 +60,11 @@ bool extents_overlap(const Geometry& a, const Geometry& b);
 // label images); points outside `src` get `fill`. Metadata is not copied.
 Volume resample_nearest(const Volume& src, const Geometry& grid, float fill = 0.0f);
 
+// The most voxels one 3D volume may have (default 2^31). Every reader checks the count its header
+// promises against it before allocating (FormatError naming the file); the service lowers it.
+std::int64_t voxel_limit();
+void set_voxel_limit(std::int64_t voxels);
+
 // Options for read_image().
 struct ImageReadOptions {
   std::int64_t volume_index = -1;  // NIfTI 4D: which volume (-1 = first, with a warning)

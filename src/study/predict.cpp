@@ -19,9 +19,14 @@ namespace fs = std::filesystem;
 
 PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInput& input) {
   const bundle::Bundle b = bundle::load_bundle(dir);
-  bundle::PatientFeatures f;
   const io::Volume image = io::read_image(input.image);
   const io::Volume mask = io::read_mask(input.mask, image.geometry, io::MaskReadOptions{input.mask_segment});
+  return predict_loaded(b, image, mask, input);
+}
+
+PredictOutput predict_loaded(const bundle::Bundle& b, const io::Volume& image, const io::Volume& mask,
+                             const PredictInput& input) {
+  bundle::PatientFeatures f;
   f.image = imaging::preprocess(image, mask, b.spec.imaging);
   const models::ClinicalRow row(input.clinical.begin(), input.clinical.end());
   bundle::fill_text_clinical(b.spec, input.report, row, f);
@@ -72,20 +77,24 @@ fs::path find_in(const fs::path& dir, const std::string& stem) {
 
 // {"column": value}: strings as they are, numbers as JSON writes them, null = missing.
 std::map<std::string, std::string> read_clinical_json(const fs::path& file) {
+  return clinical_from_json(read_file(file), file.string());
+}
+
+}  // namespace
+
+std::map<std::string, std::string> clinical_from_json(const std::string& text, const std::string& where) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(file));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw FormatError(file.string() + ": " + e.what());
+    throw FormatError(where + ": " + e.what());
   }
-  if (!j.is_object()) throw FormatError(file.string() + ": expected a JSON object {\"column\": value}");
+  if (!j.is_object()) throw FormatError(where + ": expected a JSON object {\"column\": value}");
   std::map<std::string, std::string> out;
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!it->is_null()) out[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
   return out;
 }
-
-}  // namespace
 
 PredictInput read_patient(const PatientFiles& files) {
   const fs::path& dir = files.folder;

@@ -29,6 +29,13 @@
 
 #include "data/synth.h"
 
+namespace cervirisk::bundle {
+struct Bundle;
+}
+namespace cervirisk::io {
+struct Volume;
+}
+
 namespace cervirisk::study {
 
 struct StudyOptions {
@@ -104,6 +111,14 @@ struct PredictOutput {
   std::vector<std::filesystem::path> maps;  // explain_dir's NIfTI maps (image geometry), then overlay PNGs
 };
 PredictOutput predict_patient(const std::filesystem::path& bundle, const PredictInput& input);
+// The same with a bundle already loaded and the image and mask already read (input.image / mask
+// are not read; the service reads them itself to name the failing upload). Not thread-safe for
+// one bundle: callers serialise.
+PredictOutput predict_loaded(const bundle::Bundle& bundle, const io::Volume& image, const io::Volume& mask,
+                             const PredictInput& input);
+// clinical.json's text ({"column": value}; null = missing) as raw values by column. FormatError
+// naming `where`.
+std::map<std::string, std::string> clinical_from_json(const std::string& text, const std::string& where);
 // A patient folder: image(.nii.gz|.nii|.nrrd|.mha) or a DICOM folder `image`, mask (same, or an
 // RTSTRUCT / SEG file mask.dcm), report.txt
 // and clinical.json ({"column": value}, null = missing), each replaceable by a file of its own

@@ -1,0 +1,51 @@
+// cervirisk serve: the bundles behind a REST API on this machine (docs/service.md).
+#include <csignal>
+#include <iostream>
+
+#include "commands.h"
+#include "core/torch/runtime.h"
+#include "serve/service.h"
+
+namespace cervirisk::cli {
+namespace {
+serve::Service* g_service = nullptr;
+extern "C" void stop_service(int) {
+  if (g_service) g_service->stop();
+}
+}  // namespace
+
+void add_serve(CLI::App& app, GlobalOptions& g) {
+  auto* sub = app.add_subcommand("serve", "REST service for one patient at a time (docs/service.md)");
+  auto o = std::make_shared<serve::ServeOptions>();
+  sub->add_option("--model", o->models, "Bundle folder models/<variant> (repeat for several)")->required();
+  sub->add_option("--host", o->host, "Address to listen on (default 127.0.0.1: this machine only)");
+  sub->add_option("--port", o->port, "Port (0 = a free one, printed)")->check(CLI::Range(0, 65535));
+  sub->add_option("--token-file", o->token_file,
+                  "Bearer token file: read, or created with a random token (mode 0600) when absent; without it a "
+                  "token for this process is printed");
+  sub->add_option("--tls-cert", o->tls_cert, "PEM certificate (HTTPS; with --tls-key)");
+  sub->add_option("--tls-key", o->tls_key, "PEM private key");
+  sub->add_option("--workers", o->workers, "Predictions at once")->check(CLI::Range(1, 64));
+  sub->add_option("--queue", o->queue, "Requests waiting beyond the workers before 503")->check(CLI::Range(0, 1024));
+  sub->add_option("--max-upload-mb", o->max_upload_mb, "Largest request body, and largest expanded .zip")
+      ->check(CLI::Range(1, 16384));
+  sub->add_option("--max-voxels", o->max_voxels, "Largest image / mask volume (from its header, before reading)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
+  sub->add_option("--keep-maps", o->keep_maps, "Prediction maps kept (the newest)");
+  sub->add_option("--keep-maps-minutes", o->keep_maps_minutes, "How long maps are kept");
+  sub->add_option("--audit-log", o->audit_log, "Audit log (JSON lines, appended; default stderr)");
+  sub->callback([&g, o] {
+    apply_globals(g);
+    serve::Service service(*o);
+    const int port = service.bind();
+    g_service = &service;
+    std::signal(SIGINT, stop_service);
+    std::signal(SIGTERM, stop_service);
+    std::cerr << "listening on " << (o->tls_cert.empty() ? "http" : "https") << "://" << o->host << ":" << port
+              << std::endl;
+    service.run();
+    g_service = nullptr;
+  });
+}
+
+}  // namespace cervirisk::cli
