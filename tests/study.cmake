@@ -9,3 +9,5 @@ cerv_test(test_study_steps SOURCES test_study_steps.cpp LIBS cervirisk_study LAB
 # The REST service (src/serve) through real HTTP on localhost.
 cerv_test(test_serve SOURCES test_serve.cpp LIBS cervirisk_core PkgConfig::HTTPLIB PkgConfig::LIBZIP LABELS unit)
 add_dependencies(test_serve cervirisk_cli)
+cerv_test(test_serve_browser SOURCES test_serve_browser.cpp LIBS cervirisk_core PkgConfig::HTTPLIB LABELS slow)
+add_dependencies(test_serve_browser cervirisk_cli cervirisk_web)

@@ -2,6 +2,7 @@
 // out/demo, printing the paper-style table (variant x cohort AUC [95% CI]) beside the oracle AUCs.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <exception>
 #include <string>
 #include <vector>
@@ -62,6 +63,14 @@ void add_demo(CLI::App& app, GlobalOptions& g) {
     const auto er = r.timings.find("explain+report");
     std::printf("explanations + report: %.1f s for the whole cohort\n", er == r.timings.end() ? 0.0 : er->second);
     std::printf("study time %.1f s; report: %s\n", d.seconds, (r.run_dir / "report.html").string().c_str());
+    // The clinic: the demo's bundles behind the service and its viewer (docs/service.md).
+    std::string models;
+    for (const char* v : {"msm_tc", "clinical"})
+      if (std::filesystem::exists(r.run_dir / "models" / v / "model.json"))
+        models += " --model " + (r.run_dir / "models" / v).string();
+    if (!models.empty())
+      std::printf("serve them (viewer at http://127.0.0.1:8080/): build/bin/cervirisk serve%s --token-file %s\n",
+                  models.c_str(), (o->out / "serve.token").string().c_str());
     // A failed explanation or report leaves the rest of the run written and exits with its code.
     if (r.failure) std::rethrow_exception(r.failure);
   });

@@ -1,5 +1,8 @@
 // cervirisk serve: the bundles behind a REST API on this machine (docs/service.md).
+#include <malloc.h>
+
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
@@ -36,8 +39,17 @@ void add_serve(CLI::App& app, GlobalOptions& g) {
   sub->add_option("--keep-maps", o->keep_maps, "Prediction maps kept (the newest)");
   sub->add_option("--keep-maps-minutes", o->keep_maps_minutes, "How long maps are kept");
   sub->add_option("--audit-log", o->audit_log, "Audit log (JSON lines, appended; default stderr)");
+  sub->add_option("--web-dir", o->web_dir, "The viewer's files (default: share/cervirisk/web beside the binary's folder)");
   sub->callback([&g, o] {
     apply_globals(g);
+    if (o->web_dir.empty()) {
+      std::error_code ec;
+      const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      if (!ec) o->web_dir = exe.parent_path().parent_path() / "share" / "cervirisk" / "web";
+    }
+    // Each request thread would otherwise get its own malloc arena that keeps the peak of the
+    // request it served: resident memory then grows with concurrency, not with use.
+    mallopt(M_ARENA_MAX, o->workers + 2);
     serve::Service service(*o);
     const int port = service.bind();
     g_service = &service;

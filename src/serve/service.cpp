@@ -413,6 +413,21 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
+  // The viewer: its page and scripts, from web_dir (no token: the page asks for it).
+  svr.Get("/", [&s](const httplib::Request&, httplib::Response& res) {
+    const fs::path index = s.opt.web_dir / "index.html";
+    if (s.opt.web_dir.empty() || !fs::exists(index))
+      return Impl::send_error(res, {404, "no viewer files (build/share/cervirisk/web; --web-dir)", ""});
+    res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' blob:; style-src 'self' 'unsafe-inline'");
+    res.set_content(read_file(index), "text/html; charset=utf-8");
+  });
+  svr.Get(R"(/static/(viewer\.js|niivue\.umd\.js))", [&s](const httplib::Request& req, httplib::Response& res) {
+    const fs::path file = s.opt.web_dir / req.matches[1].str();
+    if (s.opt.web_dir.empty() || !fs::exists(file))
+      return Impl::send_error(res, {404, file.filename().string() + " is not installed (scripts/install-deps)", ""});
+    res.set_header("Cache-Control", "max-age=3600");
+    res.set_content(read_file(file), "application/javascript");
+  });
   svr.Get("/v1/models", [&s](const httplib::Request& req, httplib::Response& res) {
     if (!s.authorised(req)) return Impl::send_error(res, {401, "missing or wrong bearer token", "Authorization"});
     json list = json::array();

@@ -28,6 +28,7 @@ struct ServeOptions {
   int keep_maps_minutes = 60;                 // ... and for at most this long
   std::filesystem::path audit_log;            // JSON lines; "" = stderr
   std::filesystem::path tmp_dir;              // "" = the system's
+  std::filesystem::path web_dir;              // the viewer's files (index.html, viewer.js, niivue.umd.js); "" = no viewer
 };
 
 class Service {
