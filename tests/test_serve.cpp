@@ -243,3 +243,43 @@ TEST(Serve, AFullQueueIs503WithRetryAfter) {
   httplib::Client c("127.0.0.1", s.port);
   EXPECT_EQ(c.Get("/healthz")->status, 200);
 }
+
+// A DICOM series uploaded as a .zip (pydicom-written files, tests/data/dicom_objects/image) with a
+// DICOM SEG mask and its segment: the same prediction as `cervirisk predict` on the folder.
+TEST(Serve, ADicomSeriesZipAndASegMaskPredictLikeTheCli) {
+  const fs::path run = work_dir() / "run";
+  const fs::path series = fs::path(CERV_TEST_DATA) / "dicom_objects" / "image";
+  const fs::path seg = fs::path(CERV_TEST_DATA) / "dicom_objects" / "seg_binary.dcm";
+  const fs::path zfile = work_dir() / "series.zip";
+  {
+    int err = 0;
+    zip_t* z = zip_open(zfile.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    ASSERT_NE(z, nullptr);
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(series)) files.push_back(e.path());
+    for (const auto& f : files)
+      zip_file_add(z, ("series/" + f.filename().string()).c_str(), zip_source_file(z, f.c_str(), 0, -1), ZIP_FL_ENC_UTF_8);
+    ASSERT_EQ(zip_close(z), 0);
+  }
+  Server s("--model " + (run / "models" / "msm_tc").string() + " --token-file " + (work_dir() / "token3").string());
+  ASSERT_GT(s.port, 0) << slurp(s.err);
+  std::string token = slurp(work_dir() / "token3");
+  token.pop_back();
+  httplib::Client c("127.0.0.1", s.port);
+  c.set_read_timeout(60, 0);
+  httplib::MultipartFormDataItems items{{"image", slurp(zfile), "series.zip", "application/zip"},
+                                        {"mask", slurp(seg), "seg.dcm", "application/dicom"}};
+  auto no_segment = c.Post("/v1/models/msm_tc/predict", bearer(token), items);
+  ASSERT_TRUE(no_segment);
+  EXPECT_EQ(no_segment->status, 400);
+  EXPECT_EQ(json::parse(no_segment->body)["field"], "mask");
+  EXPECT_NE(no_segment->body.find("2 segments"), std::string::npos) << no_segment->body;
+  items.push_back({"mask_segment", "GTV", "", "text/plain"});
+  auto r = c.Post("/v1/models/msm_tc/predict", bearer(token), items);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto cli = run_cli("predict --model " + (run / "models" / "msm_tc").string() + " --image " + series.string() +
+                     " --mask " + seg.string() + " --mask-segment GTV");
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  EXPECT_NEAR(json::parse(r->body)["probability"].get<double>(), json::parse(cli.out)["probability"].get<double>(), 1e-6);
+}
