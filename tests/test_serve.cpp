@@ -134,10 +134,28 @@ TEST(Serve, PredictionEqualsTheCliAndEveryRefusalHasItsStatus) {
   // Maps: served while kept, in the uploaded image's geometry (a NIfTI of the same size class).
   auto items_x = patient(id, false);
   items_x.push_back({"explain", "1", "", "text/plain"});
+  items_x.push_back({"clinical", cj.dump(), "", "application/json"});
   auto px = c.Post("/v1/models/msm_tc/predict", bearer(token), items_x);
   ASSERT_TRUE(px);
   ASSERT_EQ(px->status, 200) << px->body;
-  const auto maps = json::parse(px->body)["maps"];
+  const auto pxj = json::parse(px->body);
+  // The patient's Shapley values against the bundle's training backgrounds: efficiency (they sum
+  // to the probability minus the background's expected value) for the modalities, exactly, and
+  // for the clinical columns (KernelSHAP's constraint).
+  ASSERT_TRUE(pxj.contains("modality_shap")) << px->body;
+  double sum = 0;
+  for (auto it = pxj["modality_shap"].begin(); it != pxj["modality_shap"].end(); ++it) sum += it.value().get<double>();
+  EXPECT_EQ(pxj["modality_shap"], json::object({{"clinical", pxj["modality_shap"]["clinical"]},
+                                                {"image (ConvNeXt)", pxj["modality_shap"]["image (ConvNeXt)"]},
+                                                {"image (ViT)", pxj["modality_shap"]["image (ViT)"]},
+                                                {"report", pxj["modality_shap"]["report"]}}));
+  EXPECT_NEAR(sum, pxj["probability"].get<double>() - pxj["modality_expected"].get<double>(), 1e-5) << px->body;
+  ASSERT_TRUE(pxj.contains("clinical_shap")) << px->body;
+  sum = 0;
+  for (auto it = pxj["clinical_shap"].begin(); it != pxj["clinical_shap"].end(); ++it) sum += it.value().get<double>();
+  EXPECT_NEAR(sum, pxj["probability"].get<double>() - pxj["clinical_expected"].get<double>(), 1e-5) << px->body;
+  EXPECT_TRUE(pxj["clinical_shap"].contains("age")) << px->body;
+  const auto maps = pxj["maps"];
   ASSERT_FALSE(maps.empty());
   for (auto it = maps.begin(); it != maps.end(); ++it) {
     auto m = c.Get(it.value().get<std::string>().c_str(), bearer(token));

@@ -33,6 +33,16 @@ void add_predict(CLI::App& app, GlobalOptions& g) {
     nlohmann::json out = {{"probability", r.probability}, {"logit", r.logit},
                                 {"risk_group", r.risk_group},   {"threshold", r.threshold},
                                 {"cutpoint", r.cutpoint},       {"modalities_present", r.modalities_present}};
+    if (!r.modality_shap.empty()) {
+      auto& m = out["modality_shap"] = nlohmann::json::object();
+      for (const auto& [k, v] : r.modality_shap) m[k] = v;
+      out["modality_expected"] = r.modality_expected;
+    }
+    if (!r.clinical_shap.empty()) {
+      auto& m = out["clinical_shap"] = nlohmann::json::object();
+      for (const auto& [k, v] : r.clinical_shap) m[k] = v;
+      out["clinical_expected"] = r.clinical_expected;
+    }
     if (!r.maps.empty()) {
       auto& maps = out["maps"] = nlohmann::json::array();
       for (const auto& p : r.maps) maps.push_back(p.string());

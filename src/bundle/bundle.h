@@ -14,6 +14,7 @@
 #include "bundle/feature_spec.h"
 #include "models/arch.h"
 #include "models/fusion.h"
+#include "models/weights.h"
 #include "runfolder/history.h"
 #include "runfolder/model_info.h"
 
@@ -24,11 +25,15 @@ struct Bundle {
   models::ArchConfig arch;
   FeatureSpec spec;
   models::RecurrenceModel model{nullptr};
+  // explain_background.safetensors (absent in older bundles): the training-cohort backgrounds of
+  // one patient's modality and clinical Shapley values (study/steps.h explanation_background).
+  models::TensorMap background;
 };
 
 // Writes every file of the bundle into dir (model.json last). info.arch is set from arch.
 void write_bundle(const std::filesystem::path& dir, const models::RecurrenceModel& model, const models::ArchConfig& arch,
-                  const FeatureSpec& spec, runfolder::ModelInfo info, const std::vector<runfolder::EpochRow>& history);
+                  const FeatureSpec& spec, runfolder::ModelInfo info, const std::vector<runfolder::EpochRow>& history,
+                  const models::TensorMap& background = {});
 
 // Loads a bundle: InputError when model.json is missing, FormatError on a foreign format tag or a
 // corrupt file, ModelError when the weights do not fit the architecture.

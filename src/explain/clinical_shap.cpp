@@ -81,6 +81,20 @@ bool clinical_head_split_applies(models::RecurrenceModel model) {
   return split_head(model, torch::Tensor(), it - order.begin(), model->arch().fusion_dim).ok;
 }
 
+BatchModel fused_head_model(models::RecurrenceModel model, LogitMap map) {
+  return [model, map](const Eigen::MatrixXd& rows) mutable {
+    torch::NoGradGuard ng;
+    auto t = torch::empty({rows.rows(), rows.cols()}, torch::kFloat32);
+    auto a = t.accessor<float, 2>();
+    for (Eigen::Index i = 0; i < rows.rows(); ++i)
+      for (Eigen::Index j = 0; j < rows.cols(); ++j) a[i][j] = static_cast<float>(rows(i, j));
+    auto p = torch::sigmoid(map.intercept + map.slope * model->classifier(model->head->forward(t)).squeeze(-1))
+                 .to(torch::kFloat64)
+                 .contiguous();
+    return Eigen::VectorXd(Eigen::Map<Eigen::VectorXd>(p.data_ptr<double>(), p.size(0)));
+  };
+}
+
 BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused, LogitMap map) {
   const auto& order = model->modality_order();
   const auto it = std::find(order.begin(), order.end(), "clinical");

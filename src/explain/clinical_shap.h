@@ -33,6 +33,11 @@ struct LogitMap {
 };
 BatchModel clinical_model(models::RecurrenceModel model, const torch::Tensor& fused, LogitMap map = {});
 
+// The patient's probability as a function of whole fused vectors (rows [n, fusion_dim ×
+// modalities]): sigmoid(intercept + slope * classifier(head(row))). What modality Shapley values
+// explain (players = the per-modality slices).
+BatchModel fused_head_model(models::RecurrenceModel model, LogitMap map = {});
+
 // Whether clinical_model uses the split head (the fast path) for this model's head structure;
 // otherwise it runs the whole head per row (same values, slower).
 bool clinical_head_split_applies(models::RecurrenceModel model);

@@ -333,6 +333,18 @@ struct Service::Impl {
                    {"threshold", out.threshold},
                    {"cutpoint", out.cutpoint},
                    {"modalities_present", out.modalities_present}};
+      if (!out.modality_shap.empty()) {
+        json m = json::object();
+        for (const auto& [k, v] : out.modality_shap) m[k] = v;
+        body["modality_shap"] = m;
+        body["modality_expected"] = out.modality_expected;
+      }
+      if (!out.clinical_shap.empty()) {
+        json m = json::object();
+        for (const auto& [k, v] : out.clinical_shap) m[k] = v;
+        body["clinical_shap"] = m;
+        body["clinical_expected"] = out.clinical_expected;
+      }
       if (explain) {
         json maps = json::object();
         for (const auto& p : out.maps) {

@@ -86,10 +86,6 @@ Eigen::MatrixXd training_rows(const Eigen::MatrixXd& X, const std::vector<runfol
   return Xt;
 }
 
-std::string modality_label(const std::string& o) {
-  return o == "text" ? "report" : o == "convnext" ? "image (ConvNeXt)" : o == "vit" ? "image (ViT)" : o;
-}
-
 // What every part of the explanation reads.
 struct RunContext {
   fs::path run, ex_dir;
@@ -150,19 +146,8 @@ ModalityResult modality_shapley(const RunContext& c, std::uint64_t seed) {
                       c.variant + ".csv has " + std::to_string(c.ids.size()) + " patients");
   const Eigen::MatrixXd X = to_matrix(r.fused);
   auto background = explain::kmeans_background(training_rows(X, c.preds), 20, seed);
-  auto model = c.bundle.model;
   const auto rc = c.bundle.info.recalibration;  // the reported (recalibrated) probability is explained
-  explain::BatchModel f = [model, rc](const Eigen::MatrixXd& rows) mutable {
-    torch::NoGradGuard ng;
-    auto t = torch::empty({rows.rows(), rows.cols()}, torch::kFloat32);
-    auto a = t.accessor<float, 2>();
-    for (Eigen::Index i = 0; i < rows.rows(); ++i)
-      for (Eigen::Index j = 0; j < rows.cols(); ++j) a[i][j] = static_cast<float>(rows(i, j));
-    auto p = torch::sigmoid(rc.intercept + rc.slope * model->classifier(model->head->forward(t)).squeeze(-1))
-                 .to(torch::kFloat64)
-                 .contiguous();
-    return Eigen::VectorXd(Eigen::Map<Eigen::VectorXd>(p.data_ptr<double>(), p.size(0)));
-  };
+  const explain::BatchModel f = explain::fused_head_model(c.bundle.model, {rc.intercept, rc.slope});
   const auto F = c.bundle.arch.fusion_dim;
   explain::ShapleyOptions so;
   for (std::size_t m = 0; m < order.size(); ++m) {
@@ -345,6 +330,42 @@ std::vector<runfolder::ExampleRecord> choose_examples(const std::vector<runfolde
         e.label = 1;
         out.push_back(std::move(e));
       }
+  }
+  return out;
+}
+
+std::string modality_label(const std::string& o) {
+  return o == "text" ? "report" : o == "convnext" ? "image (ConvNeXt)" : o == "vit" ? "image (ViT)" : o;
+}
+
+models::TensorMap explanation_background(models::RecurrenceModel& model, const StudyFeatures& features,
+                                         std::uint64_t seed, int clinical_rows) {
+  models::TensorMap out;
+  const auto train = features.dataset(data::CohortKind::kTrain);
+  if (train.size() == 0) return out;
+  auto as_tensors = [&](const explain::Background& b, const std::string& name) {
+    auto d = torch::empty({b.data.rows(), b.data.cols()}, torch::kFloat64);
+    auto w = torch::empty({b.weights.size()}, torch::kFloat64);
+    for (Eigen::Index i = 0; i < b.data.rows(); ++i) {
+      for (Eigen::Index j = 0; j < b.data.cols(); ++j) d[i][j] = b.data(i, j);
+      w[i] = b.weights(i);
+    }
+    out[name] = d.to(torch::kFloat32);
+    out[name + "_weights"] = w.to(torch::kFloat32);
+  };
+  if (model->modality_order().size() > 1) {
+    const auto fused = bundle::fused_vectors(model, {&train}).to(torch::kFloat64).contiguous();
+    as_tensors(explain::kmeans_background(to_matrix(fused), 20, seed), "fused");
+  }
+  if (model->arch().modalities().clinical) {
+    const auto width = static_cast<std::size_t>(features.spec.clinical.feature_count());
+    std::vector<const std::vector<float>*> rows;
+    for (const auto* p : features.by_cohort[0])
+      if (p->clinical.size() == width) rows.push_back(&p->clinical);
+    Eigen::MatrixXd X(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(width));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      for (std::size_t j = 0; j < width; ++j) X(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = (*rows[i])[j];
+    if (X.rows() > 0) as_tensors(explain::kmeans_background(X, clinical_rows, seed), "clinical");
   }
   return out;
 }

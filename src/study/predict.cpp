@@ -5,7 +5,9 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/torch/runtime.h"
+#include "explain/clinical_shap.h"
 #include "explain/patient_maps.h"
+#include "explain/shapley.h"
 #include "imaging/cache.h"
 #include "io/mask.h"
 #include "io/nifti.h"
@@ -23,6 +25,64 @@ PredictOutput predict_patient(const std::filesystem::path& dir, const PredictInp
   const io::Volume mask = io::read_mask(input.mask, image.geometry, io::MaskReadOptions{input.mask_segment});
   return predict_loaded(b, image, mask, input);
 }
+
+namespace {
+
+explain::Background background_of(const models::TensorMap& t, const std::string& name) {
+  explain::Background b;
+  const auto d = t.at(name).to(torch::kFloat64).contiguous();
+  const auto w = t.at(name + "_weights").to(torch::kFloat64).contiguous();
+  b.data = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      d.data_ptr<double>(), d.size(0), d.size(1));
+  b.weights = Eigen::Map<const Eigen::VectorXd>(w.data_ptr<double>(), w.size(0));
+  return b;
+}
+
+// One patient's modality and clinical Shapley values against the bundle's training backgrounds
+// (as the run folder's explanations compute them for the study's patients).
+void patient_shapley(const bundle::Bundle& b, models::RecurrenceModel model, const bundle::FeatureDataset& ds,
+                     const bundle::PatientFeatures& f, const PredictInput& input, PredictOutput& o) {
+  const auto& bg = b.background;
+  const auto& order = model->modality_order();
+  const explain::LogitMap map{b.info.recalibration.intercept, b.info.recalibration.slope};
+  torch::Tensor fused;
+  if (order.size() > 1) {
+    fused = bundle::fused_vectors(model, {&ds}).to(torch::kFloat64).contiguous();
+    if (bg.count("fused")) {
+      explain::ShapleyOptions so;
+      const auto F = b.arch.fusion_dim;
+      for (std::size_t m = 0; m < order.size(); ++m) {
+        std::vector<int> g;
+        for (std::int64_t j = 0; j < F; ++j) g.push_back(static_cast<int>(static_cast<std::int64_t>(m) * F + j));
+        so.groups.push_back(g);
+      }
+      const Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(fused.data_ptr<double>(), fused.size(1));
+      const auto e = explain::exact_shapley(explain::fused_head_model(model, map), x, background_of(bg, "fused"), so);
+      for (std::size_t m = 0; m < order.size(); ++m) o.modality_shap.emplace_back(modality_label(order[m]), e.phi(static_cast<Eigen::Index>(m)));
+      o.modality_expected = e.expected;
+    }
+  }
+  if (b.arch.modalities().clinical && bg.count("clinical")) {
+    const auto& enc = b.spec.clinical;
+    const auto players = explain::clinical_players(enc);
+    const models::ClinicalRow row(input.clinical.begin(), input.clinical.end());
+    const auto v = enc.encode(row);
+    Eigen::MatrixXd X(1, static_cast<Eigen::Index>(v.size()));
+    for (std::size_t j = 0; j < v.size(); ++j) X(0, static_cast<Eigen::Index>(j)) = v[j];
+    explain::KernelShapOptions ko;
+    ko.seed = b.info.seed;
+    ko.batch_size = 1024;
+    ko.nsamples = 2 * players.names.size() + 2048;
+    const auto r = explain::clinical_kernel_shap(model, enc, X, fused,
+                                                 background_of(bg, "clinical"), ko, map);
+    for (std::size_t j = 0; j < players.names.size(); ++j)
+      o.clinical_shap.emplace_back(players.names[j], r.shap.phi(0, static_cast<Eigen::Index>(j)));
+    o.clinical_expected = r.expected(0);
+  }
+  (void)f;
+}
+
+}  // namespace
 
 PredictOutput predict_loaded(const bundle::Bundle& b, const io::Volume& image, const io::Volume& mask,
                              const PredictInput& input) {
@@ -57,6 +117,7 @@ PredictOutput predict_loaded(const bundle::Bundle& b, const io::Volume& image, c
       write_file_atomic(pngs.back(), mo.figure.png);
     }
     o.maps.insert(o.maps.end(), pngs.begin(), pngs.end());
+    patient_shapley(b, model, ds, f, input, o);
   }
   if (m.convnext || m.vit) o.modalities_present.push_back("image");
   if (m.text && f.has_text) o.modalities_present.push_back("report");

@@ -190,6 +190,15 @@ std::vector<runfolder::SeedRow> seed_summary(const std::vector<runfolder::Metric
 double sigmoid(double x);
 
 // --- explain.cpp ------------------------------------------------------------------------------------
+// "report", "image (ConvNeXt)", "image (ViT)", "clinical": a modality's name for people.
+std::string modality_label(const std::string& modality);
+// What one patient's explanations are measured against, kept in the bundle
+// (explain_background.safetensors): k-means summaries of the training cohort's fused vectors
+// ("fused", 20 centres; multi-modality variants) and encoded clinical rows ("clinical",
+// `clinical_rows` centres), each with "<name>_weights" (cluster sizes). The run folder's
+// explanations use the same construction.
+models::TensorMap explanation_background(models::RecurrenceModel& model, const StudyFeatures& features,
+                                         std::uint64_t seed, int clinical_rows);
 // The example patients of the report: per cohort the true positive with the highest
 // probability and the false negative with the lowest (at the training threshold: positive =
 // probability >= threshold). Cohorts without such a patient contribute none.

@@ -109,6 +109,12 @@ struct PredictOutput {
   std::string risk_group;
   std::vector<std::string> modalities_present;
   std::vector<std::filesystem::path> maps;  // explain_dir's NIfTI maps (image geometry), then overlay PNGs
+  // With explain_dir, when the bundle has explain_background.safetensors: the patient's exact
+  // modality Shapley values and clinical KernelSHAP values of the probability (name, value), each
+  // against the training cohort's background (E f = the *_expected value); the values sum to
+  // probability - expected.
+  std::vector<std::pair<std::string, double>> modality_shap, clinical_shap;
+  double modality_expected = 0, clinical_expected = 0;
 };
 PredictOutput predict_patient(const std::filesystem::path& bundle, const PredictInput& input);
 // The same with a bundle already loaded and the image and mask already read (input.image / mask

@@ -456,7 +456,9 @@ TrainedVariant train_variant(const VariantJob& job, StepTimer& timer) {
   info.recalibration = recal;
   info.selection = fit.selection;
   info.initialisation = init_records(*job.init, fit.model);  // the ladder's rungs started from the same sources
-  bundle::write_bundle(dir, fit.model, fit.arch, job.features->spec, info, history_rows(fit.state));
+  bundle::write_bundle(dir, fit.model, fit.arch, job.features->spec, info, history_rows(fit.state),
+                       explanation_background(fit.model, *job.features, settings.seed,
+                                              static_cast<int>(job.cfg->get_int("explain.background"))));
   timer.add("train/" + job.variant, StepTimer::since(t0));
 
   out.selection.mode = fit.selection.mode;

@@ -21,6 +21,21 @@
     return r;
   }
 
+  // Shapley values as horizontal bars around 0 (red raises the probability, blue lowers it).
+  function bars(title, values, expected) {
+    if (!values) return "";
+    const entries = Object.entries(values).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+    const max = Math.max(1e-9, ...entries.map((e) => Math.abs(e[1])));
+    const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+    return "<div class='note' style='margin-top:8px'>" + esc(title) + " (from the training cohort's average " +
+      expected.toFixed(3) + ")</div><table>" + entries.map(([k, v]) => {
+        const w = Math.round(100 * Math.abs(v) / max);
+        return "<tr><td style='width:38%'>" + esc(k) + "</td><td><div style='height:10px;width:" + w + "%;background:" +
+          (v >= 0 ? "#c0392b" : "#2e6db4") + "'></div></td><td style='width:18%;text-align:right'>" +
+          (v >= 0 ? "+" : "") + v.toFixed(4) + "</td></tr>";
+      }).join("") + "</table>";
+  }
+
   function current() { return models.find((m) => m.variant === $("model").value); }
 
   function buildForm() {
@@ -158,6 +173,8 @@
       $("facts").innerHTML = [["logit", p.logit.toFixed(4)], ["risk cut-point (logit)", p.cutpoint.toFixed(4)],
         ["modalities used", p.modalities_present.join(", ")], ["request", p.request_id]]
         .map((r) => "<tr><td>" + r[0] + "</td><td>" + r[1] + "</td></tr>").join("");
+      $("shap").innerHTML = bars("What moved the probability, by modality", p.modality_shap, p.modality_expected) +
+        bars("Clinical values (KernelSHAP)", p.clinical_shap, p.clinical_expected);
       maps = {};
       const sel = $("map");
       sel.innerHTML = "";
