@@ -36,6 +36,9 @@ void add_serve(CLI::App& app, GlobalOptions& g) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
   sub->add_option("--read-timeout", o->read_timeout_s, "Seconds a connection may stall a read or write")
       ->check(CLI::Range(1, 3600));
+  sub->add_option("--request-timeout", o->request_timeout_s,
+                  "Seconds a request may wait for a worker before 503 (a running prediction is not interrupted)")
+      ->check(CLI::Range(1, 86400));
   sub->add_option("--keep-maps", o->keep_maps, "Prediction maps kept (the newest)");
   sub->add_option("--keep-maps-minutes", o->keep_maps_minutes, "How long maps are kept");
   sub->add_option("--audit-log", o->audit_log, "Audit log (JSON lines, appended; default stderr)");

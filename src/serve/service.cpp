@@ -306,7 +306,9 @@ struct Service::Impl {
       study::PredictOutput out;
       {
         std::unique_lock<std::mutex> slot(slots_mutex);
-        slots_cv.wait(slot, [&] { return busy < opt.workers; });
+        const auto deadline = t0 + std::chrono::seconds(opt.request_timeout_s);
+        if (!slots_cv.wait_until(slot, deadline, [&] { return busy < opt.workers; }))
+          throw HttpError{503, fmt::format("no worker became free within the request time limit ({} s)", opt.request_timeout_s), ""};
         ++busy;
         slot.unlock();
         struct Done {
@@ -359,6 +361,7 @@ struct Service::Impl {
     } catch (const HttpError& e) {
       std::error_code ec;
       fs::remove_all(maps_dir(id), ec);
+      if (e.status == 503) res.set_header("Retry-After", "5");
       send_error(res, e);
       finish(e.status, {{"error_field", e.field}});
     } catch (const Error& e) {  // a readable upload the checks did not foresee: still the client's

@@ -24,6 +24,7 @@ struct ServeOptions {
   std::int64_t max_upload_mb = 512;
   std::int64_t max_voxels = std::int64_t{1} << 28;  // per image / mask volume, checked from the headers
   int read_timeout_s = 30;                    // a client that stalls an upload longer is dropped
+  int request_timeout_s = 120;                // a request still waiting for a worker this long after it arrived: 503
   std::size_t keep_maps = 64;                 // prediction maps kept (oldest dropped) ...
   int keep_maps_minutes = 60;                 // ... and for at most this long
   std::filesystem::path audit_log;            // JSON lines; "" = stderr
