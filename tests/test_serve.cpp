@@ -217,14 +217,20 @@ TEST(Serve, PredictionEqualsTheCliAndEveryRefusalHasItsStatus) {
   const std::string audit = slurp(work_dir() / "audit.jsonl");
   EXPECT_EQ(audit.find("whatever-the-client-calls-it"), std::string::npos);
   EXPECT_EQ(audit.find(id), std::string::npos);  // the patient id appears in no log line
-  int lines = 0;
+  std::map<std::string, int> lines;
   std::stringstream as(audit);
   for (std::string l; std::getline(as, l);) {
     const auto j = json::parse(l);  // every line is JSON
-    EXPECT_TRUE(j.contains("request_id") && j.contains("status") && j.contains("latency_ms")) << l;
-    ++lines;
+    EXPECT_TRUE(j.contains("status") && j.contains("endpoint") && j.contains("time")) << l;
+    if (j["endpoint"] == "predict") {
+      EXPECT_TRUE(j.contains("request_id") && j.contains("latency_ms")) << l;
+    }
+    ++lines[j["endpoint"].get<std::string>()];
   }
-  EXPECT_EQ(lines, 11);  // the predict requests that reached the service (the 413 is refused while reading)
+  EXPECT_EQ(lines["predict"], 11);
+  EXPECT_EQ(lines["refused"], 1);  // the 413
+  EXPECT_EQ(lines["models"], 4);
+  EXPECT_EQ(lines["map"], 2 * static_cast<int>(maps.size()) + 1);  // with and without the token, and the unknown one
 }
 
 // A full queue answers 503 with Retry-After; every request still ends 200 or 503, and the

@@ -1,6 +1,7 @@
 #include "serve/service.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -259,7 +260,11 @@ struct Service::Impl {
     }
     struct Release {
       std::atomic<int>& n;
-      ~Release() { n.fetch_sub(1); }
+      ~Release() {
+        // The last request out hands the freed upload and tensor memory back to the system, so
+        // resident memory follows the load instead of keeping the peak of the busiest moment.
+        if (n.fetch_sub(1) == 1) malloc_trim(0);
+      }
     } release{admitted};
     PrivateTempDir tmp(tmp_parent);
     try {
@@ -373,7 +378,21 @@ struct Service::Impl {
     }
   }
 
+  // One audit line for the requests that are not predictions (model list, map downloads, and
+  // those refused before a handler ran: 413, unknown endpoints).
+  void audit_simple(const std::string& endpoint, int status, const std::string& detail = {}) {
+    json line = {{"time", now_iso()}, {"endpoint", endpoint}, {"status", status}};
+    if (!detail.empty()) line["detail"] = detail;
+    audit(line);
+  }
+
   void get_map(const httplib::Request& req, httplib::Response& res) {
+    struct Log {
+      Impl& s;
+      httplib::Response& res;
+      std::string id;
+      ~Log() { s.audit_simple("map", res.status, id); }
+    } log_line{*this, res, req.matches[1].str()};
     if (!authorised(req)) return send_error(res, {401, "missing or wrong bearer token", "Authorization"});
     const std::string id = req.matches[1], name = req.matches[2];
     const fs::path file = maps_dir(id) / name;
@@ -444,7 +463,11 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
     res.set_content(read_file(file), "application/javascript");
   });
   svr.Get("/v1/models", [&s](const httplib::Request& req, httplib::Response& res) {
-    if (!s.authorised(req)) return Impl::send_error(res, {401, "missing or wrong bearer token", "Authorization"});
+    if (!s.authorised(req)) {
+      s.audit_simple("models", 401);
+      return Impl::send_error(res, {401, "missing or wrong bearer token", "Authorization"});
+    }
+    s.audit_simple("models", 200);
     json list = json::array();
     for (const auto& [v, m] : s.models) list.push_back(m->summary);
     res.set_content(json({{"models", list}}).dump(), "application/json");
@@ -453,8 +476,11 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
            [&s](const httplib::Request& req, httplib::Response& res) { s.predict(req, res); });
   svr.Get(R"(/v1/predictions/([0-9a-f]{16})/maps/([A-Za-z0-9_.-]+\.(?:nii\.gz|png)))",
           [&s](const httplib::Request& req, httplib::Response& res) { s.get_map(req, res); });
-  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  svr.set_error_handler([&s](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
+    // Refused before a handler ran (413 while reading the body, an unknown path): no file names,
+    // the path only when it is not a predict upload.
+    s.audit_simple("refused", res.status, req.path.size() < 200 ? req.path : req.path.substr(0, 200));
     const char* what = res.status == 413   ? "upload larger than the service's limit (--max-upload-mb)"
                        : res.status == 404 ? "no such endpoint"
                        : res.status == 405 ? "method not allowed"
