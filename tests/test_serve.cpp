@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -306,4 +307,27 @@ TEST(Serve, ADicomSeriesZipAndASegMaskPredictLikeTheCli) {
                      " --mask " + seg.string() + " --mask-segment GTV");
   ASSERT_EQ(cli.code, 0) << cli.err;
   EXPECT_NEAR(json::parse(r->body)["probability"].get<double>(), json::parse(cli.out)["probability"].get<double>(), 1e-6);
+
+  // Damaged archives (truncated, bytes flipped in the entries, the directory or the DICOM data):
+  // 400 naming the image, or a prediction -- never a 500, never a dead server.
+  const std::string good = slurp(zfile);
+  std::mt19937_64 rng(17);
+  int refused = 0;
+  for (int k = 0; k < 40; ++k) {
+    std::string bad = good;
+    if (k % 4 == 0) bad.resize(rng() % bad.size());
+    else
+      for (int f = 0; f < 1 + static_cast<int>(rng() % 6); ++f) bad[rng() % bad.size()] = static_cast<char>(rng());
+    items[0].content = bad;
+    auto m = c.Post("/v1/models/msm_tc/predict", bearer(token), items);
+    ASSERT_TRUE(m) << "no answer to mutation " << k;
+    EXPECT_TRUE(m->status == 200 || m->status == 400) << k << ": " << m->status << " " << m->body;
+    if (m->status == 400) {
+      ++refused;
+      EXPECT_EQ(json::parse(m->body)["field"], "image") << m->body;
+    }
+  }
+  EXPECT_GT(refused, 10);
+  EXPECT_TRUE(s.alive());
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
 }

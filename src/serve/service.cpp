@@ -274,8 +274,17 @@ struct Service::Impl {
       const auto mask_part = req.get_file_value("mask");
       inputs["image"] = sha256_hex(image_part.content);
       inputs["mask"] = sha256_hex(mask_part.content);
-      const fs::path image_path = save_upload(image_part, tmp.path(), "image");
-      const fs::path mask_path = save_upload(mask_part, tmp.path(), "mask");
+      auto saved = [&](const httplib::MultipartFormData& part, const std::string& field) {
+        try {
+          return save_upload(part, tmp.path(), field);
+        } catch (const OutputError&) {
+          throw;
+        } catch (const Error& e) {  // a refused or unreadable archive: the client's, named
+          throw HttpError{400, scrub(e.what(), tmp.path()), field};
+        }
+      };
+      const fs::path image_path = saved(image_part, "image");
+      const fs::path mask_path = saved(mask_part, "mask");
       study::PredictInput in;
       if (req.has_file("report")) {
         const auto r = req.get_file_value("report").content;
