@@ -7,7 +7,7 @@ CERVIRISK = $(BUILD)/bin/cervirisk
 # OpenMP threads that spin while waiting starve the loader threads on a 2-core machine.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all deps configure build test test-slow test-all demo bench clean
+.PHONY: all deps configure build test test-slow test-all test-sanitize demo bench clean
 
 all: build
 
@@ -31,6 +31,18 @@ test-slow: build
 
 test-all: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 3600
+
+# The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build folder.
+# LibTorch itself is not instrumented; leak checking is off (LibTorch's and OpenBLAS's process-
+# lifetime allocations would drown the report).
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -L unit -j $(JOBS) --output-on-failure --timeout 1800
 
 demo: build
 	$(CERVIRISK) demo --out out/demo
