@@ -575,10 +575,13 @@ TEST_F(CohortTest, TestSetRowsKeepTheirKindAndLeaveTheSplitUnchanged) {
   EXPECT_FALSE(data::is_test(data::CohortKind::kExternal));
   // A split kind given for some rows only is still the partial-column error, test rows or not.
   std::string partial = with_test + line("A99", "A", "train", 0);
-  const auto* f = find(load(header + partial, toml), "cohort_partial");
+  // (the loaded reports are kept alive: find() returns a pointer into them)
+  const auto partial_report = load(header + partial, toml);
+  const auto* f = find(partial_report, "cohort_partial");
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->message.find("test_internal / test_external alone may be given"), std::string::npos) << f->message;
-  const auto* u = find(load(header + line("A1", "A", "holdout", 0) + line("C1", "C", "", 1), toml), "unknown_cohort");
+  const auto unknown_report = load(header + line("A1", "A", "holdout", 0) + line("C1", "C", "", 1), toml);
+  const auto* u = find(unknown_report, "unknown_cohort");
   ASSERT_NE(u, nullptr);
   EXPECT_NE(u->message.find("'holdout' is not one of train, internal, external, test_internal, test_external"),
             std::string::npos)
