@@ -193,6 +193,13 @@ BatchModel batch_model_from_rows(
   };
 }
 
+std::vector<std::vector<int>> contiguous_groups(std::size_t players, std::int64_t width) {
+  std::vector<std::vector<int>> groups(players);
+  for (std::size_t m = 0; m < players; ++m)
+    for (std::int64_t j = 0; j < width; ++j) groups[m].push_back(static_cast<int>(static_cast<std::int64_t>(m) * width + j));
+  return groups;
+}
+
 Background make_background(const Eigen::MatrixXd& data) {
   Background b;
   b.data = data;

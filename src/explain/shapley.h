@@ -51,6 +51,10 @@ struct ShapleyOptions {
   std::size_t batch_size = 8192;  // rows per model call
 };
 
+// `players` groups of `width` consecutive columns each (player m = columns [m*width, (m+1)*width)):
+// the per-modality slices of a fused vector.
+std::vector<std::vector<int>> contiguous_groups(std::size_t players, std::int64_t width);
+
 struct KernelShapOptions {
   Link link = Link::kIdentity;
   std::vector<std::vector<int>> groups;  // as ShapleyOptions::groups

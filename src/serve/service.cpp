@@ -496,7 +496,7 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
                                            : "bad request";
     res.set_content(json({{"error", what}, {"field", ""}}).dump(), "application/json");
   });
-  svr.set_exception_handler([&s](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
       std::rethrow_exception(ep);
@@ -506,7 +506,6 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
     }
     log::error("serve: internal error: {}", printable_message(what));
     Impl::send_error(res, {500, "internal error (logged by the service)", ""});
-    (void)s;
   });
 }
 

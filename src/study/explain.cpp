@@ -148,14 +148,9 @@ ModalityResult modality_shapley(const RunContext& c, std::uint64_t seed) {
   auto background = explain::kmeans_background(training_rows(X, c.preds), 20, seed);
   const auto rc = c.bundle.info.recalibration;  // the reported (recalibrated) probability is explained
   const explain::BatchModel f = explain::fused_head_model(c.bundle.model, {rc.intercept, rc.slope});
-  const auto F = c.bundle.arch.fusion_dim;
   explain::ShapleyOptions so;
-  for (std::size_t m = 0; m < order.size(); ++m) {
-    std::vector<int> g;
-    for (std::int64_t j = 0; j < F; ++j) g.push_back(static_cast<int>(static_cast<std::int64_t>(m) * F + j));
-    so.groups.push_back(g);
-    r.names.push_back(modality_label(order[m]));
-  }
+  so.groups = explain::contiguous_groups(order.size(), c.bundle.arch.fusion_dim);
+  for (const auto& m : order) r.names.push_back(modality_label(m));
   // Single-threaded torch: each call is one small head forward, where intra-op threads
   // mostly synchronise (several times slower on a loaded machine).
   IntraOpThreads one(1);

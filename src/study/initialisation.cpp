@@ -101,10 +101,8 @@ std::vector<runfolder::Initialisation> init_records(const StudyInit& init, model
     const auto rep = models::load_convnext_pretrained(*model, init.convnext, /*copy=*/false);
     auto* r = record("convnext");
     r->tensors = static_cast<std::int64_t>(rep.loaded.size());
-    r->note = input_note(find_tensor(init.convnext.tensors, {"stem.0.weight", "features.0.0.weight"})
-                             ? *find_tensor(init.convnext.tensors, {"stem.0.weight", "features.0.0.weight"})
-                             : torch::Tensor(),
-                         in_chans);
+    const auto* stem = find_tensor(init.convnext.tensors, {"stem.0.weight", "features.0.0.weight"});
+    r->note = input_note(stem ? *stem : torch::Tensor(), in_chans);
   }
   if (model->vit && !init.vit.empty()) {
     const auto rep = models::load_vit_pretrained(*model, init.vit, /*copy=*/false);

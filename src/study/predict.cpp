@@ -41,7 +41,7 @@ explain::Background background_of(const models::TensorMap& t, const std::string&
 // One patient's modality and clinical Shapley values against the bundle's training backgrounds
 // (as the run folder's explanations compute them for the study's patients).
 void patient_shapley(const bundle::Bundle& b, models::RecurrenceModel model, const bundle::FeatureDataset& ds,
-                     const bundle::PatientFeatures& f, const PredictInput& input, PredictOutput& o) {
+                     const PredictInput& input, PredictOutput& o) {
   const auto& bg = b.background;
   const auto& order = model->modality_order();
   const explain::LogitMap map{b.info.recalibration.intercept, b.info.recalibration.slope};
@@ -50,12 +50,7 @@ void patient_shapley(const bundle::Bundle& b, models::RecurrenceModel model, con
     fused = bundle::fused_vectors(model, {&ds}).to(torch::kFloat64).contiguous();
     if (bg.count("fused")) {
       explain::ShapleyOptions so;
-      const auto F = b.arch.fusion_dim;
-      for (std::size_t m = 0; m < order.size(); ++m) {
-        std::vector<int> g;
-        for (std::int64_t j = 0; j < F; ++j) g.push_back(static_cast<int>(static_cast<std::int64_t>(m) * F + j));
-        so.groups.push_back(g);
-      }
+      so.groups = explain::contiguous_groups(order.size(), b.arch.fusion_dim);
       const Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(fused.data_ptr<double>(), fused.size(1));
       const auto e = explain::exact_shapley(explain::fused_head_model(model, map), x, background_of(bg, "fused"), so);
       for (std::size_t m = 0; m < order.size(); ++m) o.modality_shap.emplace_back(modality_label(order[m]), e.phi(static_cast<Eigen::Index>(m)));
@@ -79,7 +74,6 @@ void patient_shapley(const bundle::Bundle& b, models::RecurrenceModel model, con
       o.clinical_shap.emplace_back(players.names[j], r.shap.phi(0, static_cast<Eigen::Index>(j)));
     o.clinical_expected = r.expected(0);
   }
-  (void)f;
 }
 
 }  // namespace
@@ -117,7 +111,7 @@ PredictOutput predict_loaded(const bundle::Bundle& b, const io::Volume& image, c
       write_file_atomic(pngs.back(), mo.figure.png);
     }
     o.maps.insert(o.maps.end(), pngs.begin(), pngs.end());
-    patient_shapley(b, model, ds, f, input, o);
+    patient_shapley(b, model, ds, input, o);
   }
   if (m.convnext || m.vit) o.modalities_present.push_back("image");
   if (m.text && f.has_text) o.modalities_present.push_back("report");
