@@ -42,6 +42,9 @@ void add_serve(CLI::App& app, GlobalOptions& g) {
   sub->add_option("--keep-maps", o->keep_maps, "Prediction maps kept (the newest)");
   sub->add_option("--keep-maps-minutes", o->keep_maps_minutes, "How long maps are kept");
   sub->add_option("--audit-log", o->audit_log, "Audit log (JSON lines, appended; default stderr)");
+  sub->add_option("--tmp-dir", o->tmp_dir,
+                  "Folder of the requests' private upload folders and the prediction maps (default: the system's, "
+                  "$TMPDIR or /tmp)");
   sub->add_option("--web-dir", o->web_dir, "The viewer's files (default: share/cervirisk/web beside the binary's folder)");
   sub->callback([&g, o] {
     apply_globals(g);

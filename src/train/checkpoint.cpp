@@ -169,8 +169,15 @@ void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module&
     return 0;
   });
   AtomicFile file(path);
+  std::ofstream& out = file.stream();
   try {
-    root.save_to(file.stream());
+    // A writer that never reports a short write: LibTorch's zip writer throws on one from its
+    // destructor (std::terminate on a full disk). A failed stream stops the writing here, and
+    // commit() reports it, removing the temporary file.
+    root.save_to([&out](const void* data, std::size_t n) -> std::size_t {
+      if (out) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+      return n;
+    });
   } catch (const std::exception& e) {
     throw OutputError(fmt::format("checkpoint {}: write failed: {}", path.string(), e.what()));
   }
@@ -190,11 +197,17 @@ CheckpointContents load_checkpoint(const std::filesystem::path& path, torch::nn:
   }
   CheckpointContents c;
   c10::IValue v;
-  if (!root.try_read("format_version", v) || v.toInt() != kFormatVersion)
+  if (!root.try_read("format_version", v) || !v.isInt() || v.toInt() != kFormatVersion)
     throw ModelError(fmt::format("checkpoint {}: format_version expected {}, got {}", path.string(), kFormatVersion,
                                  v.isInt() ? std::to_string(v.toInt()) : std::string("none")));
-  root.read("state", v);
-  c.state = state_from_json(v.toStringRef());
+  try {
+    if (!root.try_read("state", v) || !v.isString()) throw FormatError("no training state");
+    c.state = state_from_json(v.toStringRef());
+  } catch (const std::exception& e) {  // a damaged state: missing, not JSON, a field of the wrong type
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    throw FormatError(fmt::format("checkpoint {}: unreadable training state: {}", path.string(), msg));
+  }
   if (!expected_fingerprint.empty() && c.state.fingerprint != expected_fingerprint)
     throw ModelError(fmt::format("checkpoint {}: belongs to run '{}', expected '{}'", path.string(),
                                  c.state.fingerprint, expected_fingerprint));
