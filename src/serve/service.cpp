@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 
 #include "bundle/bundle.h"
@@ -52,6 +53,11 @@ std::string now_iso() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+// JSON text of a response or audit line: request paths, field names and messages may carry any
+// bytes a client sent, and nlohmann's dump throws on invalid UTF-8 (found by fuzzing: thrown from
+// the audit line's destructor it ended the process); such bytes become U+FFFD.
+std::string printable_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 bool constant_time_equal(const std::string& a, const std::string& b) {
   // Compares every byte whatever the first difference; the length is not secret.
@@ -118,6 +124,28 @@ json model_summary(const fs::path& dir, const bundle::Bundle& b) {
           {"synthetic", synthetic}};
 }
 
+// cpp-httplib (0.11) reads a request's body before any handler runs and applies
+// --max-upload-mb to its Content-Length only: it inflates a Content-Encoding (gzip, deflate, br)
+// into memory without a bound (a 1 MB gzip of zeros becomes 1 GB), and reads a chunked or
+// length-less body to its end. Such a body is refused from its headers, before it is read.
+std::optional<HttpError> unbounded_body(const httplib::Request& req) {
+  if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH" && req.method != "DELETE" &&
+      req.method != "PRI")
+    return std::nullopt;  // cpp-httplib reads no body for the others
+  for (auto [a, b] = req.headers.equal_range("Content-Encoding"); a != b; ++a)
+    if (a->second != "identity")
+      return HttpError{415, "compressed request bodies are not accepted (send the files as they are: a .nii.gz stays gzip inside the form)",
+                       "Content-Encoding"};
+  if (req.has_header("Transfer-Encoding") || !req.has_header("Content-Length"))
+    return HttpError{411, "a request body needs a Content-Length (chunked or length-less bodies are not accepted)",
+                     "Content-Length"};
+  return std::nullopt;
+}
+
+// When this thread's request reached routing (its headers read): a body that fails to arrive
+// within the read timeout after it is a stalled upload (408), not a malformed one (400).
+thread_local std::optional<std::chrono::steady_clock::time_point> g_routed_at;
+
 }  // namespace
 
 struct Service::Impl {
@@ -139,20 +167,24 @@ struct Service::Impl {
   void audit(const json& line) {
     std::lock_guard<std::mutex> lock(audit_mutex);
     if (audit_file.is_open()) {
-      audit_file << line.dump() << "\n";
+      audit_file << printable_json(line) << "\n";
       audit_file.flush();
     } else {
-      std::cerr << line.dump() << "\n";
+      std::cerr << printable_json(line) << "\n";
     }
   }
 
   static void send_error(httplib::Response& res, const HttpError& e) {
     res.status = e.status;
-    res.set_content(json({{"error", e.message}, {"field", e.field}}).dump(), "application/json");
+    res.set_content(printable_json(json({{"error", e.message}, {"field", e.field}})), "application/json");
   }
 
   bool authorised(const httplib::Request& req) const {
-    const std::string h = req.get_header_value("Authorization");
+    // The header's whole value: get_header_value ends it at a NUL byte, which would accept
+    // "Bearer <token>\0<anything>". Two Authorization headers are ambiguous: refused.
+    const auto [first, last] = req.headers.equal_range("Authorization");
+    if (first == last || std::next(first) != last) return false;
+    const std::string& h = first->second;
     const std::string prefix = "Bearer ";
     if (h.compare(0, prefix.size(), prefix) != 0) return false;
     return constant_time_equal(h.substr(prefix.size()), token);
@@ -214,7 +246,7 @@ struct Service::Impl {
     const fs::path out = dir / (field + ext);
     std::ofstream o(out, std::ios::binary);
     o.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
-    if (!o) throw OutputError("cannot write an upload into the service's temporary folder");
+    if (!o) throw OutputError("cannot write the upload '" + out.string() + "' into the service's temporary folder");
     return out;
   }
 
@@ -266,7 +298,13 @@ struct Service::Impl {
         if (n.fetch_sub(1) == 1) malloc_trim(0);
       }
     } release{admitted};
-    PrivateTempDir tmp(tmp_parent);
+    std::optional<PrivateTempDir> tmp_dir;
+    try {
+      tmp_dir.emplace(tmp_parent);
+    } catch (const OutputError& e) {
+      return refuse_storage(res, e, finish);
+    }
+    const PrivateTempDir& tmp = *tmp_dir;
     try {
       for (const char* f : {"image", "mask"})
         if (!req.has_file(f)) throw HttpError{400, std::string(f) + ": missing (multipart/form-data field)", f};
@@ -281,6 +319,8 @@ struct Service::Impl {
           throw;
         } catch (const Error& e) {  // a refused or unreadable archive: the client's, named
           throw HttpError{400, scrub(e.what(), tmp.path()), field};
+        } catch (const fs::filesystem_error& e) {  // a folder of a .zip's entries not made: ours
+          throw OutputError(e.what());
         }
       };
       const fs::path image_path = saved(image_part, "image");
@@ -370,7 +410,7 @@ struct Service::Impl {
         body["maps"] = maps;
         keep_maps(id);
       }
-      res.set_content(body.dump(), "application/json");
+      res.set_content(printable_json(body), "application/json");
       finish(200, {{"probability", out.probability}, {"risk_group", out.risk_group}});
     } catch (const HttpError& e) {
       std::error_code ec;
@@ -381,10 +421,19 @@ struct Service::Impl {
     } catch (const Error& e) {  // a readable upload the checks did not foresee: still the client's
       std::error_code ec;
       fs::remove_all(maps_dir(id), ec);
-      const int status = e.code() == ExitCode::kOutputNotWritable ? 500 : 400;
-      send_error(res, {status, scrub(e.what(), tmp.path()), ""});
-      finish(status, json::object());
+      if (e.code() == ExitCode::kOutputNotWritable) return refuse_storage(res, e, finish);
+      send_error(res, {400, scrub(e.what(), tmp.path()), ""});
+      finish(400, json::object());
     }
+  }
+
+  // The upload or its maps could not be stored (--tmp-dir full or not writable): 507, the path in
+  // the service's log only (the client never sees the service's folders).
+  template <typename Finish>
+  static void refuse_storage(httplib::Response& res, const Error& e, Finish& finish) {
+    log::error("serve: {}", printable_message(e.what()));
+    send_error(res, {507, "the service cannot store the upload: its temporary folder is full or not writable", ""});
+    finish(507, json::object());
   }
 
   // One audit line for the requests that are not predictions (model list, map downloads, and
@@ -453,6 +502,25 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   svr.set_payload_max_length(static_cast<std::size_t>(s.opt.max_upload_mb) << 20);
   svr.set_read_timeout(s.opt.read_timeout_s, 0);
   svr.set_write_timeout(s.opt.read_timeout_s, 0);
+  // Bodies cpp-httplib would read without a bound: refused before they are read (the connection
+  // is then closed; a client that sent `Expect: 100-continue` is refused before it sends them).
+  auto refuse_body = [&s](const httplib::Request& req, httplib::Response& res) {
+    const auto e = unbounded_body(req);
+    if (!e) return false;
+    s.audit_simple("refused", e->status, req.path.size() < 200 ? req.path : req.path.substr(0, 200));
+    Impl::send_error(res, *e);
+    res.set_header("Connection", "close");
+    return true;
+  };
+  svr.set_pre_routing_handler([refuse_body](const httplib::Request& req, httplib::Response& res) {
+    g_routed_at = std::chrono::steady_clock::now();
+    return refuse_body(req, res) ? httplib::Server::HandlerResponse::Handled
+                                 : httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_post_routing_handler([](const httplib::Request&, httplib::Response&) { g_routed_at.reset(); });
+  svr.set_expect_100_continue_handler([refuse_body](const httplib::Request& req, httplib::Response& res) {
+    return refuse_body(req, res) ? res.status : 100;
+  });
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -479,7 +547,7 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
     s.audit_simple("models", 200);
     json list = json::array();
     for (const auto& [v, m] : s.models) list.push_back(m->summary);
-    res.set_content(json({{"models", list}}).dump(), "application/json");
+    res.set_content(printable_json(json({{"models", list}})), "application/json");
   });
   svr.Post(R"(/v1/models/([A-Za-z0-9_]+)/predict)",
            [&s](const httplib::Request& req, httplib::Response& res) { s.predict(req, res); });
@@ -487,14 +555,21 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
           [&s](const httplib::Request& req, httplib::Response& res) { s.get_map(req, res); });
   svr.set_error_handler([&s](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
+    // The body was being read (its headers had been) and did not come within the read timeout.
+    if (res.status == 400 && g_routed_at &&
+        std::chrono::steady_clock::now() - *g_routed_at >= std::chrono::seconds(s.opt.read_timeout_s))
+      res.status = 408;
     // Refused before a handler ran (413 while reading the body, an unknown path): no file names,
     // the path only when it is not a predict upload.
     s.audit_simple("refused", res.status, req.path.size() < 200 ? req.path : req.path.substr(0, 200));
     const char* what = res.status == 413   ? "upload larger than the service's limit (--max-upload-mb)"
+                       : res.status == 408 ? "upload stalled longer than the read timeout (--read-timeout)"
                        : res.status == 404 ? "no such endpoint"
                        : res.status == 405 ? "method not allowed"
-                                           : "bad request";
-    res.set_content(json({{"error", what}, {"field", ""}}).dump(), "application/json");
+                       : res.status == 414 ? "request line too long"
+                                           : "bad request (a malformed request, a header line over 8 KB, or a body "
+                                             "shorter than its Content-Length)";
+    res.set_content(printable_json(json({{"error", what}, {"field", ""}})), "application/json");
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";

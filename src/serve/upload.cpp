@@ -59,7 +59,9 @@ void extract_zip(const std::string& bytes, const fs::path& dir, const ZipLimits&
   zip_t* raw = zip_open_from_source(src, ZIP_RDONLY, &err);
   if (!raw) {
     zip_source_free(src);
-    fail(std::string("not a readable zip archive (") + zip_error_strerror(&err) + ")");
+    const std::string why = zip_error_strerror(&err);  // owned by err until zip_error_fini
+    zip_error_fini(&err);
+    fail("not a readable zip archive (" + why + ")");
   }
   std::unique_ptr<zip_t, ZipCloser> za(raw);
   const zip_int64_t n = zip_get_num_entries(raw, 0);
@@ -87,9 +89,10 @@ void extract_zip(const std::string& bytes, const fs::path& dir, const ZipLimits&
       fail(fmt::format("entry '{}' is a symbolic link", name));
     if (name.back() == '/') continue;  // a folder: made when its files are written
     if (!(st.valid & ZIP_STAT_SIZE)) fail(fmt::format("entry '{}' has no size", name));
-    total += st.size;
-    if (total > limits.max_bytes)
+    // Compared before adding: a Zip64 size near 2^64 would wrap the sum around to a small one.
+    if (st.size > limits.max_bytes - total)
       fail(fmt::format("more than {} MB when expanded (the upload limit)", limits.max_bytes >> 20));
+    total += st.size;
     files.push_back({static_cast<zip_uint64_t>(i), name, st.size});
   }
   std::vector<char> buf(1 << 16);
