@@ -7,7 +7,7 @@ CERVIRISK = $(BUILD)/bin/cervirisk
 # OpenMP threads that spin while waiting starve the loader threads on a 2-core machine.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all deps configure build test test-slow test-all test-sanitize demo bench clean
+.PHONY: all deps configure build test test-slow test-all test-sanitize fuzz demo bench clean
 
 all: build
 
@@ -44,6 +44,22 @@ test-sanitize: deps
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -L unit -j $(JOBS) --output-on-failure --timeout 1800
+
+# Coverage-guided fuzzing (docs/reliability.md): clang + libFuzzer with ASan + UBSan in build-fuzz,
+# every harness of tests/fuzz for FUZZ_SECONDS, FUZZ_JOBS at a time; fails on any finding. The
+# service and bundle harnesses link the normal build's LibTorch modules (tests/fuzz/CMakeLists.txt).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(JOBS)
+FUZZ_TARGETS ?=
+fuzz: build
+	@scripts/install-deps --fuzz
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCERVIRISK_FUZZ=ON -DCERVIRISK_BUILD_TESTS=OFF -DCERVIRISK_BUILD_BENCH=OFF -DCERV_FUZZ_PREBUILT=$(abspath $(BUILD)) \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+	CERV_FUZZ_CLI=$(abspath $(CERVIRISK)) scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 demo: build
 	$(CERVIRISK) demo --out out/demo

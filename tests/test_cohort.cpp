@@ -23,6 +23,7 @@
 
 namespace fs = std::filesystem;
 using namespace cervirisk;
+using cervirisk::testing::error_message;
 using cervirisk::testing::TempDir;
 using data::Severity;
 
@@ -95,10 +96,29 @@ TEST(Csv, FixedDecimals) {
 }
 
 TEST(Csv, FieldQuoting) {
+  // Reading trims spaces and tabs and skips a byte order mark at the start of a file: fields that
+  // would lose them are quoted (a tab and a leading BOM were found unquoted by fuzzing).
+  EXPECT_EQ(io::csv_field("\tx"), "\"\tx\"");
+  EXPECT_EQ(io::csv_field("y\t"), "\"y\t\"");
+  EXPECT_EQ(io::csv_field("\xEF\xBB\xBFid"), "\"\xEF\xBB\xBFid\"");
+  for (const std::string cell : {"\tx", " y ", "\xEF\xBB\xBFid", "a\"b", "two\nlines"}) {
+    const io::Table t = io::Table::parse_csv(io::csv_field(cell) + ",b\n1,2\n", "t.csv");
+    EXPECT_EQ(t.column_names()[0], cell);
+  }
   EXPECT_EQ(io::csv_field("IB2"), "IB2");
   EXPECT_EQ(io::csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(io::csv_field("say \"x\""), "\"say \"\"x\"\"\"");
   EXPECT_EQ(io::csv_field("a;b", ';'), "\"a;b\"");
+}
+
+TEST(Csv, TablesThatAreNotUtf8AreRefusedNamingTheLine) {
+  // A manifest exported as GB18030 ("宫颈" is B9 AC BE B1): refused with the line, not passed on.
+  const std::string msg = error_message(
+      [] { io::Table::parse_csv("patient_id,report\nA001,\xB9\xAC\xBE\xB1\n", "manifest.csv"); },
+      ExitCode::kCorruptInput);
+  EXPECT_NE(msg.find("manifest.csv:2: not valid UTF-8 (byte 0xb9"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("save the table as UTF-8"), std::string::npos) << msg;
+  EXPECT_EQ(io::Table::parse_csv("\xEF\xBB\xBFid,name\n1,宫颈\n", "ok.csv").cell(0, 1), "宫颈");
 }
 
 TEST(Utf8, RejectsOverlongSurrogatesAndTruncation) {

@@ -128,7 +128,7 @@ std::vector<CenterProfile> center_profiles(int centers, const std::string& lang,
   for (const auto& [name, l] : per_centre) {
     if (l != "zh" && l != "en")
       throw ConfigError("synth: --report-language " + name + "=" + l + ": the language must be zh or en");
-    auto it = std::find_if(out.begin(), out.end(), [&](const CenterProfile& p) { return p.name == name; });
+    auto it = std::find_if(out.begin(), out.end(), [&name = name](const CenterProfile& p) { return p.name == name; });
     if (it == out.end()) {
       std::string names;
       for (const auto& p : out) names += (names.empty() ? "" : ", ") + p.name;

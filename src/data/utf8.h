@@ -1,12 +1,10 @@
-// Strict UTF-8 validation (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+// Strict UTF-8 validation: the core's (core/utf8.h), under the name the data layer has used.
 #pragma once
 
-#include <cstddef>
-#include <string_view>
+#include "core/utf8.h"
 
 namespace cervirisk::data {
 
-// Byte offset of the first invalid sequence, or npos when the text is valid UTF-8.
-std::size_t utf8_invalid_offset(std::string_view s);
+using cervirisk::utf8_invalid_offset;
 
 }  // namespace cervirisk::data

@@ -567,9 +567,10 @@ Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
   const std::string where = path.string();
   const DtypeInfo* dt = find_dtype(h.datatype);
   std::int64_t n3 = 1;
-  for (int i = 1; i <= 3; ++i) n3 *= h.dim[i];
+  for (int i = 1; i <= 3; ++i) n3 = n3 > kMaxVoxels / h.dim[i] ? kMaxVoxels + 1 : n3 * h.dim[i];  // no overflow
   if (n3 > kMaxVoxels)
-    throw FormatError("corrupt or unsupported NIfTI file " + where + ": " + std::to_string(n3) +
+    throw FormatError("corrupt or unsupported NIfTI file " + where + ": " + std::to_string(h.dim[1]) + " x " +
+                      std::to_string(h.dim[2]) + " x " + std::to_string(h.dim[3]) +
                       " voxels per volume (limit 2^31)");
   if (n3 > voxel_limit())
     throw FormatError("NIfTI file " + where + ": its header promises " + std::to_string(n3) +

@@ -343,8 +343,9 @@ std::vector<SlicerSegment> slicer_segments(const std::map<std::string, std::stri
     if (std::regex_match(key, m, key_re)) by_index[std::stol(m[1].str())][m[2].str()] = value;
   }
   std::vector<SlicerSegment> out;
-  for (const auto& [index, fields] : by_index) {
+  for (const auto& [index, segment_fields] : by_index) {
     SlicerSegment s;
+    const auto& fields = segment_fields;  // a lambda may not capture a structured binding (C++17)
     auto get = [&](const char* f) {
       auto it = fields.find(f);
       return it == fields.end() ? std::string() : it->second;

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace cervirisk::io {
 
@@ -30,6 +31,16 @@ Table Table::parse_csv(std::string_view text, const std::string& source, const C
   if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
       static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF)
     text.remove_prefix(3);
+  // Tables are UTF-8 (a hospital's export in GB18030 / GBK or Latin-1 is refused here, naming the
+  // line, rather than passed on as bytes that no later step can print or match).
+  if (const std::size_t bad = utf8_invalid_offset(text); bad != std::string_view::npos) {
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + bad, '\n'));
+    static const char* hex = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(text[bad]);
+    throw FormatError(source + ":" + std::to_string(line) + ": not valid UTF-8 (byte 0x" + hex[byte >> 4] +
+                      hex[byte & 15] + " at offset " + std::to_string(bad) +
+                      "); save the table as UTF-8 (Excel: \"CSV UTF-8\")");
+  }
   char delim = options.delimiter;
   if (delim == '\0') {
     // The header decides: more unquoted ';' than ',' means semicolon-separated (European CSV).
@@ -172,7 +183,10 @@ std::vector<std::optional<std::string>> Table::string_column(const std::string& 
 }
 
 std::string csv_field(std::string_view s, char delimiter) {
-  bool need = s.empty() ? false : (s.front() == ' ' || s.back() == ' ');
+  // Reading trims spaces and tabs around unquoted cells and skips a byte order mark at the start
+  // of the file: a field that would lose either is quoted.
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  bool need = !s.empty() && (blank(s.front()) || blank(s.back()) || s.rfind("\xEF\xBB\xBF", 0) == 0);
   for (char ch : s)
     if (ch == delimiter || ch == '"' || ch == '\n' || ch == '\r') need = true;
   if (!need) return std::string(s);

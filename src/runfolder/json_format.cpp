@@ -20,7 +20,7 @@ void JsonPath::fail(const std::string& what) const {
 json read_json_file(const fs::path& file) {
   try {
     return json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw FormatError(file.string() + ": not valid JSON (" + e.what() + ")");
   }
 }
