@@ -182,6 +182,17 @@ void check_pixel_attributes(const fs::path& file, const gdcm::File& f) {
     bad("Rows x Columns = " + std::to_string(rows) + " x " + std::to_string(cols));
   long frames = std::max(1L, to_long(raw_string(ds, 0x0028, 0x0008)));
   if (frames > 100000) bad("NumberOfFrames = " + std::to_string(frames));
+  // Debian's GDCM is built with assertions on: its pixel reader asserts (aborting the process)
+  // when the retired ACR-NEMA Recognition Code (0008,0010) holds anything but an ACR-NEMA / MIPS
+  // version string (found by fuzzing). Such a file is refused before GDCM reads its pixels.
+  if (ds.FindDataElement(gdcm::Tag(0x0008, 0x0010))) {
+    const gdcm::ByteValue* bv = ds.GetDataElement(gdcm::Tag(0x0008, 0x0010)).GetByteValue();
+    if (bv) {
+      const std::string code(bv->GetPointer(), bv->GetLength());
+      if (code.rfind("ACR-NEMA", 0) != 0 && code.rfind("ACRNEMA", 0) != 0 && code.rfind("MIPS 2.0", 0) != 0)
+        bad("RecognitionCode (0008,0010) is not an ACR-NEMA version string");
+    }
+  }
 }
 
 bool read_header(const fs::path& file, SliceInfo& s, std::string& why) {
