@@ -54,17 +54,21 @@ inline CliResult run_cli(const std::string& args, Stderr stderr_to = Stderr::kSe
   return run_command(std::string(CERV_BINARY) + " " + args, stderr_to);
 }
 
-// Starts the binary in the background with stdout and stderr discarded, for a test that signals
-// it; returns its pid (negative when fork failed). The caller waits for it (waitpid).
-inline pid_t start_cli(const std::vector<std::string>& args) {
+// Starts the binary in the background with stdout and stderr discarded (stderr into `stderr_file`
+// when given, for a test that follows the progress lines), for a test that signals it; returns its
+// pid (negative when fork failed). The caller waits for it (waitpid).
+inline pid_t start_cli(const std::vector<std::string>& args, const std::string& stderr_file = "") {
   std::vector<std::string> argv_s{CERV_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::fflush(nullptr);  // or the child's freopen writes the test's buffered output a second time
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) ::_exit(126);
+    if (!std::freopen("/dev/null", "w", stdout) ||
+        !std::freopen(stderr_file.empty() ? "/dev/null" : stderr_file.c_str(), "w", stderr))
+      ::_exit(126);
     ::execv(CERV_BINARY, argv.data());
     ::_exit(127);
   }

@@ -281,6 +281,22 @@ TEST(RunLock, SecondWriterIsRefusedAndStaleLocksAreTakenOver) {
   EXPECT_NE(read_file(RunFolderLock::file_in(run)).find("pid " + std::to_string(::getpid())), std::string::npos);
 }
 
+// A writer killed between an AtomicFile's first byte and its commit leaves ".<name>.tmp.<pid>.<n>";
+// the run folder's next writer removes such files when it takes the lock, in every subfolder, and
+// nothing else (names that only resemble one stay).
+TEST(RunLock, TakingTheLockRemovesTemporaryFilesOfKilledWriters) {
+  TempDir d("runlock_tmp");
+  const fs::path run = d / "run";
+  const std::vector<fs::path> stale{run / ".metrics.json.tmp.4242.0", run / "models" / "vit" / ".checkpoint.pt.tmp.17.12"};
+  const std::vector<fs::path> kept{run / "metrics.json", run / ".tmp.1.2", run / ".a.tmp.x.1", run / ".a.tmp.1.",
+                                   run / "a.tmp.1.2", run / "models" / "vit" / "weights.safetensors"};
+  for (const auto& f : stale) write_file_atomic(f, "half");
+  for (const auto& f : kept) write_file_atomic(f, "whole");
+  { RunFolderLock lock(run, "study"); }
+  for (const auto& f : stale) EXPECT_FALSE(fs::exists(f)) << f;
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(f)) << f;
+}
+
 // Error messages quoting a corrupt file's bytes stay valid UTF-8 (and free of control characters)
 // on the terminal: invalid, overlong, surrogate and truncated sequences become \xNN, text in any
 // script stays as it is.

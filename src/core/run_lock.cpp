@@ -39,6 +39,24 @@ std::string holder(int fd) {
   return text.empty() ? "a process that has not written its pid yet" : text;
 }
 
+// Removes the temporary files of AtomicFile writers killed before commit() (core/atomic_file.cpp
+// names them ".<name>.tmp.<pid>.<n>") from `dir` and its subfolders.
+void remove_stale_temp_files(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto tmp = name.rfind(".tmp.");
+    const auto dot = name.rfind('.');
+    if (name[0] != '.' || tmp == std::string::npos || tmp == 0 || dot <= tmp + 5 || dot + 1 == name.size() ||
+        name.find_first_not_of("0123456789", tmp + 5) != dot ||
+        name.find_first_not_of("0123456789", dot + 1) != std::string::npos)
+      continue;
+    std::error_code rec;
+    if (it->is_regular_file(rec)) fs::remove(it->path(), rec);
+  }
+}
+
 }  // namespace
 
 RunFolderLock::RunFolderLock(const fs::path& dir, const std::string& command) {
@@ -63,6 +81,7 @@ RunFolderLock::RunFolderLock(const fs::path& dir, const std::string& command) {
     fd_ = -1;
     throw OutputError(file.string() + ": cannot write the run folder's lock file: " + std::strerror(err));
   }
+  remove_stale_temp_files(dir);
 }
 
 RunFolderLock::~RunFolderLock() {

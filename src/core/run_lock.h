@@ -5,7 +5,8 @@
 // The lock is flock(2) on the open file: the kernel drops it when the holder exits, however it
 // exits (kill -9 included), so a lock file left by a dead process is simply taken over. The file
 // itself stays (removing it would race with a process that has just opened it); its content is the
-// current or last holder: "pid <n>\ncommand <text>\nstarted <ISO 8601 UTC>\n".
+// current or last holder: "pid <n>\ncommand <text>\nstarted <ISO 8601 UTC>\n". Once it holds the
+// lock, a writer removes the temporary files of writers killed before their commit (core/atomic_file.h).
 #pragma once
 
 #include <filesystem>
