@@ -31,6 +31,11 @@ class StructureCheck {
         if (len == kUndefined) fail(pos, "undefined length in the file meta information");
         need(vstart, len, pos);
         if (elem == 0x0010) ts = trim(b_.substr(vstart, len));
+        // GDCM reads the group by its declared length and asserts when that runs past the end
+        // of the file (found by fuzzing).
+        if (elem == 0x0000 && len == 4 && vstart + 4 + u32(vstart, false) > b_.size())
+          fail(pos, "file meta information group length (0002,0000) = " + std::to_string(u32(vstart, false)) +
+                        " runs past the end of the file");
         pos = vstart + len;
       }
       if (pos == 132) fail(pos, "no file meta information after 'DICM'");
