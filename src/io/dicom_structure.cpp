@@ -23,6 +23,7 @@ class StructureCheck {
     std::string ts = "1.2.840.10008.1.2";  // no meta header: implicit VR little endian
     if (have_meta) {
       pos = 132;
+      std::size_t declared_end = 0;  // where (0002,0000) says the group ends; 0 = not given
       // File Meta Information: always explicit VR little endian.
       while (pos + 8 <= b_.size() && u16(pos, false) == 0x0002) {
         std::uint16_t elem = u16(pos + 2, false);
@@ -32,10 +33,16 @@ class StructureCheck {
         need(vstart, len, pos);
         if (elem == 0x0010) ts = trim(b_.substr(vstart, len));
         // GDCM reads the group by its declared length and asserts when that runs past the end
-        // of the file (found by fuzzing).
-        if (elem == 0x0000 && len == 4 && vstart + 4 + u32(vstart, false) > b_.size())
-          fail(pos, "file meta information group length (0002,0000) = " + std::to_string(u32(vstart, false)) +
-                        " runs past the end of the file");
+        // of the file or ends inside an element (found by fuzzing).
+        if (elem == 0x0000 && len == 4) {
+          declared_end = vstart + 4 + u32(vstart, false);
+          if (declared_end > b_.size())
+            fail(pos, "file meta information group length (0002,0000) = " + std::to_string(u32(vstart, false)) +
+                          " runs past the end of the file");
+        }
+        if (declared_end > pos && declared_end < vstart + len && elem != 0x0000)
+          fail(pos, "file meta information group length (0002,0000) ends inside element (0002," +
+                        hex4(elem) + ")");
         pos = vstart + len;
       }
       if (pos == 132) fail(pos, "no file meta information after 'DICM'");
@@ -49,6 +56,10 @@ class StructureCheck {
  private:
   static constexpr std::size_t kUndefined = 0xFFFFFFFFu;
 
+  static std::string hex4(std::uint16_t v) {
+    static const char* digits = "0123456789ABCDEF";
+    return {digits[v >> 12], digits[(v >> 8) & 15], digits[(v >> 4) & 15], digits[v & 15]};
+  }
   [[noreturn]] void fail(std::size_t at, const std::string& what) const {
     throw FormatError("corrupt or truncated DICOM file " + file_.string() + ": " + what + " at byte " +
                       std::to_string(at) + " of " + std::to_string(b_.size()));
