@@ -2,6 +2,7 @@
 // A.4 encapsulation): every element's length must fit in the file, sequences and items must be
 // closed. Debian's GDCM is built with assertions that abort the process on some truncated
 // files, so a corrupt file must be rejected here, with a FormatError naming the offset.
+#include <cctype>
 #include <fstream>
 #include <iterator>
 
@@ -20,16 +21,22 @@ class StructureCheck {
   void run() {
     std::size_t pos = 0;
     bool have_meta = b_.size() >= 132 && b_.compare(128, 4, "DICM") == 0;
+    // GDCM also reads group 0002 elements at the very start of a file without the preamble.
+    const bool bare_meta = !have_meta && b_.size() >= 4 && u16(0, false) == 0x0002;
     std::string ts = "1.2.840.10008.1.2";  // no meta header: implicit VR little endian
-    if (have_meta) {
-      pos = 132;
+    if (have_meta || bare_meta) {
+      pos = have_meta ? 132 : 0;
+      const std::size_t meta_start = pos;
+      const bool meta_explicit = b_.size() >= pos + 6 && std::isupper(static_cast<unsigned char>(b_[pos + 4])) &&
+                                 std::isupper(static_cast<unsigned char>(b_[pos + 5]));
       std::size_t declared_end = 0;  // where (0002,0000) says the group ends; 0 = not given
       // File Meta Information: always explicit VR little endian.
       while (pos + 8 <= b_.size() && u16(pos, false) == 0x0002) {
         std::uint16_t elem = u16(pos + 2, false);
         std::size_t vstart, len;
-        header(pos, true, false, vstart, len);
+        header(pos, meta_explicit, false, vstart, len);
         if (len == kUndefined) fail(pos, "undefined length in the file meta information");
+        if (meta_explicit && b_.compare(pos + 4, 2, "SQ") == 0) fail(pos, "a sequence in the file meta information");
         need(vstart, len, pos);
         if (elem == 0x0010) ts = trim(b_.substr(vstart, len));
         // GDCM reads the group by its declared length and asserts when that runs past the end
@@ -45,7 +52,11 @@ class StructureCheck {
                         hex4(elem) + ")");
         pos = vstart + len;
       }
-      if (pos == 132) fail(pos, "no file meta information after 'DICM'");
+      if (pos == meta_start) fail(pos, "no file meta information after 'DICM'");
+      // GDCM reads one more tag after the group (and asserts when it cannot): at least a whole
+      // data element header must follow, and not a truncated group 0002 element.
+      if (pos + 4 > b_.size() || u16(pos, false) == 0x0002)
+        fail(pos, "the file ends within or right after the file meta information");
     }
     if (ts == "1.2.840.10008.1.2.1.99") return;  // deflated: the stream is checked by zlib in GDCM
     explicit_ = ts != "1.2.840.10008.1.2";

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -34,27 +36,44 @@ std::string exchange(const std::uint8_t* data, std::size_t size) {
   addr.sin_port = htons(static_cast<std::uint16_t>(g_port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::perror("connect to the service");
-    std::abort();
+    // An interrupted connect goes on in the background: wait for it and read its outcome.
+    int err = errno;
+    if (err == EINTR) {
+      pollfd p{fd, POLLOUT, 0};
+      while (::poll(&p, 1, 10000) < 0 && errno == EINTR) {
+      }
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+    if (err != 0) {
+      std::fprintf(stderr, "connect to the service: %s\n", std::strerror(err));
+      std::abort();
+    }
   }
   std::size_t sent = 0;
   while (sent < size) {
     const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may close early (a refused body): not a finding
     sent += static_cast<std::size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);
   std::string reply;
   char buf[65536];
+  // libFuzzer's timeout timer (SIGALRM every timeout/2 + 1 s) interrupts poll and recv: EINTR
+  // is retried against the same deadline (taking it for silence was a false "no answer").
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
-    // A prediction with explain=1 takes 15 s under ASan on a loaded 2-core machine: a hang is
-    // what outlasts two minutes.
-    if (::poll(&p, 1, 120000) <= 0) {
+    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
       std::fprintf(stderr, "the service did not answer within 120 s\n");
       std::abort();
     }
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
   }
