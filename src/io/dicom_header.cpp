@@ -1,6 +1,7 @@
 // Header attributes of one DICOM file, read through GDCM without the pixel data: the Image
 // Plane Module (PS3.3 C.7.6.2), Image Pixel Module (C.7.6.3) and, for enhanced multi-frame
 // images, the shared and per-frame functional groups (C.7.6.16).
+#include <fmt/format.h>
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmReader.h>
@@ -8,6 +9,7 @@
 #include <gdcmStringFilter.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <gdcmVR.h>
 
 #include <algorithm>
 #include <fstream>
@@ -161,6 +163,24 @@ bool read_up_to_pixels(const fs::path& file, gdcm::Reader& reader) {
 // PS3.3 C.7.6.3: Samples per Pixel 1/3/4, Bits Stored <= Bits Allocated, High Bit < Bits Stored.
 void check_pixel_attributes(const fs::path& file, const gdcm::File& f) {
   const gdcm::DataSet& ds = f.GetDataSet();
+  // GDCM's typed attribute reader asserts (aborting the process) when an element it reads as its
+  // dictionary VR carries another explicit VR (found by fuzzing on NumberOfFrames): the image
+  // module's elements must have their own VR, or UN.
+  static const struct { std::uint16_t group, element; gdcm::VR::VRType vr; } kImageVrs[] = {
+      {0x0028, 0x0002, gdcm::VR::US}, {0x0028, 0x0004, gdcm::VR::CS}, {0x0028, 0x0006, gdcm::VR::US},
+      {0x0028, 0x0008, gdcm::VR::IS}, {0x0028, 0x0010, gdcm::VR::US}, {0x0028, 0x0011, gdcm::VR::US},
+      {0x0028, 0x0030, gdcm::VR::DS}, {0x0028, 0x0100, gdcm::VR::US}, {0x0028, 0x0101, gdcm::VR::US},
+      {0x0028, 0x0102, gdcm::VR::US}, {0x0028, 0x0103, gdcm::VR::US}, {0x0028, 0x1052, gdcm::VR::DS},
+      {0x0028, 0x1053, gdcm::VR::DS}, {0x0020, 0x0032, gdcm::VR::DS}, {0x0020, 0x0037, gdcm::VR::DS},
+      {0x0018, 0x0050, gdcm::VR::DS}, {0x0018, 0x0088, gdcm::VR::DS}};
+  for (const auto& e : kImageVrs) {
+    const gdcm::Tag t(e.group, e.element);
+    if (!ds.FindDataElement(t)) continue;
+    const gdcm::VR vr = ds.GetDataElement(t).GetVR();
+    if (vr != gdcm::VR::INVALID && vr != gdcm::VR::UN && vr != e.vr)
+      throw FormatError("corrupt DICOM file " + file.string() + ": element (" + fmt::format("{:04X},{:04X}", e.group, e.element) +
+                        ") has VR " + gdcm::VR::GetVRString(vr) + ", expected " + gdcm::VR::GetVRString(e.vr));
+  }
   gdcm::StringFilter sf;
   sf.SetFile(f);
   auto us = [&](std::uint16_t e, long dflt) {
