@@ -567,10 +567,15 @@ Volume read_nifti(const fs::path& path, const NiftiReadOptions& options) {
   const std::string where = path.string();
   const DtypeInfo* dt = find_dtype(h.datatype);
   std::int64_t n3 = 1;
-  for (int i = 1; i <= 3; ++i) n3 = n3 > kMaxVoxels / h.dim[i] ? kMaxVoxels + 1 : n3 * h.dim[i];  // no overflow
-  if (n3 > kMaxVoxels)
+  bool overflow = false;  // the product of three dims up to 2^31 can pass 2^63
+  for (int i = 1; i <= 3; ++i) {
+    overflow = overflow || n3 > std::numeric_limits<std::int64_t>::max() / h.dim[i];
+    if (!overflow) n3 *= h.dim[i];
+  }
+  if (overflow || n3 > kMaxVoxels)
     throw FormatError("corrupt or unsupported NIfTI file " + where + ": " + std::to_string(h.dim[1]) + " x " +
-                      std::to_string(h.dim[2]) + " x " + std::to_string(h.dim[3]) +
+                      std::to_string(h.dim[2]) + " x " + std::to_string(h.dim[3]) + " = " +
+                      (overflow ? std::string("more than 2^63") : std::to_string(n3)) +
                       " voxels per volume (limit 2^31)");
   if (n3 > voxel_limit())
     throw FormatError("NIfTI file " + where + ": its header promises " + std::to_string(n3) +
