@@ -187,6 +187,32 @@ TEST(Dicom, TruncatedAndCorruptFilesGiveFormatError) {
   }
 }
 
+// Deflated Explicit VR Little Endian (pydicom wrote MR_small.dcm so): the same voxels as the
+// original; GDCM parses the inflated data set with assertions on, so a damaged stream must be
+// refused by the structure check first (found by fuzzing), naming the file.
+TEST(Dicom, DeflatedDataSetReadsLikeTheOriginalAndADamagedOneIsRefused) {
+  const io::Volume plain = io::read_dicom(io_data("dicom/MR_small.dcm"));
+  const io::Volume deflated = io::read_dicom(io_data("dicom_derived/deflate/MR_small_deflate.dcm"));
+  EXPECT_EQ(deflated.voxels, plain.voxels);
+  EXPECT_TRUE(deflated.geometry.same_grid(plain.geometry));
+  TempDir dir("deflate");
+  const std::string raw = slurp(io_data("dicom_derived/deflate/MR_small_deflate.dcm"));
+  for (std::size_t cut : {raw.size() - 1, raw.size() - 40, raw.size() / 2, std::size_t{400}}) {
+    SCOPED_TRACE("cut at " + std::to_string(cut));
+    const fs::path p = dir / "deflate_cut.dcm";
+    {
+      std::ofstream f(p, std::ios::binary);
+      f.write(raw.data(), static_cast<std::streamsize>(cut));
+    }
+    try {
+      io::read_dicom(p);
+      ADD_FAILURE() << "read a truncated deflated file without error";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("deflate_cut.dcm"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Dicom, MissingPathIsInputError) {
   EXPECT_THROW(io::read_dicom("/nonexistent/dicom"), InputError);
 }
