@@ -192,11 +192,11 @@ TEST(Dicom, TruncatedAndCorruptFilesGiveFormatError) {
 // refused by the structure check first (found by fuzzing), naming the file.
 TEST(Dicom, DeflatedDataSetReadsLikeTheOriginalAndADamagedOneIsRefused) {
   const io::Volume plain = io::read_dicom(io_data("dicom/MR_small.dcm"));
-  const io::Volume deflated = io::read_dicom(io_data("dicom_derived/deflate/MR_small_deflate.dcm"));
+  const io::Volume deflated = io::read_dicom(io_data("dicom_deflate/MR_small_deflate.dcm"));
   EXPECT_EQ(deflated.voxels, plain.voxels);
   EXPECT_TRUE(deflated.geometry.same_grid(plain.geometry));
   TempDir dir("deflate");
-  const std::string raw = slurp(io_data("dicom_derived/deflate/MR_small_deflate.dcm"));
+  const std::string raw = slurp(io_data("dicom_deflate/MR_small_deflate.dcm"));
   for (std::size_t cut : {raw.size() - 1, raw.size() - 40, raw.size() / 2, std::size_t{400}}) {
     SCOPED_TRACE("cut at " + std::to_string(cut));
     const fs::path p = dir / "deflate_cut.dcm";
